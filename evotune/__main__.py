@@ -1,0 +1,7 @@
+"""``python -m evotune`` runs the command line."""
+
+import sys
+
+from evotune.cli import main
+
+sys.exit(main())

@@ -1,0 +1,534 @@
+"""``Evolution``, the ask/tell state machine, and ``evolve``, the generation loop.
+
+One generation: select parents, cross and mutate them in the space's unit
+encoding, re-mutate any offspring equal to a genome already evaluated or
+already in the batch (a bounded number of times), hand the new ones out with
+``ask``, take their evaluations with ``tell``, set fitness, update the hall of
+fame and the logbook. The engine knows operators, the evaluator and the
+backends, never scikit-learn.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from evotune._validation import (
+    check_choice,
+    check_int,
+    check_random_state,
+    check_real,
+)
+from evotune.backends.base import get_backend
+from evotune.evaluation import (
+    Candidate,
+    Evaluation,
+    Evaluator,
+    as_objective,
+    summarise_failures,
+)
+from evotune.genome import (
+    DIRECTIONS,
+    Genome,
+    make_hall_of_fame,
+    make_logbook,
+    make_statistics,
+)
+from evotune.result import Result
+from evotune.space import Space
+from operators import (
+    crossover_sbx,
+    mutate_gaussian,
+    select_best,
+    select_tournament,
+)
+
+__all__ = ["STRATEGIES", "AllFailedError", "Evolution", "GenerationState", "evolve"]
+
+STRATEGIES = ("ga", "mu_plus_lambda", "mu_comma_lambda")
+SAMPLINGS = ("lhs", "sobol", "random")
+
+
+class AllFailedError(ValueError):
+    """Every evaluation failed: there is nothing to evolve from."""
+
+
+@dataclass(frozen=True)
+class GenerationState:
+    """What a callback sees at the end of a generation."""
+
+    generation: int
+    n_evaluations: int
+    best_score: float
+    best_params: dict[str, Any] | None
+    record: dict[str, Any]
+    elapsed: float
+    evolution: Evolution
+
+
+class Evolution:
+    """Evolutionary search as an ask/tell state machine.
+
+    Parameters
+    ----------
+    space : Space or dict
+        The search space (a dict is converted with :class:`Space`).
+    population_size : int, default=20
+        Genomes per generation (``mu`` and ``lambda`` for the ``mu_*`` strategies).
+    strategy : {"ga", "mu_plus_lambda", "mu_comma_lambda"}, default="ga"
+        ``"ga"``: generational, the best ``elitism`` parents survive, the rest
+        are tournament-selected offspring (crossover then mutation, each with
+        its probability). ``"mu_plus_lambda"`` / ``"mu_comma_lambda"``: each
+        offspring comes from crossover, mutation or reproduction (DEAP's
+        ``varOr``); the next parents are the best of parents and offspring, or
+        of the offspring alone.
+    crossover_prob, mutation_prob : float
+        Probabilities of crossover and mutation.
+    elitism : int, default=1
+        Parents carried over unchanged (``"ga"`` only).
+    tournament_size : int, default=3
+    direction : {"maximize", "minimize"}, default="maximize"
+    random_state : int, numpy.random.Generator or None
+        The one seed of the run: the same seed, space and scores give the
+        same candidates.
+    initial_sampling : {"lhs", "sobol", "random"}, default="lhs"
+        How generation 0 covers the space.
+    hall_of_fame_size : int, default=10
+    mutation_sigma : float, default=0.15
+        Gaussian step in unit space.
+
+    Examples
+    --------
+    >>> from evotune import Float
+    >>> evo = Evolution({"x": Float(-1, 1)}, population_size=4, random_state=0)
+    >>> cands = evo.ask()
+    >>> evo.tell([evo.evaluation_of(c, -c.params["x"] ** 2) for c in cands])
+    >>> evo.generation
+    1
+    """
+
+    def __init__(
+        self,
+        space: Space | Mapping[str, Any],
+        *,
+        population_size: int = 20,
+        strategy: str = "ga",
+        crossover_prob: float = 0.8,
+        mutation_prob: float = 0.2,
+        elitism: int = 1,
+        tournament_size: int = 3,
+        direction: str = "maximize",
+        random_state: Any = None,
+        initial_sampling: str = "lhs",
+        hall_of_fame_size: int = 10,
+        mutation_sigma: float = 0.15,
+        max_novelty_tries: int = 20,
+    ) -> None:
+        self.space = space if isinstance(space, Space) else Space(space)
+        self.population_size = int(check_int("population_size", population_size, low=2))  # type: ignore[arg-type]
+        self.strategy = check_choice("strategy", strategy, STRATEGIES)
+        self.crossover_prob = float(check_real("crossover_prob", crossover_prob, low=0, high=1))  # type: ignore[arg-type]
+        self.mutation_prob = float(check_real("mutation_prob", mutation_prob, low=0, high=1))  # type: ignore[arg-type]
+        if self.strategy != "ga" and self.crossover_prob + self.mutation_prob > 1.0 + 1e-12:
+            raise ValueError(
+                f"strategy={strategy!r} draws crossover, mutation or reproduction for each "
+                f"offspring, so 'crossover_prob' + 'mutation_prob' must be <= 1, got "
+                f"{crossover_prob!r} + {mutation_prob!r}"
+            )
+        self.elitism = int(check_int("elitism", elitism, low=0, high=self.population_size - 1))  # type: ignore[arg-type]
+        self.tournament_size = int(check_int("tournament_size", tournament_size, low=1))  # type: ignore[arg-type]
+        self.direction = check_choice("direction", direction, DIRECTIONS)
+        self.initial_sampling = check_choice("initial_sampling", initial_sampling, SAMPLINGS)
+        self.hall_of_fame_size = int(check_int("hall_of_fame_size", hall_of_fame_size, low=1))  # type: ignore[arg-type]
+        self.mutation_sigma = float(check_real("mutation_sigma", mutation_sigma, low=0, low_open=True))  # type: ignore[arg-type]
+        self.max_novelty_tries = int(check_int("max_novelty_tries", max_novelty_tries, low=0))  # type: ignore[arg-type]
+        self.rng = check_random_state(random_state)
+
+        self.generation = 0
+        self.population: list[Genome] = []
+        self.evaluations: list[Evaluation] = []
+        self.hall_of_fame = make_hall_of_fame(self.hall_of_fame_size)
+        self.logbook = make_logbook()
+        self._stats = make_statistics(self.direction)
+        self._seen: dict[str, Genome] = {}
+        self._pending: dict[int, Genome] = {}
+        self._carried: list[Genome] = []
+        self._elites: list[Genome] = []
+        self._next_id = 0
+        self._clock = time.perf_counter()
+
+    # ------------------------------------------------------------------ ask
+    def ask(self, limit: int | None = None) -> list[Candidate]:
+        """The new candidates of the next generation (at most ``limit``).
+
+        Offspring equal to a genome already evaluated keep its known fitness
+        and are not asked again.
+        """
+        if self._pending:
+            raise RuntimeError(
+                f"generation {self.generation} was asked and not told: call tell() with its "
+                "evaluations before asking again"
+            )
+        if limit is not None:
+            check_int("limit", limit, low=0)
+        space = self.space
+        if self.generation == 0:
+            genes = space.sample(self.population_size, self.rng, self.initial_sampling)
+            origins = ["initial"] * len(genes)
+            parents: list[tuple[int, ...]] = [()] * len(genes)
+            self._carried = []
+        else:
+            genes, origins, parents = self._breed()
+
+        batch: set[str] = set()
+        new: list[Genome] = []
+        carried = list(self._carried)
+        for i in range(genes.shape[0]):
+            row, origin = genes[i], origins[i]
+            key = space.key(row)
+            tries = 0
+            while (key in self._seen or key in batch) and tries < self.max_novelty_tries:
+                tries += 1
+                if self.generation == 0:
+                    row = space.sample(1, self.rng, "random")[0]
+                else:
+                    # a wider step each try, so a crowded region is left
+                    sigma = self.mutation_sigma * (1.0 + tries)
+                    row = mutate_gaussian(row[None, :], space.schema, self.rng, sigma=sigma)[0]
+                    origin = "mutation"
+                key = space.key(row)
+            if key in self._seen:
+                carried.append(self._seen[key])
+                continue
+            if key in batch:
+                continue
+            batch.add(key)
+            new.append(
+                Genome(
+                    row,
+                    key=key,
+                    params=space.decode(row),
+                    direction=self.direction,
+                    generation=self.generation,
+                    origin=origin,
+                    parents=parents[i],
+                    seed=int(self.rng.integers(0, 2**31 - 1)),
+                )
+            )
+        if limit is not None:
+            new = new[:limit]
+        for g in new:
+            g.id = self._next_id
+            self._next_id += 1
+            self._pending[g.id] = g
+        self._carried = carried
+        return [
+            Candidate(g.id, g.generation, g.origin, g.key, dict(g.params), g.seed) for g in new
+        ]
+
+    def _breed(self) -> tuple[np.ndarray, list[str], list[tuple[int, ...]]]:
+        pop = self.population
+        schema = self.space.schema
+        genes = np.stack([g.genes for g in pop])
+        fit = np.array([g.selection_value() for g in pop])
+        rng = self.rng
+        if self.strategy == "ga":
+            elite_idx = select_best(fit, min(self.elitism, len(pop)))
+            self._elites = [pop[i] for i in elite_idx]
+            n_off = self.population_size - len(self._elites)
+            n_sel = n_off + (n_off % 2)
+            idx = select_tournament(fit, n_sel, rng, tournsize=self.tournament_size)
+            a, b = genes[idx[0::2]], genes[idx[1::2]]
+            c1, c2 = crossover_sbx(a, b, schema, rng)
+            crossed = rng.random(len(a)) < self.crossover_prob
+            kids = np.empty((n_sel, genes.shape[1]))
+            kids[0::2] = np.where(crossed[:, None], c1, a)
+            kids[1::2] = np.where(crossed[:, None], c2, b)
+            was_crossed = np.repeat(crossed, 2)
+            pa = np.repeat(idx[0::2], 2)
+            pb = np.repeat(idx[1::2], 2)
+            kids, was_crossed, pa, pb = kids[:n_off], was_crossed[:n_off], pa[:n_off], pb[:n_off]
+            mutated = rng.random(n_off) < self.mutation_prob
+            m = mutate_gaussian(kids, schema, rng, sigma=self.mutation_sigma)
+            kids = np.where(mutated[:, None], m, kids)
+            origins = [
+                "crossover" if c else ("mutation" if mu else "clone")
+                for c, mu in zip(was_crossed, mutated)
+            ]
+            par = [
+                (pop[i].id, pop[j].id) if c else (pop[i].id,)
+                for i, j, c in zip(pa, pb, was_crossed)
+            ]
+            return kids, origins, par
+        # mu_plus_lambda / mu_comma_lambda: DEAP's varOr
+        lam = self.population_size
+        mu = len(pop)
+        p1 = rng.integers(0, mu, size=lam)
+        p2 = (p1 + rng.integers(1, max(mu, 2), size=lam)) % mu
+        c1, _ = crossover_sbx(genes[p1], genes[p2], schema, rng)
+        m = mutate_gaussian(genes[p1], schema, rng, sigma=self.mutation_sigma)
+        r = rng.random(lam)
+        is_cx = r < self.crossover_prob
+        is_mut = ~is_cx & (r < self.crossover_prob + self.mutation_prob)
+        kids = np.where(is_cx[:, None], c1, np.where(is_mut[:, None], m, genes[p1]))
+        origins = ["crossover" if c else ("mutation" if mu_ else "clone") for c, mu_ in zip(is_cx, is_mut)]
+        par = [
+            (pop[i].id, pop[j].id) if c else (pop[i].id,) for i, j, c in zip(p1, p2, is_cx)
+        ]
+        return kids, origins, par
+
+    # ----------------------------------------------------------------- tell
+    def evaluation_of(self, candidate: Candidate, score: float) -> Evaluation:
+        """A plain :class:`Evaluation` for ``candidate`` with one ``score``
+        (for ask/tell use without an :class:`Evaluator`)."""
+        s = float(score)
+        return Evaluation(
+            candidate_id=candidate.id,
+            generation=candidate.generation,
+            origin=candidate.origin,
+            key=candidate.key,
+            params=dict(candidate.params),
+            fold_scores=[s],
+            mean_score=s,
+            std_score=0.0,
+            fit_time=0.0,
+            score_time=0.0,
+        )
+
+    def tell(self, evaluations: Sequence[Evaluation]) -> None:
+        """Record the evaluations of the asked candidates and form the next
+        population. Asked candidates left out are dropped."""
+        by_id: dict[int, Evaluation] = {}
+        for e in evaluations:
+            if e.candidate_id not in self._pending:
+                raise ValueError(
+                    f"tell() got an evaluation for candidate {e.candidate_id}, which was not "
+                    f"asked in generation {self.generation}"
+                )
+            by_id[e.candidate_id] = e
+        offspring: list[Genome] = []
+        for cid, g in self._pending.items():
+            e = by_id.get(cid)
+            if e is None:
+                continue
+            g.set_score(e.mean_score if e.status == "ok" else math.nan)
+            self._seen[g.key] = g
+            self.evaluations.append(e)
+            offspring.append(g)
+        self._pending = {}
+        members = offspring + self._carried
+        mu = self.population_size
+        if self.generation == 0 or not self.population:
+            self.population = members
+        elif self.strategy == "ga":
+            self.population = list(self._elites) + members
+        elif self.strategy == "mu_plus_lambda":
+            self.population = self._best(self.population + members, mu)
+        else:
+            chosen = self._best(members, mu)
+            if len(chosen) < mu:  # too few new offspring: keep the best parents
+                rest = [g for g in self.population if g not in chosen]
+                chosen += self._best(rest, mu - len(chosen))
+            self.population = chosen
+        self._carried = []
+        self.hall_of_fame.update([g for g in offspring if math.isfinite(g.score)])
+        record = {
+            "generation": self.generation,
+            "evaluations": len(offspring),
+            "failed": sum(1 for g in offspring if not math.isfinite(g.score)),
+            **self._stats.compile(self.population),
+            "elapsed": time.perf_counter() - self._clock,
+        }
+        if len(self.hall_of_fame):
+            record["best"] = float(self.hall_of_fame[0].score)
+        self.logbook.record(**record)
+        self.generation += 1
+
+    @staticmethod
+    def _best(genomes: list[Genome], k: int) -> list[Genome]:
+        if not genomes or k <= 0:
+            return []
+        fit = np.array([g.selection_value() for g in genomes])
+        return [genomes[i] for i in select_best(fit, min(k, len(genomes)))]
+
+    # -------------------------------------------------------------- queries
+    @property
+    def best(self) -> Genome | None:
+        """The best genome evaluated so far (None before any finite score)."""
+        return self.hall_of_fame[0] if len(self.hall_of_fame) else None
+
+    @property
+    def n_evaluations(self) -> int:
+        return len(self.evaluations)
+
+
+def _call_callbacks(callbacks: Sequence[Any], state: GenerationState) -> bool:
+    """Run each callback; any that returns True asks the run to stop."""
+    stop = False
+    for cb in callbacks:
+        hook = getattr(cb, "on_generation_end", None)
+        result = hook(state) if hook is not None else cb(state)
+        stop = stop or bool(result)
+    return stop
+
+
+def evolve(
+    objective: Any,
+    space: Space | Mapping[str, Any],
+    *,
+    population_size: int = 20,
+    generations: int = 10,
+    strategy: str = "ga",
+    crossover_prob: float = 0.8,
+    mutation_prob: float = 0.2,
+    elitism: int = 1,
+    tournament_size: int = 3,
+    max_evaluations: int | None = None,
+    time_budget: float | None = None,
+    patience: int | None = None,
+    direction: str = "maximize",
+    n_jobs: int | None = 1,
+    random_state: Any = None,
+    callbacks: Iterable[Any] = (),
+    initial_sampling: str = "lhs",
+    backend: Any = None,
+) -> Result:
+    """Tune ``space`` for ``objective`` by evolution and return a :class:`Result`.
+
+    Parameters
+    ----------
+    objective : CrossValScore or callable
+        A :class:`~evotune.CrossValScore`, or any ``callable(params) -> float``.
+    space : Space or dict
+        The search space, or a scikit-learn ``param_distributions`` dict.
+    population_size : int, default=20
+    generations : int, default=10
+        Counts the initial population as the first generation, so a run
+        evaluates at most ``population_size * generations`` candidates.
+    strategy, crossover_prob, mutation_prob, elitism, tournament_size
+        See :class:`Evolution`.
+    max_evaluations : int, optional
+        Exact cap on the number of evaluations.
+    time_budget : float, optional
+        Seconds; no generation starts after it is spent.
+    patience : int, optional
+        Stop after this many generations without a better best score.
+    direction : {"maximize", "minimize"}, default="maximize"
+        scikit-learn scorers are all "higher is better".
+    n_jobs : int, default=1
+        Worker processes (-1 for all cores).
+    random_state : int, Generator or None
+    callbacks : iterable
+        Objects with ``on_generation_end(state)``, or callables taking the
+        :class:`GenerationState`; returning True stops the run.
+    initial_sampling : {"lhs", "sobol", "random"}, default="lhs"
+    backend : Backend or str, optional
+        Where tasks run; default serial for ``n_jobs=1``.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> from evotune import Float, Integer
+    >>> res = evolve(lambda p: -(p["x"] - 0.3) ** 2 - (p["n"] - 4) ** 2,
+    ...              {"x": Float(-1, 1), "n": Integer(0, 9)},
+    ...              population_size=8, generations=5, random_state=0)
+    >>> res.best_params["n"]
+    4
+    """
+    check_int("generations", generations, low=1)
+    check_int("max_evaluations", max_evaluations, low=1, allow_none=True)
+    check_real("time_budget", time_budget, low=0, low_open=True, allow_none=True)
+    check_int("patience", patience, low=1, allow_none=True)
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"'callbacks' must be a list of callbacks, got {callbacks!r}")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not (callable(cb) or hasattr(cb, "on_generation_end")):
+            raise TypeError(
+                f"each callback must be callable or have on_generation_end(state), got {cb!r}"
+            )
+    obj = as_objective(objective)
+    evo = Evolution(
+        space,
+        population_size=population_size,
+        strategy=strategy,
+        crossover_prob=crossover_prob,
+        mutation_prob=mutation_prob,
+        elitism=elitism,
+        tournament_size=tournament_size,
+        direction=direction,
+        random_state=random_state,
+        initial_sampling=initial_sampling,
+    )
+    runner = get_backend(backend, n_jobs)
+    evaluator = Evaluator(obj, runner)
+    start = time.perf_counter()
+    stop_reason = "generations"
+    best_so_far = -math.inf
+    stale = 0
+    try:
+        for _ in range(generations):
+            remaining = None if max_evaluations is None else max_evaluations - evo.n_evaluations
+            if remaining is not None and remaining <= 0:
+                stop_reason = "max_evaluations"
+                break
+            if time_budget is not None and time.perf_counter() - start >= time_budget:
+                stop_reason = "time_budget"
+                break
+            candidates = evo.ask(limit=remaining)
+            if not candidates:
+                evo.tell([])
+                stop_reason = "exhausted"
+                break
+            evo.tell(evaluator.evaluate(candidates))
+            if evo.best is None and evo.generation == 1:
+                raise AllFailedError(
+                    f"All the {evo.n_evaluations} evaluations of the first generation failed.\n"
+                    + summarise_failures(evo.evaluations)
+                )
+            best = evo.best
+            value = best.selection_value() if best is not None else -math.inf
+            if value > best_so_far:
+                best_so_far, stale = value, 0
+            else:
+                stale += 1
+            state = GenerationState(
+                generation=evo.generation - 1,
+                n_evaluations=evo.n_evaluations,
+                best_score=best.score if best is not None else math.nan,
+                best_params=dict(best.params) if best is not None else None,
+                record=dict(evo.logbook[-1]),
+                elapsed=time.perf_counter() - start,
+                evolution=evo,
+            )
+            if _call_callbacks(callbacks, state):
+                stop_reason = "callback"
+                break
+            if patience is not None and stale >= patience:
+                stop_reason = "patience"
+                break
+        else:
+            stop_reason = "generations"
+        if max_evaluations is not None and evo.n_evaluations >= max_evaluations:
+            stop_reason = "max_evaluations" if stop_reason == "generations" else stop_reason
+    finally:
+        evaluator.close()
+    n_failed = sum(1 for e in evo.evaluations if e.status != "ok")
+    if n_failed:
+        warnings.warn(
+            f"{n_failed} of {evo.n_evaluations} evaluations failed; they are in the history "
+            f"with their errors.\n{summarise_failures(evo.evaluations)}",
+            UserWarning,
+            stacklevel=2,
+        )
+    return Result.from_evolution(evo, stop_reason=stop_reason, elapsed=time.perf_counter() - start)
+

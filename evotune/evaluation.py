@@ -1,0 +1,288 @@
+"""Evaluation records and the Evaluator (cache, task fan-out, assembly).
+
+The engine hands the evaluator :class:`Candidate` objects; the evaluator cuts
+each into tasks (one per cross-validation fold for a :class:`CrossValScore`,
+one per candidate for a plain callable), sends them to a backend, matches the
+results back by task id (never by arrival order, so the outcome does not
+depend on which worker finished first) and assembles one :class:`Evaluation`
+per candidate.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from evotune.backends.base import Backend
+
+__all__ = [
+    "STATUSES",
+    "Candidate",
+    "Evaluation",
+    "Evaluator",
+    "FoldResult",
+    "FunctionObjective",
+    "Objective",
+    "Task",
+    "as_objective",
+]
+
+STATUSES = ("ok", "failed", "timeout", "crashed")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A genome the engine asks to be evaluated, in external form."""
+
+    id: int
+    generation: int
+    origin: str
+    key: str
+    params: dict[str, Any]
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work for a backend: a candidate's parameters and a fold."""
+
+    task_id: str
+    candidate_id: int
+    params: dict[str, Any]
+    fold: int
+    seed: int
+
+
+@dataclass
+class FoldResult:
+    """What a worker returns for one task."""
+
+    score: float
+    fit_time: float = 0.0
+    score_time: float = 0.0
+    status: str = "ok"
+    error: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """The outcome of one candidate: one row of the history."""
+
+    candidate_id: int
+    generation: int
+    origin: str
+    key: str
+    params: dict[str, Any]
+    fold_scores: list[float]
+    mean_score: float
+    std_score: float
+    fit_time: float
+    score_time: float
+    status: str = "ok"
+    error: str | None = None
+    metrics: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and math.isfinite(self.mean_score)
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """What the evaluator runs: ``n_tasks`` tasks per candidate.
+
+    :class:`evotune.CrossValScore` has one task per fold; a plain callable is
+    wrapped in :class:`FunctionObjective` with one task.
+    """
+
+    n_tasks: int
+
+    def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult: ...
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class FunctionObjective:
+    """Wrap ``callable(params) -> float`` as an objective of one task.
+
+    An exception, or a return value that is not a real number, makes the
+    evaluation ``failed`` with the error text; the run goes on.
+
+    Examples
+    --------
+    >>> obj = FunctionObjective(lambda p: -p["x"] ** 2)
+    >>> obj.run({"x": 2.0}, 0, 0).score
+    -4.0
+    """
+
+    n_tasks = 1
+
+    def __init__(self, function: Callable[[dict[str, Any]], float]) -> None:
+        if not callable(function):
+            raise TypeError(f"objective must be callable, got {function!r}")
+        self.function = function
+
+    def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult:
+        start = time.perf_counter()
+        try:
+            value = self.function(dict(params))
+            if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
+                raise TypeError(
+                    f"the objective must return a real number, got {value!r} "
+                    f"({type(value).__name__})"
+                )
+            score = float(value)
+        except Exception as exc:
+            return FoldResult(
+                score=math.nan,
+                fit_time=time.perf_counter() - start,
+                status="failed",
+                error=_error_text(exc),
+            )
+        return FoldResult(score=score, fit_time=time.perf_counter() - start)
+
+    def __repr__(self) -> str:
+        return f"FunctionObjective({self.function!r})"
+
+
+def as_objective(objective: Any) -> Objective:
+    """Accept an :class:`Objective` or any ``callable(params) -> float``."""
+    if isinstance(objective, Objective):
+        return objective
+    if callable(objective):
+        return FunctionObjective(objective)
+    raise TypeError(
+        "objective must be a CrossValScore, an object with n_tasks and run(), or a "
+        f"callable(params) -> float; got {objective!r} ({type(objective).__name__})"
+    )
+
+
+def assemble(candidate: Candidate, folds: Sequence[FoldResult]) -> Evaluation:
+    """One evaluation from a candidate's fold results (in fold order)."""
+    scores = [float(f.score) for f in folds]
+    bad = [f for f in folds if f.status != "ok"]
+    status = bad[0].status if bad else "ok"
+    error = next((f.error for f in bad if f.error), None)
+    arr = np.asarray(scores, dtype=float)
+    if arr.size and np.isfinite(arr).all():
+        mean, std = float(arr.mean()), float(arr.std())
+    else:
+        mean = float(arr.mean()) if arr.size else math.nan
+        std = float(arr.std()) if arr.size and np.isfinite(mean) else math.nan
+    return Evaluation(
+        candidate_id=candidate.id,
+        generation=candidate.generation,
+        origin=candidate.origin,
+        key=candidate.key,
+        params=dict(candidate.params),
+        fold_scores=scores,
+        mean_score=mean,
+        std_score=std,
+        fit_time=float(sum(f.fit_time for f in folds)),
+        score_time=float(sum(f.score_time for f in folds)),
+        status=status,
+        error=error,
+        metrics=[dict(f.metrics) for f in folds],
+    )
+
+
+class Evaluator:
+    """Evaluate candidates on a backend, with a cache keyed by canonical genome key.
+
+    Parameters
+    ----------
+    objective : Objective
+    backend : Backend
+        Started by the evaluator on first use, with the objective, so a
+        worker receives the objective and its data once.
+
+    Examples
+    --------
+    >>> from evotune.backends import SerialBackend
+    >>> ev = Evaluator(FunctionObjective(lambda p: p["x"]), SerialBackend())
+    >>> [e.mean_score for e in ev.evaluate([Candidate(0, 0, "initial", "k", {"x": 1.0})])]
+    [1.0]
+    >>> ev.close()
+    """
+
+    def __init__(self, objective: Objective, backend: Backend) -> None:
+        self.objective = objective
+        self.backend = backend
+        self.cache: dict[str, Evaluation] = {}
+        self._started = False
+
+    def _start(self) -> None:
+        if not self._started:
+            self.backend.start(self.objective)
+            self._started = True
+
+    def evaluate(
+        self,
+        candidates: Sequence[Candidate],
+        on_result: Callable[[Evaluation], None] | None = None,
+    ) -> list[Evaluation]:
+        """Evaluate ``candidates`` and return their evaluations in the same order.
+
+        A candidate whose key is in the cache is not sent again; its cached
+        evaluation is returned. ``on_result`` is called as each one completes.
+        """
+        out: dict[int, Evaluation] = {}
+        todo: list[Candidate] = []
+        for c in candidates:
+            hit = self.cache.get(c.key)
+            if hit is not None:
+                out[c.id] = hit
+            else:
+                todo.append(c)
+        if todo:
+            self._start()
+            n_tasks = int(self.objective.n_tasks)
+            folds: dict[int, dict[int, FoldResult]] = {c.id: {} for c in todo}
+            by_id = {c.id: c for c in todo}
+            for c in todo:
+                for k in range(n_tasks):
+                    self.backend.submit(
+                        Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed)
+                    )
+            remaining = len(todo) * n_tasks
+            while remaining:
+                for task, result in self.backend.wait():
+                    remaining -= 1
+                    got = folds[task.candidate_id]
+                    got[task.fold] = result
+                    if len(got) == n_tasks:
+                        cand = by_id[task.candidate_id]
+                        ev = assemble(cand, [got[k] for k in range(n_tasks)])
+                        self.cache[cand.key] = ev
+                        out[cand.id] = ev
+                        if on_result is not None:
+                            on_result(ev)
+        return [out[c.id] for c in candidates]
+
+    def close(self) -> None:
+        if self._started:
+            self.backend.shutdown()
+            self._started = False
+
+
+def summarise_failures(evaluations: Sequence[Evaluation], limit: int = 3) -> str:
+    """The distinct error texts of failed evaluations, most frequent first."""
+    tally: dict[str, int] = {}
+    for e in evaluations:
+        if e.status != "ok":
+            text = e.error or e.status
+            tally[text] = tally.get(text, 0) + 1
+    items = sorted(tally.items(), key=lambda kv: -kv[1])[:limit]
+    return "\n".join(f"{n} evaluation(s) failed with: {text}" for text, n in items)

@@ -1,0 +1,156 @@
+"""``Result``: what a run found, as plain Python values and pandas tables."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from evotune.engine import Evolution
+    from evotune.evaluation import Evaluation
+    from evotune.genome import Genome
+    from evotune.space import Space
+
+__all__ = ["Result", "history_frame", "write_csv_atomic"]
+
+
+def history_frame(evaluations: Sequence[Evaluation], space: Space) -> pd.DataFrame:
+    """One row per evaluation, in the order they were recorded.
+
+    Columns: ``id``, ``generation``, ``origin``, one ``param_<name>`` per
+    parameter (None where the parameter was inactive), ``mean_score``,
+    ``std_score``, ``split<k>_score``, ``fit_time`` and ``score_time`` (seconds,
+    summed over folds), ``status`` and ``error``.
+    """
+    n_splits = max((len(e.fold_scores) for e in evaluations), default=0)
+    rows = []
+    for e in evaluations:
+        row: dict[str, Any] = {"id": e.candidate_id, "generation": e.generation, "origin": e.origin}
+        for name in space.names:
+            row[f"param_{name}"] = e.params.get(name)
+        row["mean_score"] = e.mean_score
+        row["std_score"] = e.std_score
+        for k in range(n_splits):
+            row[f"split{k}_score"] = e.fold_scores[k] if k < len(e.fold_scores) else math.nan
+        row["fit_time"] = e.fit_time
+        row["score_time"] = e.score_time
+        row["status"] = e.status
+        row["error"] = e.error
+        rows.append(row)
+    columns = (
+        ["id", "generation", "origin"]
+        + [f"param_{n}" for n in space.names]
+        + ["mean_score", "std_score"]
+        + [f"split{k}_score" for k in range(n_splits)]
+        + ["fit_time", "score_time", "status", "error"]
+    )
+    frame = pd.DataFrame(rows, columns=columns)
+    for name in space.names:
+        # keep parameter values as the model got them (no int -> float upcast)
+        frame[f"param_{name}"] = pd.Series(
+            [e.params.get(name) for e in evaluations], dtype=object, index=frame.index
+        )
+    return frame
+
+
+def _hall_of_fame_frame(genomes: Sequence[Genome], history: pd.DataFrame) -> pd.DataFrame:
+    ids = [g.id for g in genomes]
+    if history.empty or not ids:
+        return history.iloc[0:0].drop(columns=["error"], errors="ignore").assign(rank=[])
+    by_id = history.set_index("id", drop=False)
+    frame = by_id.loc[ids].reset_index(drop=True).drop(columns=["error"])
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write ``frame`` to ``path`` through a temporary file and a rename, so a
+    reader never sees half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame.to_csv(fh, index=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`evotune.evolve`.
+
+    Attributes
+    ----------
+    best_params : dict
+        The active parameters of the best evaluation.
+    best_score : float
+        Its mean score.
+    hall_of_fame : DataFrame
+        The best distinct evaluations, best first.
+    history : DataFrame
+        Every evaluation, failed ones included (see :func:`history_frame`).
+    logbook : DataFrame
+        One row per generation: ``evaluations``, ``failed``, ``best`` (best so
+        far), ``mean`` and ``std`` (of the population's finite scores),
+        ``elapsed`` (seconds).
+    stop_reason : str
+        Why the run ended: ``generations``, ``max_evaluations``,
+        ``time_budget``, ``patience``, ``callback`` or ``exhausted``.
+    """
+
+    best_params: dict[str, Any] | None
+    best_score: float
+    hall_of_fame: pd.DataFrame
+    history: pd.DataFrame
+    logbook: pd.DataFrame
+    direction: str = "maximize"
+    stop_reason: str = "generations"
+    elapsed: float = 0.0
+    evaluations: list[Evaluation] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_evolution(cls, evo: Evolution, *, stop_reason: str, elapsed: float) -> Result:
+        history = history_frame(evo.evaluations, evo.space)
+        best = evo.best
+        logbook = pd.DataFrame(list(evo.logbook))
+        return cls(
+            best_params=dict(best.params) if best is not None else None,
+            best_score=float(best.score) if best is not None else math.nan,
+            hall_of_fame=_hall_of_fame_frame(list(evo.hall_of_fame), history),
+            history=history,
+            logbook=logbook,
+            direction=evo.direction,
+            stop_reason=stop_reason,
+            elapsed=elapsed,
+            evaluations=list(evo.evaluations),
+        )
+
+    @property
+    def n_evaluations(self) -> int:
+        return len(self.history)
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``history.csv`` and ``hall_of_fame.csv`` into ``directory``."""
+        out = Path(directory)
+        write_csv_atomic(self.history, out / "history.csv")
+        write_csv_atomic(self.hall_of_fame, out / "hall_of_fame.csv")
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(best_score={self.best_score!r}, best_params={self.best_params!r}, "
+            f"n_evaluations={self.n_evaluations}, stop_reason={self.stop_reason!r})"
+        )
