@@ -10,7 +10,11 @@ backends, never scikit-learn.
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+import os
+import secrets
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +29,9 @@ from evotune._validation import (
     check_random_state,
     check_real,
 )
+from evotune._signals import exit_on_second_signal, sigterm_interrupts
 from evotune.backends.base import get_backend
+from evotune.backends.process import check_picklable
 from evotune.evaluation import (
     Candidate,
     Evaluation,
@@ -40,6 +46,7 @@ from evotune.genome import (
     make_logbook,
     make_statistics,
 )
+from evotune.journal import JournalError, RunDirectory, build_meta, peek_meta
 from evotune.result import Result
 from evotune.space import Space
 from operators import (
@@ -50,6 +57,8 @@ from operators import (
 )
 
 __all__ = ["STRATEGIES", "AllFailedError", "Evolution", "GenerationState", "evolve"]
+
+logger = logging.getLogger("evotune")
 
 STRATEGIES = ("ga", "mu_plus_lambda", "mu_comma_lambda")
 SAMPLINGS = ("lhs", "sobol", "random")
@@ -378,6 +387,25 @@ def _call_callbacks(callbacks: Sequence[Any], state: GenerationState) -> bool:
     return stop
 
 
+def _check_callbacks(callbacks: Any) -> list[Any]:
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"'callbacks' must be a list of callbacks, got {callbacks!r}")
+    out = list(callbacks)
+    for cb in out:
+        if not (callable(cb) or hasattr(cb, "on_generation_end")):
+            raise TypeError(
+                f"each callback must be callable or have on_generation_end(state), got {cb!r}"
+            )
+    return out
+
+
+def _fingerprint(objective: Any) -> dict[str, Any]:
+    fp = getattr(objective, "fingerprint", None)
+    if callable(fp):
+        return dict(fp())
+    return {"objective": type(objective).__qualname__}
+
+
 def evolve(
     objective: Any,
     space: Space | Mapping[str, Any],
@@ -397,6 +425,9 @@ def evolve(
     random_state: Any = None,
     callbacks: Iterable[Any] = (),
     initial_sampling: str = "lhs",
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    timeout: float | None = None,
     backend: Any = None,
 ) -> Result:
     """Tune ``space`` for ``objective`` by evolution and return a :class:`Result`.
@@ -422,14 +453,29 @@ def evolve(
     direction : {"maximize", "minimize"}, default="maximize"
         scikit-learn scorers are all "higher is better".
     n_jobs : int, default=1
-        Worker processes (-1 for all cores).
+        Worker processes (-1 for all cores). Any value but 1 runs the tasks
+        on a supervised process pool; the history is the same for every value.
     random_state : int, Generator or None
+        The one seed of the run. With ``checkpoint`` and no seed, a seed is
+        drawn and stored in the run directory, so a resume is exact.
     callbacks : iterable
         Objects with ``on_generation_end(state)``, or callables taking the
         :class:`GenerationState`; returning True stops the run.
     initial_sampling : {"lhs", "sobol", "random"}, default="lhs"
-    backend : Backend or str, optional
-        Where tasks run; default serial for ``n_jobs=1``.
+    checkpoint : path, optional
+        A run directory: every asked generation and every finished fold is
+        journaled there, and ``history.csv`` / ``hall_of_fame.csv`` are
+        rewritten after each generation.
+    resume : bool, default=False
+        Continue the run in ``checkpoint``: finished evaluations are taken
+        from its journal, only the missing ones run. Raising ``generations``
+        or ``max_evaluations`` extends a finished run.
+    timeout : float, optional
+        Seconds one task (one fold, or one call of a plain objective) may
+        run; a task past it is killed and its candidate's row says
+        ``timeout``. Runs tasks in worker processes even for ``n_jobs=1``.
+    backend : Backend or {"serial", "process"}, optional
+        Where tasks run; by default serial for ``n_jobs=1``, else a process pool.
 
     Returns
     -------
@@ -448,15 +494,27 @@ def evolve(
     check_int("max_evaluations", max_evaluations, low=1, allow_none=True)
     check_real("time_budget", time_budget, low=0, low_open=True, allow_none=True)
     check_int("patience", patience, low=1, allow_none=True)
-    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
-        raise TypeError(f"'callbacks' must be a list of callbacks, got {callbacks!r}")
-    callbacks = list(callbacks)
-    for cb in callbacks:
-        if not (callable(cb) or hasattr(cb, "on_generation_end")):
-            raise TypeError(
-                f"each callback must be callable or have on_generation_end(state), got {cb!r}"
-            )
+    check_real("timeout", timeout, low=0, low_open=True, allow_none=True)
+    if not isinstance(resume, (bool, np.bool_)):
+        raise TypeError(f"'resume' must be True or False, got {resume!r}")
+    if resume and checkpoint is None:
+        raise ValueError("'resume=True' needs 'checkpoint', the run directory to continue")
+    callback_list = _check_callbacks(callbacks)
     obj = as_objective(objective)
+    space = space if isinstance(space, Space) else Space(space)
+
+    run: RunDirectory | None = None
+    if checkpoint is not None:
+        if isinstance(random_state, np.random.Generator):
+            raise ValueError(
+                "with 'checkpoint', 'random_state' must be an int or None (a Generator's "
+                "seed cannot be recorded for an exact resume)"
+            )
+        if random_state is None:
+            old = peek_meta(checkpoint) if resume else None
+            seed = (old or {}).get("settings", {}).get("random_state")
+            random_state = seed if seed is not None else secrets.randbits(63)
+        check_random_state(random_state)
     evo = Evolution(
         space,
         population_size=population_size,
@@ -469,66 +527,205 @@ def evolve(
         random_state=random_state,
         initial_sampling=initial_sampling,
     )
-    runner = get_backend(backend, n_jobs)
-    evaluator = Evaluator(obj, runner)
-    start = time.perf_counter()
-    stop_reason = "generations"
-    best_so_far = -math.inf
-    stale = 0
-    try:
-        for _ in range(generations):
-            remaining = None if max_evaluations is None else max_evaluations - evo.n_evaluations
-            if remaining is not None and remaining <= 0:
-                stop_reason = "max_evaluations"
-                break
-            if time_budget is not None and time.perf_counter() - start >= time_budget:
-                stop_reason = "time_budget"
-                break
-            candidates = evo.ask(limit=remaining)
-            if not candidates:
-                evo.tell([])
-                stop_reason = "exhausted"
-                break
-            evo.tell(evaluator.evaluate(candidates))
-            if evo.best is None and evo.generation == 1:
-                raise AllFailedError(
-                    f"All the {evo.n_evaluations} evaluations of the first generation failed.\n"
-                    + summarise_failures(evo.evaluations)
-                )
-            best = evo.best
-            value = best.selection_value() if best is not None else -math.inf
-            if value > best_so_far:
-                best_so_far, stale = value, 0
-            else:
-                stale += 1
-            state = GenerationState(
-                generation=evo.generation - 1,
-                n_evaluations=evo.n_evaluations,
-                best_score=best.score if best is not None else math.nan,
-                best_params=dict(best.params) if best is not None else None,
-                record=dict(evo.logbook[-1]),
-                elapsed=time.perf_counter() - start,
-                evolution=evo,
-            )
-            if _call_callbacks(callbacks, state):
-                stop_reason = "callback"
-                break
-            if patience is not None and stale >= patience:
-                stop_reason = "patience"
-                break
-        else:
-            stop_reason = "generations"
-        if max_evaluations is not None and evo.n_evaluations >= max_evaluations:
-            stop_reason = "max_evaluations" if stop_reason == "generations" else stop_reason
-    finally:
-        evaluator.close()
-    n_failed = sum(1 for e in evo.evaluations if e.status != "ok")
-    if n_failed:
-        warnings.warn(
-            f"{n_failed} of {evo.n_evaluations} evaluations failed; they are in the history "
-            f"with their errors.\n{summarise_failures(evo.evaluations)}",
-            UserWarning,
-            stacklevel=2,
-        )
-    return Result.from_evolution(evo, stop_reason=stop_reason, elapsed=time.perf_counter() - start)
+    runner = get_backend(backend, n_jobs, timeout=timeout)
+    if getattr(runner, "needs_pickle", False):
+        check_picklable(obj)  # a clear error now, before any work or any file
+    if checkpoint is not None:
+        settings = {
+            "population_size": evo.population_size,
+            "strategy": evo.strategy,
+            "crossover_prob": evo.crossover_prob,
+            "mutation_prob": evo.mutation_prob,
+            "elitism": evo.elitism,
+            "tournament_size": evo.tournament_size,
+            "direction": evo.direction,
+            "random_state": int(random_state),
+            "initial_sampling": evo.initial_sampling,
+            "generations": generations,
+            "max_evaluations": max_evaluations,
+            "time_budget": time_budget,
+            "patience": patience,
+            "timeout": timeout,
+            "n_jobs": n_jobs,
+        }
+        meta = build_meta(space.to_dict(), settings, _fingerprint(obj))
+        run = RunDirectory.open(checkpoint, meta, resume=resume)
+    return _Loop(evo, obj, runner, run, callback_list).run(
+        generations=generations,
+        max_evaluations=max_evaluations,
+        time_budget=time_budget,
+        patience=patience,
+        resumed=bool(resume),
+    )
 
+
+class _Loop:
+    """The generation loop of :func:`evolve`, with its journal and its stops."""
+
+    def __init__(
+        self,
+        evo: Evolution,
+        objective: Any,
+        backend: Any,
+        run: RunDirectory | None,
+        callbacks: list[Any],
+    ) -> None:
+        self.evo = evo
+        self.run_dir = run
+        self.callbacks = callbacks
+        self.evaluator = Evaluator(
+            objective,
+            backend,
+            fold_cache=dict(run.folds) if run is not None else None,
+            on_fold=run.record_fold if run is not None else None,
+            on_idle=run.tick if run is not None else None,
+        )
+        self._recorded = set(run.evaluated) if run is not None else set()
+
+    def _on_result(self, ev: Evaluation) -> None:
+        if self.run_dir is not None and ev.key not in self._recorded:
+            self._recorded.add(ev.key)
+            self.run_dir.record_evaluation(ev)
+
+    def _journal_ask(self, generation: int, candidates: list[Candidate]) -> None:
+        run = self.run_dir
+        if run is None:
+            return
+        before = run.asked.get(generation)
+        keys = [c.key for c in candidates]
+        if before is None:
+            run.record_ask(generation, candidates)
+        elif keys[: len(before)] != before:
+            raise JournalError(
+                f"cannot resume {str(run.path)!r}: generation {generation} now asks other "
+                "candidates than the journal holds (was the code or the objective changed?)"
+            )
+        elif len(keys) > len(before):
+            run.record_ask(generation, candidates)
+
+    def _journal_tell(self, result_factory: Any) -> None:
+        run = self.run_dir
+        if run is None:
+            return
+        generation = self.evo.generation - 1
+        state = self.evo.rng.bit_generator.state
+        before = run.told.get(generation)
+        if before is None:
+            run.record_tell(generation, state, self.evo.n_evaluations)
+        elif json.dumps(before, sort_keys=True) != json.dumps(state, sort_keys=True):
+            raise JournalError(
+                f"cannot resume {str(run.path)!r}: after generation {generation} the random "
+                "state differs from the journal's (was the code or the objective changed?)"
+            )
+        result_factory().save(run.path)
+
+    def run(
+        self,
+        *,
+        generations: int,
+        max_evaluations: int | None,
+        time_budget: float | None,
+        patience: int | None,
+        resumed: bool,
+    ) -> Result:
+        evo, evaluator = self.evo, self.evaluator
+        start = time.perf_counter()
+        stop_reason = "generations"
+        best_so_far = -math.inf
+        stale = 0
+
+        def result() -> Result:
+            return Result.from_evolution(
+                evo, stop_reason=stop_reason, elapsed=time.perf_counter() - start
+            )
+
+        if self.run_dir is not None:
+            self.run_dir.record_start(resumed)
+        try:
+            with sigterm_interrupts():
+                for _ in range(generations):
+                    remaining = (
+                        None if max_evaluations is None else max_evaluations - evo.n_evaluations
+                    )
+                    if remaining is not None and remaining <= 0:
+                        stop_reason = "max_evaluations"
+                        break
+                    if time_budget is not None and time.perf_counter() - start >= time_budget:
+                        stop_reason = "time_budget"
+                        break
+                    candidates = evo.ask(limit=remaining)
+                    if not candidates:
+                        evo.tell([])
+                        stop_reason = "exhausted"
+                        break
+                    self._journal_ask(evo.generation, candidates)
+                    evo.tell(evaluator.evaluate(candidates, on_result=self._on_result))
+                    self._journal_tell(result)
+                    if evo.best is None and evo.generation == 1:
+                        raise AllFailedError(
+                            f"All the {evo.n_evaluations} evaluations of the first generation "
+                            "failed.\n" + summarise_failures(evo.evaluations)
+                        )
+                    best = evo.best
+                    value = best.selection_value() if best is not None else -math.inf
+                    if value > best_so_far:
+                        best_so_far, stale = value, 0
+                    else:
+                        stale += 1
+                    state = GenerationState(
+                        generation=evo.generation - 1,
+                        n_evaluations=evo.n_evaluations,
+                        best_score=best.score if best is not None else math.nan,
+                        best_params=dict(best.params) if best is not None else None,
+                        record=dict(evo.logbook[-1]),
+                        elapsed=time.perf_counter() - start,
+                        evolution=evo,
+                    )
+                    if _call_callbacks(self.callbacks, state):
+                        stop_reason = "callback"
+                        break
+                    if patience is not None and stale >= patience:
+                        stop_reason = "patience"
+                        break
+                if (
+                    max_evaluations is not None
+                    and evo.n_evaluations >= max_evaluations
+                    and stop_reason == "generations"
+                ):
+                    stop_reason = "max_evaluations"
+        except KeyboardInterrupt:
+            with exit_on_second_signal():
+                self._close("interrupted")
+                if self.run_dir is not None:
+                    logger.warning(
+                        "evotune: run interrupted; %d evaluations are kept in %s. Resume it "
+                        "with evolve(..., checkpoint=%r, resume=True) or `evotune resume %s`.",
+                        len(evaluator.fold_cache) // max(1, int(evaluator.objective.n_tasks)),
+                        self.run_dir.path,
+                        str(self.run_dir.path),
+                        self.run_dir.path,
+                    )
+            raise
+        except BaseException:
+            self._close("error")
+            raise
+        self._close(stop_reason)
+        n_failed = sum(1 for e in evo.evaluations if e.status != "ok")
+        if n_failed:
+            warnings.warn(
+                f"{n_failed} of {evo.n_evaluations} evaluations failed; they are in the history "
+                f"with their errors.\n{summarise_failures(evo.evaluations)}",
+                UserWarning,
+                stacklevel=3,
+            )
+        return result()
+
+    def _close(self, reason: str) -> None:
+        try:
+            self.evaluator.close()
+        finally:
+            if self.run_dir is not None:
+                try:
+                    self.run_dir.record_stop(reason)
+                finally:
+                    self.run_dir.close()

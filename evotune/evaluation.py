@@ -153,6 +153,11 @@ class FunctionObjective:
             )
         return FoldResult(score=score, fit_time=time.perf_counter() - start)
 
+    def fingerprint(self) -> dict[str, Any]:
+        fn = self.function
+        name = getattr(fn, "__qualname__", type(fn).__qualname__)
+        return {"objective": f"{getattr(fn, '__module__', '?')}.{name}"}
+
     def __repr__(self) -> str:
         return f"FunctionObjective({self.function!r})"
 
@@ -205,8 +210,15 @@ class Evaluator:
     ----------
     objective : Objective
     backend : Backend
-        Started by the evaluator on first use, with the objective, so a
-        worker receives the objective and its data once.
+        Started on first use, with the objective, so a worker receives the
+        objective and its data once.
+    fold_cache : dict, optional
+        ``(key, fold) -> FoldResult`` known before the run (a resumed journal):
+        those tasks are never sent again.
+    on_fold : callable, optional
+        ``on_fold(key, fold, candidate_id, result)`` as each task finishes.
+    on_idle : callable, optional
+        Called about once a second while waiting (the journal's fsync tick).
 
     Examples
     --------
@@ -217,16 +229,50 @@ class Evaluator:
     >>> ev.close()
     """
 
-    def __init__(self, objective: Objective, backend: Backend) -> None:
+    def __init__(
+        self,
+        objective: Objective,
+        backend: Backend,
+        *,
+        fold_cache: dict[tuple[str, int], FoldResult] | None = None,
+        on_fold: Callable[[str, int, int, FoldResult], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
         self.objective = objective
         self.backend = backend
         self.cache: dict[str, Evaluation] = {}
+        self.fold_cache: dict[tuple[str, int], FoldResult] = dict(fold_cache or {})
+        self.on_fold = on_fold
+        self.on_idle = on_idle
+        self.n_dispatched = 0
         self._started = False
+        error_score = getattr(objective, "error_score", math.nan)
+        self._error_score = (
+            float(error_score) if isinstance(error_score, (int, float)) else math.nan
+        )
 
     def _start(self) -> None:
         if not self._started:
             self.backend.start(self.objective)
             self._started = True
+
+    def _complete(self, c: Candidate, got: dict[int, FoldResult], n_tasks: int) -> Evaluation:
+        timed_out = next((r for r in got.values() if r.status == "timeout"), None)
+        if timed_out is not None:
+            # A candidate that hung is given up whole: which of its other folds
+            # had finished depends on timing, so none of them is kept.
+            folds = [
+                FoldResult(
+                    score=self._error_score,
+                    fit_time=r.fit_time if (r := got.get(k)) is not None else 0.0,
+                    status="timeout",
+                    error=timed_out.error,
+                )
+                for k in range(n_tasks)
+            ]
+        else:
+            folds = [got[k] for k in range(n_tasks)]
+        return assemble(c, folds)
 
     def evaluate(
         self,
@@ -235,40 +281,75 @@ class Evaluator:
     ) -> list[Evaluation]:
         """Evaluate ``candidates`` and return their evaluations in the same order.
 
-        A candidate whose key is in the cache is not sent again; its cached
-        evaluation is returned. ``on_result`` is called as each one completes.
+        A candidate whose key is in the cache is not sent again; nor is any
+        (candidate, fold) task in ``fold_cache``. ``on_result`` is called as
+        each evaluation completes.
         """
         out: dict[int, Evaluation] = {}
-        todo: list[Candidate] = []
+        n_tasks = int(self.objective.n_tasks)
+        folds: dict[int, dict[int, FoldResult]] = {}
+        by_id: dict[int, Candidate] = {}
+        to_send: list[Task] = []
+
+        def finish(c: Candidate) -> None:
+            ev = self._complete(c, folds[c.id], n_tasks)
+            self.cache[c.key] = ev
+            out[c.id] = ev
+            if on_result is not None:
+                on_result(ev)
+
         for c in candidates:
             hit = self.cache.get(c.key)
             if hit is not None:
                 out[c.id] = hit
-            else:
-                todo.append(c)
-        if todo:
+                continue
+            known = {k: r for k in range(n_tasks) if (r := self.fold_cache.get((c.key, k)))}
+            folds[c.id] = known
+            by_id[c.id] = c
+            if len(known) == n_tasks or any(r.status == "timeout" for r in known.values()):
+                finish(c)
+                continue
+            to_send.extend(
+                Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed)
+                for k in range(n_tasks)
+                if k not in known
+            )
+        if to_send:
             self._start()
-            n_tasks = int(self.objective.n_tasks)
-            folds: dict[int, dict[int, FoldResult]] = {c.id: {} for c in todo}
-            by_id = {c.id: c for c in todo}
-            for c in todo:
-                for k in range(n_tasks):
-                    self.backend.submit(
-                        Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed)
-                    )
-            remaining = len(todo) * n_tasks
-            while remaining:
-                for task, result in self.backend.wait():
-                    remaining -= 1
-                    got = folds[task.candidate_id]
-                    got[task.fold] = result
-                    if len(got) == n_tasks:
-                        cand = by_id[task.candidate_id]
-                        ev = assemble(cand, [got[k] for k in range(n_tasks)])
-                        self.cache[cand.key] = ev
-                        out[cand.id] = ev
-                        if on_result is not None:
-                            on_result(ev)
+            for task in to_send:
+                self.backend.submit(task)
+            self.n_dispatched += len(to_send)
+        remaining = len(to_send)
+        open_ids = {t.candidate_id for t in to_send}
+        while remaining:
+            finished = self.backend.wait(timeout=1.0)
+            if not finished:
+                if self.on_idle is not None:
+                    self.on_idle()
+                if getattr(self.backend, "n_pending", 1) == 0:
+                    raise RuntimeError(f"the backend lost {remaining} task(s)")
+                continue
+            for task, result in finished:
+                remaining -= 1
+                cid = task.candidate_id
+                if cid not in open_ids:
+                    continue  # its candidate was already given up (a timeout)
+                c = by_id[cid]
+                if result.status in ("crashed", "timeout") and math.isnan(result.score):
+                    result.score = self._error_score
+                self.fold_cache[(c.key, task.fold)] = result
+                if self.on_fold is not None:
+                    self.on_fold(c.key, task.fold, cid, result)
+                got = folds[cid]
+                got[task.fold] = result
+                if result.status == "timeout" and len(got) < n_tasks:
+                    cancel = getattr(self.backend, "cancel", None)
+                    if cancel is not None:
+                        ids = {f"{cid}:{k}" for k in range(n_tasks) if k not in got}
+                        remaining -= len(cancel(ids))
+                if len(got) == n_tasks or result.status == "timeout":
+                    open_ids.discard(cid)
+                    finish(c)
         return [out[c.id] for c in candidates]
 
     def close(self) -> None:

@@ -120,6 +120,24 @@ class CrossValScore:
         ]
         self.n_samples_ = int(n_samples)
 
+    def fingerprint(self) -> dict[str, Any]:
+        """Shape and hash of the data, folds and estimator: what must not
+        change between a run and its resume."""
+        import joblib
+
+        shape = list(getattr(self.X, "shape", (self.n_samples_,)))
+        return {
+            "objective": "CrossValScore",
+            "X_shape": [int(v) for v in shape],
+            "y_shape": None if self.y is None else [len(self.y)],
+            "data_hash": joblib.hash((self.X, self.y, self.groups)),
+            "folds_hash": joblib.hash(self.splits_),
+            "fit_params_hash": joblib.hash(self.fit_params),
+            "estimator": repr(self.estimator),
+            "scoring": repr(self.scoring),
+            "n_folds": self.n_tasks,
+        }
+
     @property
     def n_tasks(self) -> int:
         """One task per fold."""

@@ -42,8 +42,11 @@ def resolve_n_jobs(n_jobs: Any) -> int:
     return max(1, n)
 
 
-def get_backend(backend: Any = None, n_jobs: Any = 1) -> Backend:
+def get_backend(backend: Any = None, n_jobs: Any = 1, *, timeout: float | None = None) -> Backend:
     """The backend for ``backend`` (an instance, a name or None) and ``n_jobs``.
+
+    A ``timeout`` needs a process to kill, so it selects the process pool
+    even for ``n_jobs=1``.
 
     Examples
     --------
@@ -54,14 +57,19 @@ def get_backend(backend: Any = None, n_jobs: Any = 1) -> Backend:
 
     n = resolve_n_jobs(n_jobs)
     if backend is None:
-        backend = "serial" if n == 1 else "process"
+        backend = "serial" if n == 1 and timeout is None else "process"
     if isinstance(backend, str):
         if backend == "serial":
+            if timeout is not None:
+                raise ValueError(
+                    "'timeout' cannot be enforced by the serial backend (a hung fit cannot be "
+                    "killed in-process); use backend='process'"
+                )
             return SerialBackend()
         if backend == "process":
             from evotune.backends.process import ProcessPoolBackend
 
-            return ProcessPoolBackend(n_workers=n)
+            return ProcessPoolBackend(n_workers=n, timeout=timeout)
         raise ValueError(f"backend must be 'serial', 'process' or a Backend, got {backend!r}")
     if isinstance(backend, Backend):
         return backend

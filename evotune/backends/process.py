@@ -1,0 +1,317 @@
+"""A supervised pool of ``multiprocess`` worker processes.
+
+``multiprocess.Pool`` (like the standard library's) hangs forever when a
+worker dies mid-task and leaves workers behind when its parent is killed. This
+pool is made of plain ``Process`` and ``Pipe`` objects instead: the parent knows
+which worker runs which task, waits on results and worker sentinels together,
+replaces a worker that died, kills one that passed its deadline, and every
+worker exits by itself as soon as its parent is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evotune.evaluation import FoldResult, Objective, Task
+
+__all__ = ["ObjectiveRaised", "ProcessPoolBackend", "check_picklable"]
+
+
+class ObjectiveRaised(RuntimeError):
+    """The objective raised in a worker and asked for the error to propagate."""
+
+
+def check_picklable(objective: Any) -> bytes:
+    """Pickle ``objective`` for the workers, or say clearly what cannot be sent."""
+    import dill
+
+    try:
+        return bytes(dill.dumps(objective, recurse=True))
+    except Exception as exc:
+        parts = []
+        for name in ("estimator", "function", "X", "y", "scoring"):
+            value = getattr(objective, name, None)
+            if value is None:
+                continue
+            try:
+                dill.dumps(value)
+            except Exception:
+                parts.append(f"{name}={value!r}")
+        culprit = f" ({', '.join(parts)} cannot be pickled)" if parts else ""
+        raise TypeError(
+            f"the objective {objective!r} cannot be sent to worker processes{culprit}: "
+            f"{type(exc).__name__}: {exc}. Use n_jobs=1, or make it picklable."
+        ) from exc
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    task: Task | None = None
+    deadline: float | None = None
+    ready: bool = False
+
+
+class ProcessPoolBackend:
+    """Run tasks on ``n_workers`` supervised worker processes.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes, started once and reused across generations.
+    timeout : float, optional
+        Seconds one task may run; a worker past it is killed and replaced and
+        the task's result has ``status="timeout"``.
+    max_retries : int, default=1
+        Times a task whose worker died is run again on a fresh worker before
+        its result is ``status="crashed"``.
+    limit_threads : bool, default=True
+        Limit BLAS/OpenMP to one thread per worker, so ``n_workers`` workers do
+        not oversubscribe the cores.
+    start_method : str, default="spawn"
+        ``spawn`` gives each worker a fresh interpreter (no inherited OpenMP or
+        lock state).
+
+    Examples
+    --------
+    >>> from evotune.evaluation import FunctionObjective, Task
+    >>> pool = ProcessPoolBackend(2)
+    >>> pool.start(FunctionObjective(lambda p: p["x"] * 2))   # doctest: +SKIP
+    >>> pool.submit(Task("0:0", 0, {"x": 1.5}, 0, 0))          # doctest: +SKIP
+    >>> [r.score for _, r in pool.wait()]                       # doctest: +SKIP
+    [3.0]
+    >>> pool.shutdown()
+    """
+
+    needs_pickle = True
+
+    def __init__(
+        self,
+        n_workers: int,
+        *,
+        timeout: float | None = None,
+        max_retries: int = 1,
+        limit_threads: bool = True,
+        start_method: str = "spawn",
+    ) -> None:
+        if n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers!r}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+        self.n_workers = int(n_workers)
+        self.timeout = timeout
+        self.max_retries = int(max_retries)
+        self.limit_threads = bool(limit_threads)
+        self.start_method = start_method
+        self._payload: bytes | None = None
+        self._workers: list[_Worker] = []
+        self._queue: deque[Task] = deque()
+        self._retries: dict[str, int] = {}
+        self._done: list[tuple[Task, FoldResult]] = []
+        self._ctx: Any = None
+
+    # --------------------------------------------------------------- setup
+    def start(self, objective: Objective) -> None:
+        import multiprocess
+
+        self._payload = check_picklable(objective)
+        self._ctx = multiprocess.get_context(self.start_method)
+        self._workers = [self._spawn() for _ in range(self.n_workers)]
+
+    def _spawn(self) -> _Worker:
+        from evotune.backends._worker import worker_main
+
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(
+            target=worker_main,
+            args=(child, os.getpid(), self.limit_threads),
+            name="evotune-worker",
+            daemon=True,
+        )
+        proc.start()
+        child.close()
+        assert self._payload is not None
+        parent.send_bytes(self._payload)
+        return _Worker(process=proc, conn=parent)
+
+    # ------------------------------------------------------------ dispatch
+    def submit(self, task: Task) -> None:
+        if self._payload is None:
+            raise RuntimeError("ProcessPoolBackend.submit() before start()")
+        self._queue.append(task)
+
+    def cancel(self, task_ids: set[str]) -> list[Task]:
+        """Drop queued tasks with these ids and kill workers running them;
+        returns the tasks that will now produce no result."""
+        dropped = [t for t in self._queue if t.task_id in task_ids]
+        self._queue = deque(t for t in self._queue if t.task_id not in task_ids)
+        for i, w in enumerate(self._workers):
+            if w.task is not None and w.task.task_id in task_ids:
+                dropped.append(w.task)
+                self._replace(i)
+        return dropped
+
+    @property
+    def n_pending(self) -> int:
+        return len(self._queue) + sum(w.task is not None for w in self._workers)
+
+    def _dispatch(self) -> None:
+        for w in self._workers:
+            if w.task is None and self._queue:
+                task = self._queue.popleft()
+                w.task = task
+                w.deadline = None if self.timeout is None else time.monotonic() + self.timeout
+                w.conn.send((task.task_id, task.params, task.fold, task.seed))
+
+    def _replace(self, index: int) -> None:
+        w = self._workers[index]
+        self._kill(w)
+        self._workers[index] = self._spawn()
+
+    @staticmethod
+    def _kill(w: _Worker) -> None:
+        try:
+            if w.process.is_alive():
+                w.process.kill()
+            w.process.join(timeout=5)
+        except Exception:
+            pass
+        try:
+            w.conn.close()
+        except Exception:
+            pass
+
+    def _finish(self, task: Task, result: FoldResult) -> None:
+        self._done.append((task, result))
+
+    def wait(self, timeout: float | None = None) -> list[tuple[Task, FoldResult]]:
+        """Block until a task finishes (or ``timeout`` seconds pass)."""
+        from multiprocess.connection import wait as mp_wait
+
+        from evotune.evaluation import FoldResult
+
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self._done:
+            self._dispatch()
+            busy = [w for w in self._workers if w.task is not None]
+            if not busy:
+                break
+            now = time.monotonic()
+            limits = [w.deadline for w in busy if w.deadline is not None]
+            if end is not None:
+                limits.append(end)
+            wait_for = None if not limits else max(0.0, min(limits) - now)
+            objs: list[Any] = []
+            for w in self._workers:
+                objs.append(w.conn)
+                objs.append(w.process.sentinel)
+            ready = set(mp_wait(objs, timeout=wait_for))
+            for i, w in enumerate(list(self._workers)):
+                if w.conn in ready:
+                    try:
+                        msg = w.conn.recv()
+                    except (EOFError, OSError):
+                        msg = None
+                    if msg is not None:
+                        self._handle(i, w, msg)
+                        continue
+                if w.process.sentinel in ready or (w.conn in ready):
+                    self._on_death(i, w, FoldResult)
+            now = time.monotonic()
+            for i, w in enumerate(list(self._workers)):
+                if w.task is not None and w.deadline is not None and now >= w.deadline:
+                    task = w.task
+                    self._replace(i)
+                    self._finish(
+                        task,
+                        FoldResult(
+                            score=float("nan"),
+                            fit_time=float(self.timeout or 0.0),
+                            status="timeout",
+                            error=f"timeout: the task ran longer than {self.timeout} s and "
+                            "was killed",
+                        ),
+                    )
+            if end is not None and time.monotonic() >= end:
+                break
+        done, self._done = self._done, []
+        return done
+
+    def _handle(self, index: int, w: _Worker, msg: tuple[Any, ...]) -> None:
+        kind = msg[0]
+        if kind == "ready":
+            w.ready = True
+            return
+        task = w.task
+        w.task, w.deadline = None, None
+        if task is None or msg[1] != task.task_id:
+            return  # a late reply for a task already given up
+        if kind == "done":
+            self._finish(task, msg[2])
+        elif kind == "raised":
+            import dill
+
+            exc = dill.loads(msg[3]) if msg[3] is not None else None
+            if isinstance(exc, BaseException):
+                raise exc
+            raise ObjectiveRaised(msg[2])
+
+    def _on_death(self, index: int, w: _Worker, result_cls: Any) -> None:
+        task = w.task
+        w.process.join(timeout=1.0)
+        code = w.process.exitcode
+        self._replace(index)
+        if task is None:
+            return
+        tries = self._retries.get(task.task_id, 0)
+        if tries < self.max_retries:
+            self._retries[task.task_id] = tries + 1
+            self._queue.appendleft(task)
+            return
+        how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        self._finish(
+            task,
+            result_cls(
+                score=float("nan"),
+                status="crashed",
+                error=f"crashed: the worker process died ({how}) running this task, "
+                f"{self.max_retries + 1} time(s)",
+            ),
+        )
+
+    # ------------------------------------------------------------ teardown
+    def shutdown(self) -> None:
+        """Stop every worker: idle ones are asked to exit, busy ones (whose
+        result nobody will read) are killed at once."""
+        for w in self._workers:
+            if w.task is not None:
+                self._kill(w)
+                continue
+            try:
+                w.conn.send(None)
+            except Exception:
+                pass
+        deadline = time.monotonic() + 2.0
+        for w in self._workers:
+            w.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            self._kill(w)
+        self._workers = []
+        self._queue.clear()
+        self._payload = None
+
+    def __repr__(self) -> str:
+        return f"ProcessPoolBackend(n_workers={self.n_workers}, timeout={self.timeout!r})"
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        try:
+            if self._workers:
+                for w in self._workers:
+                    self._kill(w)
+        except Exception:
+            pass

@@ -1,0 +1,467 @@
+"""The run directory: an append-only JSON-lines journal, its metadata and lock.
+
+Layout of ``checkpoint="runs/name"``::
+
+    meta.json          format version, space, settings, package versions, data fingerprint
+    journal.jsonl      one JSON record per line, appended as the run goes
+    history.csv        every evaluation so far (rewritten atomically per generation)
+    hall_of_fame.csv   the best distinct evaluations (rewritten atomically per generation)
+    lock               held (flock) by the live run
+
+Records of the journal: ``ask`` (a generation's candidates), ``fold`` (one
+finished (candidate, fold) task), ``evaluation`` (a finished candidate), and
+``tell`` (a generation boundary, with the random state after it). Every record
+is flushed as it is written, so a killed process loses nothing; the file is
+fsynced at each generation boundary and at least once a second while records
+arrive, so a power cut loses at most about a second.
+
+Resume replays the run from its seed: the engine asks the same candidates, and
+every one whose folds are in the journal is answered from it; only what is
+missing is dispatched. The random states recorded at generation boundaries
+check that the replay follows the journal.
+
+Reading a run directory never runs code: it is JSON, and objects among a
+parameter's choices are stored by index and shown by ``repr``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from evotune.evaluation import Evaluation, FoldResult
+
+__all__ = [
+    "FORMAT_VERSION",
+    "JournalError",
+    "RunDirectory",
+    "RunLockedError",
+    "build_meta",
+    "package_versions",
+    "peek_meta",
+]
+
+FORMAT_VERSION = 1
+JOURNAL = "journal.jsonl"
+META = "meta.json"
+LOCK = "lock"
+FSYNC_INTERVAL = 1.0
+
+logger = logging.getLogger("evotune")
+
+
+class JournalError(ValueError):
+    """A run directory that cannot be resumed as it is (corrupt, or a mismatch)."""
+
+
+class RunLockedError(RuntimeError):
+    """Another live process is using this run directory."""
+
+
+def package_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("evotune", "deap", "numpy", "scipy", "scikit-learn", "pandas", "multiprocess"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def _json_safe(value: Any) -> Any:
+    """Parameters as JSON: plain scalars kept, other objects shown by repr."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return {"repr": repr(value)}
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _fold_to_json(result: FoldResult) -> dict[str, Any]:
+    return {
+        "score": result.score,
+        "fit_time": result.fit_time,
+        "score_time": result.score_time,
+        "status": result.status,
+        "error": result.error,
+        "metrics": result.metrics,
+    }
+
+
+def _fold_from_json(data: Mapping[str, Any]) -> FoldResult:
+    return FoldResult(
+        score=float(data["score"]) if data["score"] is not None else math.nan,
+        fit_time=float(data.get("fit_time", 0.0)),
+        score_time=float(data.get("score_time", 0.0)),
+        status=str(data.get("status", "ok")),
+        error=data.get("error"),
+        metrics=dict(data.get("metrics") or {}),
+    )
+
+
+class _Lock:
+    """An exclusive ``flock`` on ``lock``: released by the kernel when the
+    holder dies, so a lock left by a dead process is simply taken over."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh: Any = None
+
+    def acquire(self) -> None:
+        fh = open(self.path, "a+")
+        try:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - no flock (Windows): no protection
+            pass
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise RunLockedError(
+                f"the run directory {self.path.parent} is in use by another live run "
+                f"(process {holder}); wait for it to finish or use another checkpoint"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self.fh = fh
+
+    def release(self) -> None:
+        if self.fh is not None:
+            try:
+                self.fh.close()
+            finally:
+                self.fh = None
+
+
+class RunDirectory:
+    """A run's directory, opened for writing by the live run.
+
+    Use :meth:`open`; it takes the lock, checks or writes ``meta.json`` and
+    reads what an earlier run of it left.
+
+    Attributes
+    ----------
+    folds : dict
+        ``(key, fold) -> FoldResult`` of every fold the journal holds.
+    asked : dict
+        ``generation -> [keys]`` as asked before.
+    told : dict
+        ``generation -> random state after that generation``.
+    meta : dict
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.folds: dict[tuple[str, int], FoldResult] = {}
+        self.asked: dict[int, list[str]] = {}
+        self.told: dict[int, dict[str, Any]] = {}
+        self.evaluated: set[str] = set()
+        self.meta: dict[str, Any] = {}
+        self._lock = _Lock(path / LOCK)
+        self._fh: Any = None
+        self._last_sync = time.monotonic()
+        self._dirty = False
+
+    # --------------------------------------------------------------- open
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], meta: dict[str, Any], *, resume: bool) -> RunDirectory:
+        """Open ``path`` for a run described by ``meta``.
+
+        A new or empty directory starts a run. An existing run is continued
+        with ``resume=True`` (after checking that ``meta`` matches it) and
+        refused otherwise.
+        """
+        root = Path(path)
+        if root.exists() and not root.is_dir():
+            raise JournalError(f"checkpoint {str(root)!r} exists and is not a directory")
+        root.mkdir(parents=True, exist_ok=True)
+        run = cls(root)
+        run._lock.acquire()
+        try:
+            journal, meta_path = root / JOURNAL, root / META
+            exists = journal.exists() or meta_path.exists()
+            if exists and not resume:
+                raise JournalError(
+                    f"the checkpoint directory {str(root)!r} already holds a run; pass "
+                    "resume=True to continue it, or choose another directory"
+                )
+            if exists:
+                if not meta_path.exists():
+                    raise JournalError(
+                        f"{meta_path} is missing, so the journal in {str(root)!r} cannot be "
+                        "checked against this run; nothing was changed"
+                    )
+                run.meta = run._read_meta(meta_path)
+                run._check_meta(meta)
+                if journal.exists():
+                    run._replay(journal)
+            else:
+                run.meta = dict(meta)
+                write_json_atomic(meta_path, run.meta)
+            run._fh = open(journal, "a", encoding="utf-8")
+        except BaseException:
+            run._lock.release()
+            raise
+        return run
+
+    @staticmethod
+    def _read_meta(path: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise JournalError(f"{path} is not readable JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise JournalError(f"{path} must hold a JSON object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise JournalError(
+                f"{path} has format_version {version!r}; this evotune reads version "
+                f"{FORMAT_VERSION} only"
+            )
+        return data
+
+    def _check_meta(self, meta: Mapping[str, Any]) -> None:
+        """Resuming with another space, data or seed would not be the same run."""
+        old = self.meta
+        for field in ("space", "fingerprint"):
+            if _canon(old.get(field)) != _canon(meta.get(field)):
+                raise JournalError(
+                    f"cannot resume {str(self.path)!r}: the {field} differs from the run's "
+                    f"(run: {_short(old.get(field))}; now: {_short(meta.get(field))})"
+                )
+        old_s, new_s = old.get("settings", {}), meta.get("settings", {})
+        for name in sorted(set(old_s) | set(new_s)):
+            if name in EXTENSIBLE:
+                continue
+            if _canon(old_s.get(name)) != _canon(new_s.get(name)):
+                raise JournalError(
+                    f"cannot resume {str(self.path)!r}: setting {name!r} differs "
+                    f"(run: {old_s.get(name)!r}; now: {new_s.get(name)!r})"
+                )
+
+    def _replay(self, journal: Path) -> None:
+        with open(journal, "rb") as fh:
+            data = fh.read()
+        lines = data.split(b"\n")
+        torn = lines[-1] != b""  # no newline at the end: the last write was cut
+        good_end = 0
+        offset = 0
+        for number, raw in enumerate(lines, start=1):
+            line_end = offset + len(raw) + 1
+            last = number == len(lines)
+            if raw.strip():
+                try:
+                    record = json.loads(raw)
+                    if not isinstance(record, dict) or "type" not in record:
+                        raise ValueError("not a journal record")
+                except ValueError as exc:
+                    if last and torn:
+                        warnings.warn(
+                            f"{journal}: line {number} was cut short (the process was killed "
+                            "while writing it); it is dropped",
+                            RuntimeWarning,
+                            stacklevel=3,
+                        )
+                        break
+                    raise JournalError(
+                        f"{journal}, line {number}: not a valid journal record ({exc}); the "
+                        "journal is corrupted, nothing was changed"
+                    ) from None
+                self._apply(record, journal, number)
+            if not last:
+                good_end = line_end
+            offset = line_end
+        if torn:
+            # drop the torn tail so the next append starts on a fresh line
+            with open(journal, "r+b") as fh:
+                fh.truncate(good_end)
+
+    def _apply(self, record: Mapping[str, Any], journal: Path, number: int) -> None:
+        kind = record["type"]
+        try:
+            if kind == "fold":
+                self.folds[(str(record["key"]), int(record["fold"]))] = _fold_from_json(
+                    record["result"]
+                )
+            elif kind == "ask":
+                self.asked[int(record["generation"])] = [str(k) for k in record["keys"]]
+            elif kind == "tell":
+                self.told[int(record["generation"])] = record["rng"]
+            elif kind == "evaluation":
+                self.evaluated.add(str(record["key"]))
+            elif kind in ("start", "stop"):
+                pass
+            else:
+                raise ValueError(f"unknown record type {kind!r}")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise JournalError(
+                f"{journal}, line {number}: malformed {kind!r} record ({exc}); the journal is "
+                "corrupted, nothing was changed"
+            ) from None
+
+    # -------------------------------------------------------------- write
+    def append(self, record: dict[str, Any]) -> None:
+        """Append one record: written and flushed at once, fsynced at least
+        once a second."""
+        if self._fh is None:
+            raise RuntimeError("the run directory is closed")
+        self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._fh.flush()
+        self._dirty = True
+        self.tick()
+
+    def tick(self) -> None:
+        """fsync if records are waiting and a second has passed."""
+        if self._dirty and time.monotonic() - self._last_sync >= FSYNC_INTERVAL:
+            self.sync()
+
+    def sync(self) -> None:
+        if self._fh is not None and self._dirty:
+            os.fsync(self._fh.fileno())
+            self._dirty = False
+        self._last_sync = time.monotonic()
+
+    def record_start(self, resumed: bool) -> None:
+        self.append({"type": "start", "pid": os.getpid(), "time": time.time(), "resumed": resumed})
+
+    def record_ask(self, generation: int, candidates: list[Any]) -> None:
+        self.append(
+            {
+                "type": "ask",
+                "generation": generation,
+                "keys": [c.key for c in candidates],
+                "ids": [c.id for c in candidates],
+                "origins": [c.origin for c in candidates],
+                "params": [_json_safe(c.params) for c in candidates],
+            }
+        )
+
+    def record_fold(self, key: str, fold: int, candidate_id: int, result: FoldResult) -> None:
+        self.folds[(key, fold)] = result
+        self.append(
+            {
+                "type": "fold",
+                "key": key,
+                "fold": fold,
+                "candidate": candidate_id,
+                "result": _fold_to_json(result),
+            }
+        )
+
+    def record_evaluation(self, ev: Evaluation) -> None:
+        self.append(
+            {
+                "type": "evaluation",
+                "candidate": ev.candidate_id,
+                "generation": ev.generation,
+                "key": ev.key,
+                "params": _json_safe(ev.params),
+                "mean_score": ev.mean_score,
+                "std_score": ev.std_score,
+                "status": ev.status,
+                "error": ev.error,
+            }
+        )
+
+    def record_tell(self, generation: int, rng_state: dict[str, Any], n_evaluations: int) -> None:
+        self.told[generation] = rng_state
+        self.append(
+            {
+                "type": "tell",
+                "generation": generation,
+                "rng": rng_state,
+                "n_evaluations": n_evaluations,
+            }
+        )
+        self.sync()
+
+    def record_stop(self, reason: str) -> None:
+        self.append({"type": "stop", "reason": reason, "time": time.time()})
+
+    def close(self) -> None:
+        try:
+            if self._fh is not None:
+                self.sync()
+                self._fh.close()
+                self._fh = None
+        finally:
+            self._lock.release()
+
+
+# settings that may change on resume: they extend or steer a run, not redefine it
+EXTENSIBLE = frozenset(
+    {"generations", "max_evaluations", "time_budget", "patience", "n_jobs", "timeout", "backend"}
+)
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = _canon(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def peek_meta(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The ``meta.json`` of a run directory, or None where there is none."""
+    meta = Path(path) / META
+    if not meta.exists():
+        return None
+    return RunDirectory._read_meta(meta)
+
+
+def build_meta(
+    space_dict: dict[str, Any], settings: dict[str, Any], fingerprint: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "space": space_dict,
+        "settings": settings,
+        "fingerprint": fingerprint,
+        "versions": package_versions(),
+        "created": time.time(),
+        "argv": list(sys.argv),
+    }
