@@ -1,0 +1,158 @@
+"""Kill a real run with SIGKILL at several points, resume it, and compare with
+the same run left alone."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+from _runs import SPACE, comparable, mixed, pid_alive, run_script, write_script
+
+from evotune import FunctionObjective, evolve
+
+
+def _as_script_objective():
+    """``mixed`` under the name the script's objective has in its journal."""
+    obj = FunctionObjective(mixed)
+    obj.fingerprint = lambda: {"objective": "__main__.objective"}  # type: ignore[method-assign]
+    return obj
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    ck = tmp_path_factory.mktemp("ref") / "run"
+    r = evolve(mixed, SPACE, population_size=8, generations=5, random_state=0, checkpoint=ck)
+    return r
+
+
+def _history(ck):
+    return pd.read_csv(ck / "history.csv")
+
+
+def _compare_csv(ck, reference):
+    got = _history(ck).drop(columns=["fit_time", "score_time"])
+    ref = comparable(reference.history)
+    assert len(got) == len(ref) == 8 + 4 * 7  # elitism 1: 7 new per later generation
+    assert list(got["id"]) == list(ref["id"])
+    assert got["mean_score"].tolist() == pytest.approx(ref["mean_score"].tolist(), rel=1e-12)
+    assert list(got["param_kind"]) == list(ref["param_kind"])
+    assert got["param_n"].tolist() == ref["param_n"].tolist()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"KILL_AT": "5"},  # in the middle of generation 0
+        {"KILL_AT": "19"},  # in the middle of generation 2
+        {"KILL_GEN": "2"},  # right after the boundary of generation 2
+    ],
+    ids=["mid-gen0", "mid-gen2", "boundary-gen2"],
+)
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path, reference, env):
+    script = write_script(tmp_path)
+    ck = tmp_path / "run"
+    first = run_script(script, ck, env=env)
+    assert first.returncode == -9, first.stderr
+    lines = (ck / "journal.jsonl").read_text().splitlines()
+    folds_before = sum(1 for line in lines if json.loads(line)["type"] == "fold")
+    assert folds_before > 0
+    second = run_script(script, ck)
+    assert second.returncode == 0, second.stderr
+    assert "done 36" in second.stdout
+    # nothing that had finished ran again: the journal has one fold per evaluation
+    records = [json.loads(line) for line in (ck / "journal.jsonl").read_text().splitlines()]
+    keys = [r["key"] for r in records if r["type"] == "fold"]
+    assert len(keys) == len(set(keys)) == 36
+    # in-process: the resumed result equals the uninterrupted one exactly
+    again = evolve(
+        _as_script_objective(), SPACE, population_size=8, generations=5, random_state=0,
+        checkpoint=ck, resume=True,
+    )
+    pd.testing.assert_frame_equal(comparable(again.history), comparable(reference.history))
+    assert again.best_params == reference.best_params
+    assert again.best_score == reference.best_score
+    pd.testing.assert_frame_equal(
+        again.hall_of_fame.drop(columns=["fit_time", "score_time"]),
+        reference.hall_of_fame.drop(columns=["fit_time", "score_time"]),
+    )
+    _compare_csv(ck, reference)
+
+
+def test_parent_killed_workers_exit_and_resume_on_pool(tmp_path, reference):
+    script = write_script(tmp_path)
+    ck = tmp_path / "run"
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    # the first candidate with n == 13 makes its worker SIGKILL the parent
+    first = run_script(script, ck, n_jobs=2, env={"KILL_PARENT_AT": "13", "PIDS": str(pids)})
+    assert first.returncode == -9, first.stderr
+    workers = [int(p.name) for p in pids.iterdir()]
+    assert workers
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(pid_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not [p for p in workers if pid_alive(p)], "workers outlived their parent"
+    second = run_script(script, ck, n_jobs=2)
+    assert second.returncode == 0, second.stderr
+    _compare_csv(ck, reference)
+
+
+def test_sigterm_stops_cleanly_and_resumes(tmp_path, reference):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = write_script(tmp_path)
+    ck = tmp_path / "run"
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(ck), "2", "5"],
+        env={**os.environ, "SLOW": "0.05", "PIDS": str(pids)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    journal = ck / "journal.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"type":"fold"') >= 10:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "resume" in err.lower()
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert records[-1] == {**records[-1], "type": "stop", "reason": "interrupted"}
+    workers = [int(p.name) for p in pids.iterdir()]
+    time.sleep(1.0)
+    assert not [p for p in workers if pid_alive(p)]
+    second = run_script(script, ck, n_jobs=1)
+    assert second.returncode == 0, second.stderr
+    _compare_csv(ck, reference)
+
+
+def test_raising_generations_extends_a_finished_run(tmp_path):
+    ck = tmp_path / "run"
+    evolve(mixed, SPACE, population_size=8, generations=3, random_state=0, checkpoint=ck)
+    extended = evolve(
+        mixed, SPACE, population_size=8, generations=5, random_state=0, checkpoint=ck,
+        resume=True,
+    )
+    straight = evolve(mixed, SPACE, population_size=8, generations=5, random_state=0)
+    pd.testing.assert_frame_equal(comparable(extended.history), comparable(straight.history))
+
+
+def test_seed_is_drawn_and_stored_when_none(tmp_path):
+    ck = tmp_path / "run"
+    first = evolve(mixed, SPACE, population_size=6, generations=2, checkpoint=ck)
+    seed = json.loads((ck / "meta.json").read_text())["settings"]["random_state"]
+    assert isinstance(seed, int)
+    again = evolve(mixed, SPACE, population_size=6, generations=3, checkpoint=ck, resume=True)
+    straight = evolve(mixed, SPACE, population_size=6, generations=3, random_state=seed)
+    pd.testing.assert_frame_equal(comparable(again.history), comparable(straight.history))
+    assert len(first.history) == 6 + 5
