@@ -1,5 +1,8 @@
 """evotune: evolutionary hyperparameter tuning.
 
+Public names are imported lazily (PEP 562), so a worker process that needs
+only the evaluation records does not pay for importing scikit-learn and pandas.
+
 Examples
 --------
 >>> from evotune import Float, evolve
@@ -9,33 +12,64 @@ Examples
 True
 """
 
-from evotune.backends import Backend, SerialBackend
-from evotune.engine import AllFailedError, Evolution, GenerationState, evolve
-from evotune.evaluation import Candidate, Evaluation, Evaluator, FoldResult, FunctionObjective
-from evotune.objective import CrossValScore
-from evotune.result import Result
-from evotune.space import Categorical, Float, Integer, Parameter, Space
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AllFailedError",
-    "Backend",
-    "Candidate",
-    "Categorical",
-    "CrossValScore",
-    "Evaluation",
-    "Evaluator",
-    "Evolution",
-    "Float",
-    "FoldResult",
-    "FunctionObjective",
-    "GenerationState",
-    "Integer",
-    "Parameter",
-    "Result",
-    "SerialBackend",
-    "Space",
-    "__version__",
-    "evolve",
-]
+_EXPORTS = {
+    "AllFailedError": "evotune.engine",
+    "Backend": "evotune.backends",
+    "Candidate": "evotune.evaluation",
+    "Categorical": "evotune.space",
+    "CrossValScore": "evotune.objective",
+    "Evaluation": "evotune.evaluation",
+    "Evaluator": "evotune.evaluation",
+    "Evolution": "evotune.engine",
+    "Float": "evotune.space",
+    "FoldResult": "evotune.evaluation",
+    "FunctionObjective": "evotune.evaluation",
+    "GenerationState": "evotune.engine",
+    "Integer": "evotune.space",
+    "JournalError": "evotune.journal",
+    "Parameter": "evotune.space",
+    "ProcessPoolBackend": "evotune.backends.process",
+    "Result": "evotune.result",
+    "RunLockedError": "evotune.journal",
+    "SerialBackend": "evotune.backends",
+    "Space": "evotune.space",
+    "evolve": "evotune.engine",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from evotune.backends import Backend, SerialBackend
+    from evotune.backends.process import ProcessPoolBackend
+    from evotune.engine import AllFailedError, Evolution, GenerationState, evolve
+    from evotune.evaluation import (
+        Candidate,
+        Evaluation,
+        Evaluator,
+        FoldResult,
+        FunctionObjective,
+    )
+    from evotune.journal import JournalError, RunLockedError
+    from evotune.objective import CrossValScore
+    from evotune.result import Result
+    from evotune.space import Categorical, Float, Integer, Parameter, Space
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evotune' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

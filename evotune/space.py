@@ -128,6 +128,11 @@ class _Numeric(Parameter):
             raise ValueError(f"{cls}: 'low' must be < 'high', got low={low!r}, high={high!r}")
         if log and low <= 0:
             raise ValueError(f"{cls}: log=True needs 'low' > 0, got low={low!r}")
+        if log and not math.log(low) < math.log(high):
+            raise ValueError(
+                f"{cls}: 'low' and 'high' are too close to tell apart in log space, got "
+                f"low={low!r}, high={high!r}"
+            )
 
     def can_take(self, value: Any) -> bool:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -329,12 +334,15 @@ def _from_distribution(name: str, value: Any) -> Parameter:
     if dist is not None and hasattr(value, "support") and hasattr(value, "rvs"):
         dname = getattr(dist, "name", type(dist).__name__)
         low, high = value.support()
-        if dname == "randint":
-            return Integer(int(low), int(high))
-        if dname == "uniform":
-            return Float(float(low), float(high))
-        if dname in ("loguniform", "reciprocal"):
-            return Float(float(low), float(high), log=True)
+        try:
+            if dname == "randint":
+                return Integer(int(low), int(high))
+            if dname == "uniform":
+                return Float(float(low), float(high))
+            if dname in ("loguniform", "reciprocal"):
+                return Float(float(low), float(high), log=True)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"parameter {name!r} ({dname} distribution): {exc}") from None
         raise TypeError(
             f"parameter {name!r}: unsupported scipy distribution {dname!r}; "
             "supported are randint, uniform and loguniform, or give an Integer, Float or "

@@ -23,6 +23,11 @@ def _check_pair(a: np.ndarray, b: np.ndarray, schema: GeneSchema) -> tuple[np.nd
     return a, b
 
 
+def _check_prob(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+
+
 def _swap(
     a: np.ndarray, b: np.ndarray, where: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +51,7 @@ def crossover_uniform(
     >>> bool(((c1 + c2) == 1).all())
     True
     """
+    _check_prob("indpb", indpb)
     a, b = _check_pair(a, b, schema)
     c1, c2 = _swap(a, b, rng.random(a.shape) < indpb)
     return repair(c1, schema), repair(c2, schema)
@@ -68,7 +74,7 @@ def crossover_blend(
     >>> bool(0.0 <= c1[0, 0] <= 1.0)
     True
     """
-    if alpha < 0:
+    if not alpha >= 0:  # also rejects NaN
         raise ValueError(f"alpha must be >= 0, got {alpha!r}")
     a, b = _check_pair(a, b, schema)
     gamma = (1.0 + 2.0 * alpha) * rng.random(a.shape) - alpha
@@ -100,8 +106,9 @@ def crossover_sbx(
     >>> c1.shape == c2.shape == (1, 1)
     True
     """
-    if eta <= 0:
+    if not eta > 0:  # also rejects NaN
         raise ValueError(f"eta must be > 0, got {eta!r}")
+    _check_prob("indpb", indpb)
     a, b = _check_pair(a, b, schema)
     x1 = np.clip(np.minimum(a, b), 0.0, 1.0)
     x2 = np.clip(np.maximum(a, b), 0.0, 1.0)

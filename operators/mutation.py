@@ -11,7 +11,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from operators.schema import GeneSchema, reflect, repair
+from operators.schema import GeneSchema, integer_to_unit, reflect, repair, unit_to_integer
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:  # also rejects NaN
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def _nudge_integers(
+    out: np.ndarray,
+    before: np.ndarray,
+    mask: np.ndarray,
+    schema: GeneSchema,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A chosen integer gene whose step stayed inside its bin moves one integer,
+    so a mutant is never a copy of its parent."""
+    ints = schema.integer
+    if not ints.any():
+        return out
+    stuck = mask & ints[None, :] & np.isclose(out, before, rtol=0.0, atol=1e-12)
+    rows, cols = np.nonzero(stuck)
+    if rows.size == 0:
+        return out
+    lo, hi, lg = schema.low[cols], schema.high[cols], schema.log[cols]
+    value = unit_to_integer(before[rows, cols], lo, hi, lg)
+    step = np.where(rng.random(rows.size) < 0.5, -1.0, 1.0)
+    step = np.where(value + step < lo, 1.0, np.where(value + step > hi, -1.0, step))
+    out = out.copy()
+    out[rows, cols] = integer_to_unit(value + step, lo, hi, lg)
+    return out
 
 
 def _check(genes: np.ndarray, schema: GeneSchema) -> np.ndarray:
@@ -93,14 +123,18 @@ def mutate_gaussian(
     >>> mutate_gaussian(np.array([[0.5]]), s, np.random.default_rng(1)).shape
     (1, 1)
     """
+    sig = np.asarray(sigma, dtype=np.float64)
+    if not (sig >= 0).all():  # also rejects NaN
+        raise ValueError(f"sigma must be >= 0, got {sigma!r}")
     out = _check(genes, schema)
+    before = repair(out, schema)
     n, d = out.shape
     mask = _mutation_mask(n, d, indpb, rng)
     num = mask & schema.numeric[None, :]
-    step = rng.normal(0.0, 1.0, size=out.shape) * np.broadcast_to(sigma, out.shape)
+    step = rng.normal(0.0, 1.0, size=out.shape) * np.broadcast_to(sig, out.shape)
     out = np.where(num, reflect(out + step), out)
     _reset_categories(out, mask, schema, rng, category_prob)
-    return repair(out, schema)
+    return _nudge_integers(repair(out, schema), before, mask, schema, rng)
 
 
 def mutate_polynomial(
@@ -123,9 +157,9 @@ def mutate_polynomial(
     >>> bool(((out >= 0) & (out <= 1)).all())
     True
     """
-    if eta <= 0:
-        raise ValueError(f"eta must be > 0, got {eta!r}")
+    _check_positive("eta", eta)
     out = _check(genes, schema)
+    before = repair(out, schema)
     n, d = out.shape
     mask = _mutation_mask(n, d, indpb, rng)
     num = mask & schema.numeric[None, :]
@@ -137,6 +171,16 @@ def mutate_polynomial(
     hi_term = 2.0 * (1.0 - u) + 2.0 * (u - 0.5) * x ** (eta + 1.0)
     with np.errstate(invalid="ignore"):
         dq = np.where(u < 0.5, lo_term**mpow - 1.0, 1.0 - hi_term**mpow)
+    # On a bound, Deb's step towards that bound is exactly zero: take the
+    # mirrored draw instead, so a chosen gene always moves.
+    at_bound = ((x <= 0.0) & (u < 0.5)) | ((x >= 1.0) & (u >= 0.5))
+    if at_bound.any():
+        v = 1.0 - u
+        lo_v = 2.0 * v + (1.0 - 2.0 * v) * (1.0 - x) ** (eta + 1.0)
+        hi_v = 2.0 * (1.0 - v) + 2.0 * (v - 0.5) * x ** (eta + 1.0)
+        with np.errstate(invalid="ignore"):
+            dq_v = np.where(v < 0.5, lo_v**mpow - 1.0, 1.0 - hi_v**mpow)
+        dq = np.where(at_bound, dq_v, dq)
     out = np.where(num, np.clip(x + dq, 0.0, 1.0), out)
     _reset_categories(out, mask, schema, rng, category_prob)
-    return repair(out, schema)
+    return _nudge_integers(repair(out, schema), before, mask, schema, rng)

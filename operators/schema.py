@@ -60,6 +60,9 @@ class GeneSchema:
     ) -> GeneSchema:
         """Build a schema from per-column lists (names or codes for ``kinds``)."""
         d = len(kinds)
+        unknown = [k for k in kinds if isinstance(k, str) and k not in _KIND_CODES]
+        if unknown:
+            raise ValueError(f"unknown gene kind {unknown[0]!r}; known: {sorted(_KIND_CODES)}")
         codes = np.array(
             [_KIND_CODES[k] if isinstance(k, str) else int(k) for k in kinds], dtype=np.int8
         )

@@ -163,7 +163,8 @@ class ProcessPoolBackend:
 
     def _dispatch(self) -> None:
         for w in self._workers:
-            if w.task is None and self._queue:
+            # a deadline must not count a fresh worker's start-up (imports)
+            if w.ready and w.task is None and self._queue:
                 task = self._queue.popleft()
                 w.task = task
                 w.deadline = None if self.timeout is None else time.monotonic() + self.timeout
@@ -200,7 +201,7 @@ class ProcessPoolBackend:
         while not self._done:
             self._dispatch()
             busy = [w for w in self._workers if w.task is not None]
-            if not busy:
+            if not busy and not (self._queue and self._workers):
                 break
             now = time.monotonic()
             limits = [w.deadline for w in busy if w.deadline is not None]

@@ -1,0 +1,133 @@
+"""Tests of the ``evotune`` command line."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from importlib.metadata import entry_points
+
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from evotune.cli import main
+
+GEN_LINE = re.compile(
+    r"^generation\s+(\d+)\s+evaluations\s+(\d+)\s+best\s+(\d\.\d{4})\s+mean\s+(\S+)\s+"
+    r"elapsed\s+([\d.]+)s$"
+)
+PARAMS = ["learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization", "max_iter"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    buf = io.StringIO()
+    # one BLAS/OpenMP thread: the same result, and far steadier on a busy machine
+    with threadpool_limits(1), redirect_stdout(buf):
+        code = main(["demo", "--population-size", "4", "--generations", "2",
+                     "--out", str(out)])
+    return code, buf.getvalue(), out
+
+
+def test_demo_exits_zero(demo_run):
+    code, _, _ = demo_run
+    assert code == 0
+
+
+def test_demo_prints_one_line_per_generation(demo_run):
+    _, text, out = demo_run
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("evotune demo")
+    assert "HistGradientBoostingClassifier" in lines[0]
+    gen_lines = [m for m in (GEN_LINE.match(line) for line in lines) if m]
+    assert [int(m.group(1)) for m in gen_lines] == [0, 1]
+    evaluations = [int(m.group(2)) for m in gen_lines]
+    assert 4 == evaluations[0] < evaluations[1] <= 8
+    best = [float(m.group(3)) for m in gen_lines]
+    assert best[0] <= best[1] <= 1.0
+    elapsed = [float(m.group(5)) for m in gen_lines]
+    assert elapsed[0] <= elapsed[1]
+    history = pd.read_csv(out / "history.csv")
+    assert evaluations[-1] == len(history)
+    assert best[-1] == pytest.approx(history["mean_score"].max(), abs=5e-5)
+
+
+def test_demo_prints_best_params_and_score(demo_run):
+    _, text, out = demo_run
+    history = pd.read_csv(out / "history.csv")
+    best_lines = [line for line in text.splitlines() if line.startswith("best accuracy")]
+    assert len(best_lines) == 1
+    m = re.match(r"best accuracy (\d\.\d{4}) with (\{.*\})$", best_lines[0])
+    assert m, best_lines[0]
+    assert float(m.group(1)) == pytest.approx(history["mean_score"].max(), abs=5e-5)
+    for name in PARAMS:
+        assert f"'{name}'" in m.group(2)
+    assert f"{len(history)} evaluations" in text
+    assert "history.csv" in text and "hall_of_fame.csv" in text
+
+
+def test_demo_writes_csvs(demo_run):
+    _, _, out = demo_run
+    history = pd.read_csv(out / "history.csv")
+    hof = pd.read_csv(out / "hall_of_fame.csv")
+    assert list(history.columns) == (
+        ["id", "generation", "origin"]
+        + [f"param_{p}" for p in PARAMS]
+        + ["mean_score", "std_score", "split0_score", "split1_score", "split2_score",
+           "fit_time", "score_time", "status", "error"]
+    )
+    assert 4 < len(history) <= 8
+    assert set(history["generation"]) == {0, 1}
+    assert (history["status"] == "ok").all()
+    assert history["mean_score"].between(0, 1).all()
+    assert not history[[f"param_{p}" for p in PARAMS]].duplicated().any()
+    assert 0 < len(hof) <= len(history)
+    assert hof["mean_score"].is_monotonic_decreasing
+    assert hof["mean_score"].iloc[0] == history["mean_score"].max()
+
+
+def test_help_exits_zero(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    assert "demo" in capsys.readouterr().out
+
+
+def test_demo_help_exits_zero(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--out", "--population-size", "--generations", "--n-jobs",
+                   "--random-state"):
+        assert option in text
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "demo" in capsys.readouterr().out
+
+
+def test_bad_argument_is_a_clean_error(tmp_path, capsys):
+    code = main(["demo", "--population-size", "1", "--generations", "2",
+                 "--out", str(tmp_path / "x")])
+    assert code == 2
+    assert "population_size" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_console_script_is_declared():
+    eps = [e for e in entry_points(group="console_scripts") if e.name == "evotune"]
+    assert len(eps) == 1
+    assert eps[0].value == "evotune.cli:main"
+
+
+def test_python_dash_m_help():
+    out = subprocess.run([sys.executable, "-m", "evotune", "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0
+    assert "demo" in out.stdout

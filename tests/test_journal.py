@@ -1,0 +1,216 @@
+"""The run directory: torn and corrupted journals, metadata checks, the lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from _runs import SPACE, comparable, mixed
+
+from evotune import Categorical, Float, Space, evolve
+from evotune.journal import JournalError, RunDirectory, RunLockedError, build_meta
+
+
+def _run(ck, **kw):
+    args = {"population_size": 6, "generations": 3, "random_state": 0, "checkpoint": ck}
+    args.update(kw)
+    return evolve(mixed, SPACE, **args)
+
+
+def test_run_directory_layout(tmp_path):
+    ck = tmp_path / "run"
+    result = _run(ck)
+    assert sorted(p.name for p in ck.iterdir()) == [
+        "hall_of_fame.csv", "history.csv", "journal.jsonl", "lock", "meta.json",
+    ]
+    meta = json.loads((ck / "meta.json").read_text())
+    assert meta["format_version"] == 1
+    assert set(meta["space"]) == set(SPACE.names)
+    assert meta["settings"]["population_size"] == 6
+    assert {"numpy", "deap", "scikit-learn", "python"} <= set(meta["versions"])
+    records = [json.loads(line) for line in (ck / "journal.jsonl").read_text().splitlines()]
+    kinds = [r["type"] for r in records]
+    assert kinds[0] == "start" and kinds[-1] == "stop"
+    assert kinds.count("ask") == kinds.count("tell") == 3
+    assert kinds.count("fold") == kinds.count("evaluation") == len(result.history)
+    tells = [r for r in records if r["type"] == "tell"]
+    assert all(r["rng"]["bit_generator"] == "PCG64" for r in tells)
+    csv = pd.read_csv(ck / "history.csv")
+    assert len(csv) == len(result.history)
+    hof = pd.read_csv(ck / "hall_of_fame.csv")
+    assert hof["mean_score"].iloc[0] == pytest.approx(result.best_score)
+
+
+def test_existing_run_is_refused_without_resume(tmp_path):
+    ck = tmp_path / "run"
+    _run(ck)
+    with pytest.raises(JournalError, match="resume=True"):
+        _run(ck)
+
+
+def test_torn_last_line_is_dropped_with_a_warning(tmp_path):
+    ck = tmp_path / "run"
+    _run(ck, generations=2)
+    journal = ck / "journal.jsonl"
+    with open(journal, "a") as fh:
+        fh.write('{"type":"fold","key":"[[\\"x\\",0.1')  # cut mid-write, no newline
+    with pytest.warns(RuntimeWarning, match="cut short"):
+        resumed = _run(ck, resume=True, generations=3)
+    straight = evolve(mixed, SPACE, population_size=6, generations=3, random_state=0)
+    pd.testing.assert_frame_equal(comparable(resumed.history), comparable(straight.history))
+    for line in journal.read_text().splitlines():
+        json.loads(line)  # every line whole again
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "not-a-record"],
+)
+def test_corrupted_line_in_the_middle_is_an_error_naming_file_and_line(tmp_path, damage):
+    ck = tmp_path / "run"
+    _run(ck, generations=2)
+    journal = ck / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    lines[3] = "{{{ not json\n" if damage == "garbage" else '"just a string"\n'
+    journal.write_text("".join(lines))
+    before = journal.read_bytes()
+    with pytest.raises(JournalError, match=r"journal\.jsonl, line 4"):
+        _run(ck, resume=True)
+    assert journal.read_bytes() == before
+
+
+def test_unknown_record_type_is_an_error(tmp_path):
+    ck = tmp_path / "run"
+    _run(ck, generations=2)
+    with open(ck / "journal.jsonl", "a") as fh:
+        fh.write('{"type":"mystery"}\n')
+    with pytest.raises(JournalError, match="unknown record type"):
+        _run(ck, resume=True)
+
+
+def test_unknown_format_version_is_an_error(tmp_path):
+    ck = tmp_path / "run"
+    _run(ck, generations=2)
+    meta = json.loads((ck / "meta.json").read_text())
+    meta["format_version"] = 99
+    (ck / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(JournalError, match="format_version 99"):
+        _run(ck, resume=True)
+
+
+def test_missing_meta_is_an_error_and_nothing_is_overwritten(tmp_path):
+    ck = tmp_path / "run"
+    _run(ck, generations=2)
+    (ck / "meta.json").unlink()
+    before = (ck / "journal.jsonl").read_bytes()
+    with pytest.raises(JournalError, match=r"meta\.json is missing"):
+        _run(ck, resume=True)
+    assert (ck / "journal.jsonl").read_bytes() == before
+    assert not (ck / "meta.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        ({"random_state": 1}, "random_state"),
+        ({"population_size": 7}, "population_size"),
+        ({"strategy": "mu_plus_lambda"}, "strategy"),
+    ],
+)
+def test_resume_with_other_settings_names_the_difference(tmp_path, change, what):
+    ck = tmp_path / "run"
+    _run(ck, generations=2)
+    with pytest.raises(JournalError, match=what):
+        _run(ck, resume=True, **change)
+
+
+def test_resume_with_another_space_or_data_is_an_error(tmp_path):
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from evotune import CrossValScore
+
+    X, y = load_iris(return_X_y=True)
+    space = Space({"C": Float(1e-2, 1e2, log=True)})
+    ck = tmp_path / "run"
+    obj = CrossValScore(LogisticRegression(max_iter=200), X, y, cv=3)
+    evolve(obj, space, population_size=4, generations=1, random_state=0, checkpoint=ck)
+    other_space = Space({"C": Float(1e-3, 1e2, log=True)})
+    with pytest.raises(JournalError, match="space differs"):
+        evolve(obj, other_space, population_size=4, generations=2, random_state=0,
+               checkpoint=ck, resume=True)
+    X2 = X.copy()
+    X2[0, 0] += 1.0
+    obj2 = CrossValScore(LogisticRegression(max_iter=200), X2, y, cv=3)
+    with pytest.raises(JournalError, match="fingerprint differs"):
+        evolve(obj2, space, population_size=4, generations=2, random_state=0,
+               checkpoint=ck, resume=True)
+
+
+def test_a_live_run_holds_the_lock(tmp_path):
+    ck = tmp_path / "run"
+    meta = build_meta({"x": {}}, {}, {})
+    holder = RunDirectory.open(ck, meta, resume=False)
+    try:
+        with pytest.raises(RunLockedError, match="in use by another live run"):
+            _run(ck, resume=True)
+    finally:
+        holder.close()
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    ck = tmp_path / "run"
+    _run(ck, generations=2)
+    code = textwrap.dedent(
+        f"""
+        import fcntl, os, signal
+        fh = open({str(ck / 'lock')!r}, "a+")
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fh.write(str(os.getpid())); fh.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    resumed = _run(ck, resume=True, generations=3)
+    assert len(resumed.history) > 6
+
+
+def test_objects_among_choices_are_stored_by_repr(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    space = Space({"model": Categorical([LogisticRegression(), None]), "x": Float(0, 1)})
+    ck = tmp_path / "run"
+    evolve(lambda p: p["x"], space, population_size=4, generations=1, random_state=0,
+           checkpoint=ck)
+    meta = json.loads((ck / "meta.json").read_text())
+    assert meta["space"]["model"]["choices"] == [{"repr": "LogisticRegression()"}, None]
+    for line in (ck / "journal.jsonl").read_text().splitlines():
+        json.loads(line)
+
+
+def test_generator_random_state_with_checkpoint_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="random_state"):
+        _run(tmp_path / "run", random_state=np.random.default_rng(0))
+
+
+def test_resume_needs_a_checkpoint():
+    with pytest.raises(ValueError, match="checkpoint"):
+        evolve(mixed, SPACE, resume=True)
+
+
+def test_fsync_batches(tmp_path, monkeypatch):
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd)))
+    _run(tmp_path / "run", generations=3)
+    # at least one per generation, far fewer than one per record
+    records = len((tmp_path / "run" / "journal.jsonl").read_text().splitlines())
+    assert 3 <= len(calls) < records

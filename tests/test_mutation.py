@@ -1,0 +1,304 @@
+"""Tests for operators.mutation: typed Gaussian and polynomial mutation."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from operators.mutation import mutate_gaussian, mutate_polynomial
+from operators.schema import GeneSchema, repair
+
+PROPERTY = settings(max_examples=60, deadline=None)
+UNIT = st.floats(0.0, 1.0)
+MUTATIONS = [mutate_gaussian, mutate_polynomial]
+
+
+@st.composite
+def schemas(draw, kinds=("float", "int", "categorical"), max_genes=6):
+    d = draw(st.integers(1, max_genes))
+    ks, nc, lo, hi, lg = [], [], [], [], []
+    for _ in range(d):
+        k = draw(st.sampled_from(kinds))
+        ks.append(k)
+        if k == "int":
+            log = draw(st.booleans())
+            low = draw(st.integers(1, 50)) if log else draw(st.integers(-50, 50))
+            nc.append(0)
+            lo.append(low)
+            hi.append(low + draw(st.integers(1, 200)))
+            lg.append(log)
+        else:
+            nc.append(draw(st.integers(1, 6)) if k == "categorical" else 0)
+            lo.append(np.nan)
+            hi.append(np.nan)
+            lg.append(False)
+    return GeneSchema.from_lists(ks, nc, lo, hi, lg)
+
+
+@st.composite
+def valid_genes(draw, schema, n, unit=UNIT):
+    rows = []
+    for _ in range(n):
+        row = []
+        for j in range(schema.n_genes):
+            if schema.categorical[j]:
+                row.append(float(draw(st.integers(0, int(schema.n_choices[j]) - 1))))
+            else:
+                row.append(draw(unit))
+        rows.append(row)
+    genes = np.array(rows, dtype=np.float64).reshape(n, schema.n_genes)
+    return repair(genes, schema)
+
+
+@st.composite
+def populations(draw, kinds=("float", "int", "categorical"), unit=UNIT):
+    schema = draw(schemas(kinds))
+    n = draw(st.integers(1, 8))
+    return schema, draw(valid_genes(schema, n, unit))
+
+
+def assert_valid(out: np.ndarray, schema: GeneSchema) -> None:
+    assert out.dtype == np.float64
+    assert np.isfinite(out).all()
+    num = out[:, schema.numeric]
+    assert ((num >= 0) & (num <= 1)).all()
+    cats = out[:, schema.categorical]
+    assert (cats == np.rint(cats)).all()
+    assert ((cats >= 0) & (cats < schema.n_choices[schema.categorical])).all()
+    # integers exactly on their bin centres, everything already repaired
+    np.testing.assert_array_equal(repair(out, schema), out)
+
+
+def kwargs_strategy(op):
+    common = {
+        "indpb": st.one_of(st.none(), st.floats(0.0, 1.0)),
+        "category_prob": st.floats(0.0, 1.0),
+    }
+    if op is mutate_gaussian:
+        common["sigma"] = st.floats(1e-3, 2.0)
+    else:
+        common["eta"] = st.floats(0.5, 100.0)
+    return st.fixed_dictionaries(common)
+
+
+# ---------------------------------------------------------------------------
+# properties
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_output_valid_shape_pure_deterministic(op, data, seed):
+    schema, genes = data.draw(populations())
+    kwargs = data.draw(kwargs_strategy(op))
+    before = genes.copy()
+    out = op(genes, schema, np.random.default_rng(seed), **kwargs)
+    assert out.shape == genes.shape
+    assert out is not genes
+    np.testing.assert_array_equal(genes, before)
+    assert_valid(out, schema)
+    again = op(genes, schema, np.random.default_rng(seed), **kwargs)
+    np.testing.assert_array_equal(out, again)
+
+
+@PROPERTY
+@given(populations(kinds=("float",)), st.integers(0, 2**32 - 1), st.floats(1e-3, 1.0))
+def test_gaussian_changes_a_gene_of_every_row(case, seed, sigma):
+    schema, genes = case
+    out = mutate_gaussian(genes, schema, np.random.default_rng(seed), sigma=sigma)
+    assert (out != genes).any(axis=1).all()
+
+
+@PROPERTY
+@given(
+    populations(kinds=("float",), unit=st.floats(0.01, 0.99)),
+    st.integers(0, 2**32 - 1),
+    st.floats(0.5, 100.0),
+)
+def test_polynomial_changes_a_gene_of_every_row(case, seed, eta):
+    schema, genes = case
+    out = mutate_polynomial(genes, schema, np.random.default_rng(seed), eta=eta)
+    assert (out != genes).any(axis=1).all()
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0])
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_genes_on_a_bound_still_change(op, value):
+    # a float gene sitting on a bound can always move inwards, so a mutant of
+    # an all-float genome must never be a copy of its parent
+    schema = GeneSchema.from_lists(["float", "float"])
+    genes = np.full((200, 2), value)
+    out = op(genes, schema, np.random.default_rng(0))
+    unchanged = int((out == genes).all(axis=1).sum())
+    assert unchanged == 0, f"{unchanged} of 200 mutants equal their parent"
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+@PROPERTY
+@given(n_choices=st.integers(2, 7), seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_chosen_category_changes(op, n_choices, seed, data):
+    schema = GeneSchema.from_lists(["categorical"] * 3, n_choices=[n_choices] * 3)
+    genes = data.draw(valid_genes(schema, 5))
+    out = op(genes, schema, np.random.default_rng(seed), indpb=1.0, category_prob=1.0)
+    assert (out != genes).all()
+    assert_valid(out, schema)
+
+
+# ---------------------------------------------------------------------------
+# behaviour
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_category_reset_spreads_over_other_choices(op):
+    schema = GeneSchema.from_lists(["categorical"], n_choices=[4])
+    genes = np.full((4000, 1), 2.0)
+    out = op(genes, schema, np.random.default_rng(1), category_prob=1.0)
+    counts = np.bincount(out[:, 0].astype(int), minlength=4)
+    assert counts[2] == 0
+    for c in (0, 1, 3):
+        assert abs(counts[c] - 4000 / 3) < 150, counts
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_category_prob_zero_keeps_categories(op):
+    schema = GeneSchema.from_lists(["categorical", "categorical"], n_choices=[3, 5])
+    genes = np.array([[0.0, 4.0], [2.0, 1.0], [1.0, 0.0]])
+    out = op(genes, schema, np.random.default_rng(0), indpb=1.0, category_prob=0.0)
+    np.testing.assert_array_equal(out, genes)
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_single_choice_category_stays(op):
+    schema = GeneSchema.from_lists(["categorical"], n_choices=[1])
+    out = op(np.zeros((10, 1)), schema, np.random.default_rng(0), indpb=1.0)
+    np.testing.assert_array_equal(out, np.zeros((10, 1)))
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_indpb_one_mutates_every_float(op):
+    schema = GeneSchema.from_lists(["float"] * 5)
+    genes = np.full((50, 5), 0.5)
+    out = op(genes, schema, np.random.default_rng(3), indpb=1.0)
+    assert (out != genes).all()
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_indpb_zero_still_mutates_exactly_one_gene(op):
+    schema = GeneSchema.from_lists(["float"] * 5)
+    genes = np.full((300, 5), 0.5)
+    out = op(genes, schema, np.random.default_rng(4), indpb=0.0)
+    np.testing.assert_array_equal((out != genes).sum(axis=1), np.ones(300))
+    # the forced gene is spread over the columns
+    assert ((out != genes).sum(axis=0) > 30).all()
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_default_indpb_is_one_over_d(op):
+    d = 10
+    schema = GeneSchema.from_lists(["float"] * d)
+    genes = np.full((2000, d), 0.5)
+    out = op(genes, schema, np.random.default_rng(5))
+    mean_changed = (out != genes).sum(axis=1).mean()
+    # 1/d per gene plus the forced gene when none was drawn: ~1 + (1 - 1/d)^d
+    assert 1.1 < mean_changed < 1.7
+
+
+def test_gaussian_step_scales_with_sigma():
+    schema = GeneSchema.from_lists(["float"])
+    genes = np.full((5000, 1), 0.5)
+    for sigma in (0.01, 0.05):
+        out = mutate_gaussian(genes, schema, np.random.default_rng(6), sigma=sigma)
+        mean_abs = np.abs(out - genes).mean()
+        assert mean_abs == pytest.approx(sigma * np.sqrt(2 / np.pi), rel=0.1)
+
+
+def test_gaussian_sigma_per_genome():
+    schema = GeneSchema.from_lists(["float", "float"])
+    genes = np.full((4, 2), 0.5)
+    sigma = np.array([[0.0], [0.1], [0.0], [0.1]])
+    out = mutate_gaussian(genes, schema, np.random.default_rng(0), sigma=sigma, indpb=1.0)
+    np.testing.assert_array_equal(out[[0, 2]], genes[[0, 2]])
+    assert (out[[1, 3]] != genes[[1, 3]]).all()
+
+
+def test_polynomial_step_shrinks_with_eta():
+    schema = GeneSchema.from_lists(["float"])
+    genes = np.full((5000, 1), 0.5)
+    small = mutate_polynomial(genes, schema, np.random.default_rng(7), eta=100.0)
+    large = mutate_polynomial(genes, schema, np.random.default_rng(7), eta=2.0)
+    assert np.abs(small - genes).mean() < 0.5 * np.abs(large - genes).mean()
+    # symmetric around the parent in the middle of the interval
+    assert abs((large - genes).mean()) < 0.01
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_integer_genes_land_on_bins(op):
+    schema = GeneSchema.from_lists(["int"], low=[0], high=[9])
+    genes = repair(np.full((500, 1), 0.55), schema)
+    out = op(genes, schema, np.random.default_rng(8), indpb=1.0)
+    assert_valid(out, schema)
+    assert len(np.unique(out)) > 1
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_same_seed_same_result_different_seed_differs(op):
+    schema = GeneSchema.from_lists(["float", "int", "categorical"], [0, 0, 4], [np.nan, 0, np.nan],
+                                   [np.nan, 20, np.nan])
+    genes = repair(np.random.default_rng(0).random((20, 3)) * [1, 1, 3], schema)
+    a = op(genes, schema, np.random.default_rng(11))
+    b = op(genes, schema, np.random.default_rng(11))
+    c = op(genes, schema, np.random.default_rng(12))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+def test_global_random_state_untouched(op):
+    schema = GeneSchema.from_lists(["float", "categorical"], n_choices=[0, 3])
+    genes = np.array([[0.5, 1.0]] * 10)
+    random.seed(1)
+    np.random.seed(1)
+    py_state, np_state = random.getstate(), np.random.get_state()
+    a = op(genes, schema, np.random.default_rng(0))
+    assert random.getstate() == py_state
+    assert np.array_equal(np.random.get_state()[1], np_state[1])
+    random.seed(99)
+    np.random.seed(99)
+    np.testing.assert_array_equal(op(genes, schema, np.random.default_rng(0)), a)
+
+
+def test_empty_population():
+    schema = GeneSchema.from_lists(["float", "categorical"], n_choices=[0, 3])
+    for op in MUTATIONS:
+        assert op(np.empty((0, 2)), schema, np.random.default_rng(0)).shape == (0, 2)
+
+
+# ---------------------------------------------------------------------------
+# bad arguments
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+@pytest.mark.parametrize("shape", [(2,), (3, 3), (2, 1), (1, 2, 2)])
+def test_shape_mismatch_rejected(op, shape):
+    schema = GeneSchema.from_lists(["float", "float"])
+    with pytest.raises(ValueError, match="shape"):
+        op(np.full(shape, 0.5), schema, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("op", MUTATIONS)
+@pytest.mark.parametrize("indpb", [-0.1, 1.5, float("nan")])
+def test_bad_indpb_rejected(op, indpb):
+    schema = GeneSchema.from_lists(["float", "float"])
+    with pytest.raises(ValueError, match="indpb"):
+        op(np.full((2, 2), 0.5), schema, np.random.default_rng(0), indpb=indpb)
+
+
+@pytest.mark.parametrize("eta", [0.0, -1.0])
+def test_polynomial_bad_eta_rejected(eta):
+    schema = GeneSchema.from_lists(["float"])
+    with pytest.raises(ValueError, match="eta"):
+        mutate_polynomial(np.full((2, 1), 0.5), schema, np.random.default_rng(0), eta=eta)

@@ -1,0 +1,337 @@
+"""Tests of ``evotune.objective.CrossValScore``."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import load_iris, make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import make_scorer, recall_score
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+from evotune import AllFailedError, Categorical, CrossValScore, Float, evolve
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return make_classification(n_samples=90, n_features=4, random_state=0)
+
+
+def run_all(obj: CrossValScore, params: dict) -> list:
+    return [obj.run(params, k, 0) for k in range(obj.n_tasks)]
+
+
+class Recorder(ClassifierMixin, BaseEstimator):
+    """Predicts the majority class; records what fit received; can be told to fail."""
+
+    def __init__(self, fail=False, note=None):
+        self.fail = fail
+        self.note = note
+
+    def fit(self, X, y, sample_weight=None, tag=None):
+        if self.fail:
+            raise RuntimeError("fit failed on purpose")
+        self.n_fit_ = len(X)
+        self.sample_weight_ = None if sample_weight is None else np.asarray(sample_weight)
+        self.tag_ = tag
+        values, counts = np.unique(y, return_counts=True)
+        self.classes_ = values
+        self.majority_ = values[np.argmax(counts)]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.majority_)
+
+
+def weight_scorer(estimator, X, y):
+    # reports what the model saw: the sum of its training sample weights
+    return float(estimator.sample_weight_.sum())
+
+
+def constant_scorer(estimator, X, y):
+    return 0.25
+
+
+# --------------------------------------------------------------- basics
+def test_picklable(iris):
+    X, y = iris
+    obj = CrossValScore(LogisticRegression(max_iter=500), X, y, cv=3, scoring="accuracy")
+    clone = pickle.loads(pickle.dumps(obj))
+    assert clone.n_tasks == obj.n_tasks
+    for a, b in zip(run_all(obj, {"C": 0.5}), run_all(clone, {"C": 0.5}), strict=True):
+        assert a.score == b.score
+        assert a.status == b.status == "ok"
+
+
+@pytest.mark.parametrize(
+    ("cv", "n"),
+    [(3, 3), (5, 5), (KFold(4), 4), (StratifiedKFold(2, shuffle=True, random_state=0), 2)],
+)
+def test_n_tasks_equals_folds(iris, cv, n):
+    X, y = iris
+    obj = CrossValScore(DecisionTreeClassifier(random_state=0), X, y, cv=cv)
+    assert obj.n_tasks == n
+    assert len(obj.splits_) == n
+
+
+def test_n_tasks_with_iterable_of_splits(iris):
+    X, y = iris
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X))
+    obj = CrossValScore(DecisionTreeClassifier(random_state=0), X, y, cv=splits)
+    assert obj.n_tasks == 3
+    for (tr, te), (tr2, te2) in zip(splits, obj.splits_, strict=True):
+        np.testing.assert_array_equal(tr, tr2)
+        np.testing.assert_array_equal(te, te2)
+
+
+def test_int_cv_is_stratified_for_classifiers(iris):
+    X, y = iris
+    obj = CrossValScore(DecisionTreeClassifier(), X, y, cv=3)
+    want = list(StratifiedKFold(3).split(X, y))
+    assert len(want) == len(obj.splits_)
+    for (tr, te), (tr2, te2) in zip(want, obj.splits_, strict=True):
+        np.testing.assert_array_equal(tr, tr2)
+        np.testing.assert_array_equal(te, te2)
+
+
+def test_scores_match_cross_val_score(iris):
+    X, y = iris
+    est = LogisticRegression(max_iter=500)
+    obj = CrossValScore(est, X, y, cv=4, scoring="accuracy")
+    got = [r.score for r in run_all(obj, {"C": 0.05})]
+    want = cross_val_score(LogisticRegression(max_iter=500, C=0.05), X, y, cv=4,
+                           scoring="accuracy")
+    np.testing.assert_allclose(got, want)
+
+
+def test_estimator_is_cloned_not_changed(iris):
+    X, y = iris
+    est = LogisticRegression(C=1.0, max_iter=500)
+    obj = CrossValScore(est, X, y, cv=3)
+    obj.run({"C": 0.001}, 0, 0)
+    assert est.get_params()["C"] == 1.0
+    assert not hasattr(est, "coef_")
+
+
+def test_nested_pipeline_parameter_names(iris):
+    X, y = iris
+    pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
+    obj = CrossValScore(pipe, X, y, cv=3, scoring="accuracy")
+    weak = run_all(obj, {"svc__C": 1e-4, "svc__kernel": "linear"})
+    strong = run_all(obj, {"svc__C": 10.0, "svc__kernel": "rbf"})
+    assert all(r.status == "ok" for r in weak + strong)
+    assert np.mean([r.score for r in strong]) > np.mean([r.score for r in weak]) + 0.2
+    want = cross_val_score(
+        Pipeline([("scale", StandardScaler()), ("svc", SVC(C=10.0))]), X, y, cv=3
+    )
+    np.testing.assert_allclose([r.score for r in strong], want)
+
+
+def test_unknown_nested_parameter_is_a_failed_fold(iris):
+    X, y = iris
+    pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
+    r = CrossValScore(pipe, X, y, cv=3).run({"svc__nope": 1}, 0, 0)
+    assert r.status == "failed"
+    assert "nope" in r.error
+
+
+def test_scoring_string(binary):
+    X, y = binary
+    obj = CrossValScore(LogisticRegression(), X, y, cv=3, scoring="recall")
+    got = [r.score for r in run_all(obj, {})]
+    want = cross_val_score(LogisticRegression(), X, y, cv=3, scoring="recall")
+    np.testing.assert_allclose(got, want)
+
+
+def test_scoring_callable(binary):
+    X, y = binary
+    obj = CrossValScore(LogisticRegression(), X, y, cv=3, scoring=constant_scorer)
+    assert [r.score for r in run_all(obj, {})] == [0.25, 0.25, 0.25]
+    scorer = make_scorer(recall_score)
+    obj = CrossValScore(LogisticRegression(), X, y, cv=3, scoring=scorer)
+    want = cross_val_score(LogisticRegression(), X, y, cv=3, scoring="recall")
+    np.testing.assert_allclose([r.score for r in run_all(obj, {})], want)
+
+
+def test_default_scoring_is_estimator_score(iris):
+    X, y = iris
+    obj = CrossValScore(DecisionTreeClassifier(random_state=0), X, y, cv=3)
+    want = cross_val_score(DecisionTreeClassifier(random_state=0), X, y, cv=3)
+    np.testing.assert_allclose([r.score for r in run_all(obj, {})], want)
+
+
+def test_groups_with_group_kfold(iris):
+    X, y = iris
+    groups = np.arange(len(y)) % 5
+    obj = CrossValScore(DecisionTreeClassifier(random_state=0), X, y, cv=GroupKFold(5),
+                        groups=groups)
+    assert obj.n_tasks == 5
+    for train, test in obj.splits_:
+        assert not set(groups[train]) & set(groups[test])
+        assert len(set(groups[test])) == 1
+    want = cross_val_score(DecisionTreeClassifier(random_state=0), X, y, cv=GroupKFold(5),
+                           groups=groups)
+    np.testing.assert_allclose([r.score for r in run_all(obj, {})], want)
+
+
+def test_fit_params_sample_weight_split_with_folds(iris):
+    X, y = iris
+    weights = np.arange(len(y), dtype=float)
+    obj = CrossValScore(Recorder(), X, y, cv=3, scoring=weight_scorer,
+                        fit_params={"sample_weight": weights, "tag": "hello"})
+    for k, (train, _test) in enumerate(obj.splits_):
+        r = obj.run({}, k, 0)
+        assert r.status == "ok", r.error
+        assert r.score == pytest.approx(weights[train].sum())
+
+
+def test_fit_params_non_per_sample_passed_unchanged(iris):
+    X, y = iris
+    seen = {}
+
+    def tag_scorer(estimator, X_, y_):
+        seen["tag"] = estimator.tag_
+        seen["n"] = estimator.n_fit_
+        return 1.0
+
+    obj = CrossValScore(Recorder(), X, y, cv=3, scoring=tag_scorer, fit_params={"tag": "hello"})
+    assert obj.run({}, 0, 0).status == "ok"
+    assert seen == {"tag": "hello", "n": len(obj.splits_[0][0])}
+
+
+def test_params_are_set_on_the_clone(iris):
+    X, y = iris
+    seen = []
+
+    def note_scorer(estimator, X_, y_):
+        seen.append(estimator.note)
+        return 0.0
+
+    obj = CrossValScore(Recorder(), X, y, cv=2, scoring=note_scorer)
+    obj.run({"note": "abc"}, 1, 0)
+    assert seen == ["abc"]
+
+
+# -------------------------------------------------------------- failures
+def test_failing_fit_is_failed_with_error_text_and_error_score(iris):
+    X, y = iris
+    obj = CrossValScore(Recorder(), X, y, cv=3, error_score=-1.0)
+    r = obj.run({"fail": True}, 0, 0)
+    assert r.status == "failed"
+    assert r.score == -1.0
+    assert "RuntimeError" in r.error
+    assert "fit failed on purpose" in r.error
+    ok = obj.run({"fail": False}, 0, 0)
+    assert ok.status == "ok"
+    assert ok.error is None
+
+
+def test_failing_fit_default_error_score_is_nan(iris):
+    X, y = iris
+    r = CrossValScore(Recorder(), X, y, cv=3).run({"fail": True}, 1, 0)
+    assert r.status == "failed"
+    assert math.isnan(r.score)
+
+
+def test_error_score_raise_raises(iris):
+    X, y = iris
+    obj = CrossValScore(Recorder(), X, y, cv=3, error_score="raise")
+    with pytest.raises(RuntimeError, match="fit failed on purpose"):
+        obj.run({"fail": True}, 0, 0)
+
+
+def test_error_score_raise_stops_evolve(iris):
+    X, y = iris
+    obj = CrossValScore(Recorder(), X, y, cv=2, error_score="raise")
+    with pytest.raises(RuntimeError, match="fit failed on purpose"):
+        evolve(obj, {"fail": Categorical([True, False])}, population_size=2, generations=2,
+               random_state=0)
+
+
+def test_failing_candidates_in_evolve_are_rows(iris):
+    X, y = iris
+    pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
+    obj = CrossValScore(pipe, X, y, cv=3, scoring="accuracy")
+    # the poly kernel with a negative degree is rejected by SVC: those candidates fail
+    space = {"svc__C": Float(0.1, 10.0, log=True),
+             "svc__kernel": Categorical(["rbf", "poly"]),
+             "svc__degree": Categorical([-1, 3])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = evolve(obj, space, population_size=8, generations=3, random_state=0)
+    h = res.history
+    failed = h[h["status"] == "failed"]
+    assert len(failed) > 0
+    assert (failed["param_svc__degree"] == -1).all()
+    assert failed["error"].str.contains("degree").all()
+    assert res.best_params["svc__degree"] == 3
+    assert res.best_score > 0.9
+    assert {"split0_score", "split1_score", "split2_score"} <= set(h.columns)
+
+
+def test_all_fits_failing_raises_all_failed_error(iris):
+    X, y = iris
+    obj = CrossValScore(Recorder(fail=True), X, y, cv=2)
+    with pytest.raises(AllFailedError, match="fit failed on purpose"):
+        evolve(obj, {"note": Categorical(["a", "b", "c"])}, population_size=3, generations=2,
+               random_state=0)
+
+
+# --------------------------------------------------------- bad arguments
+def test_bad_estimator_raises_naming_it(iris):
+    X, y = iris
+    with pytest.raises(TypeError, match="estimator"):
+        CrossValScore(object(), X, y)
+
+
+def test_mismatched_X_y_raises(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="'X' and 'y'"):
+        CrossValScore(SVC(), X, y[:10])
+
+
+@pytest.mark.parametrize("bad", ["x", True, None, [0.0]])
+def test_bad_error_score_raises_naming_it(iris, bad):
+    X, y = iris
+    with pytest.raises(ValueError, match="error_score"):
+        CrossValScore(SVC(), X, y, error_score=bad)
+
+
+def test_bad_fit_params_raises_naming_it(iris):
+    X, y = iris
+    with pytest.raises(TypeError, match="fit_params"):
+        CrossValScore(SVC(), X, y, fit_params=[("sample_weight", 1)])
+
+
+@pytest.mark.parametrize("bad", ["not_a_scorer", 3])
+def test_bad_scoring_raises_naming_it(iris, bad):
+    X, y = iris
+    with pytest.raises(ValueError, match="scoring"):
+        CrossValScore(SVC(), X, y, scoring=bad)
+
+
+@pytest.mark.parametrize("bad", ["x", 1])
+def test_bad_cv_raises_naming_it(iris, bad):
+    X, y = iris
+    with pytest.raises(ValueError, match=r"\bcv\b"):
+        CrossValScore(SVC(), X, y, cv=bad)
+
+
+def test_groups_of_wrong_length_raises_naming_it(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="groups"):
+        CrossValScore(SVC(), X, y, cv=GroupKFold(3), groups=[0, 1, 2])

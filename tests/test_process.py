@@ -1,0 +1,192 @@
+"""The supervised process pool: real workers, real crashes and hangs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pandas as pd
+import pytest
+from _runs import comparable
+
+from evotune import Categorical, CrossValScore, Float, Integer, Space, evolve
+from evotune.backends.process import ProcessPoolBackend
+from evotune.evaluation import FunctionObjective, Task
+
+
+def faulty(p):
+    mode = p["mode"]
+    if mode == "segfault":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if mode == "exit":
+        os._exit(3)
+    if mode == "hang":
+        time.sleep(60)
+    if mode == "raise":
+        raise ValueError("bad value for x")
+    return p["x"]
+
+
+FAULT_SPACE = Space(
+    {"mode": Categorical(["ok", "segfault", "exit", "hang", "raise"]), "x": Float(0, 1)}
+)
+
+
+def _drain(pool, n):
+    out = {}
+    while len(out) < n:
+        for task, result in pool.wait(timeout=30):
+            out[task.task_id] = result
+    return out
+
+
+def test_pool_survives_every_fault_and_replaces_workers():
+    pool = ProcessPoolBackend(2, timeout=2.0, max_retries=1)
+    pool.start(FunctionObjective(faulty))
+    try:
+        modes = ["ok", "segfault", "exit", "hang", "raise", "ok"]
+        for i, m in enumerate(modes):
+            pool.submit(Task(f"{i}:0", i, {"mode": m, "x": i / 10}, 0, 0))
+        res = _drain(pool, len(modes))
+        assert res["0:0"].status == "ok" and res["0:0"].score == 0.0
+        assert res["1:0"].status == "crashed" and "signal 11" in res["1:0"].error
+        assert res["2:0"].status == "crashed" and "exit code 3" in res["2:0"].error
+        assert res["3:0"].status == "timeout"
+        assert res["4:0"].status == "failed" and "bad value for x" in res["4:0"].error
+        assert res["5:0"].status == "ok"
+        # the pool is whole again and still works
+        pool.submit(Task("9:0", 9, {"mode": "ok", "x": 0.5}, 0, 0))
+        assert _drain(pool, 1)["9:0"].score == 0.5
+        assert all(w.process.is_alive() for w in pool._workers)
+    finally:
+        pool.shutdown()
+
+
+def test_a_crashing_task_is_retried_a_bounded_number_of_times(tmp_path):
+    marker = tmp_path / "tries"
+    marker.mkdir()
+
+    def crash(p):
+        (marker / f"{time.time_ns()}").touch()
+        os._exit(1)
+
+    pool = ProcessPoolBackend(1, max_retries=2)
+    pool.start(FunctionObjective(crash))
+    try:
+        pool.submit(Task("0:0", 0, {}, 0, 0))
+        res = _drain(pool, 1)["0:0"]
+    finally:
+        pool.shutdown()
+    assert res.status == "crashed"
+    assert len(list(marker.iterdir())) == 3
+
+
+def test_evolve_records_every_fault_and_goes_on():
+    with pytest.warns(UserWarning, match="evaluations failed"):
+        result = evolve(
+            faulty, FAULT_SPACE, population_size=10, generations=2, n_jobs=2, timeout=2.0,
+            random_state=0,
+        )
+    h = result.history
+    by_mode = dict(zip(h["param_mode"], h["status"]))
+    assert by_mode.get("ok") == "ok"
+    assert {"segfault", "exit", "hang", "raise"} <= set(h["param_mode"])
+    for mode, status in zip(h["param_mode"], h["status"]):
+        expected = {"ok": "ok", "segfault": "crashed", "exit": "crashed", "hang": "timeout",
+                    "raise": "failed"}[mode]
+        assert status == expected, (mode, status)
+    assert result.best_params["mode"] == "ok"
+    assert h.loc[h["status"] != "ok", "error"].notna().all()
+
+
+def test_timeout_with_n_jobs_1_uses_a_worker():
+    result = evolve(
+        faulty, {"mode": Categorical(["ok", "hang"]), "x": Float(0, 1)}, population_size=4,
+        generations=1, n_jobs=1, timeout=1.0, random_state=1,
+    )
+    statuses = set(result.history["status"])
+    assert statuses <= {"ok", "timeout"}
+
+
+def test_timed_out_candidate_gives_up_all_its_folds():
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.datasets import load_iris
+
+    class Sleepy(ClassifierMixin, BaseEstimator):
+        def __init__(self, delay=0.0):
+            self.delay = delay
+
+        def fit(self, X, y):
+            time.sleep(self.delay)
+            self.classes_ = sorted(set(y))
+            return self
+
+        def predict(self, X):
+            return [self.classes_[0]] * len(X)
+
+    X, y = load_iris(return_X_y=True)
+    obj = CrossValScore(Sleepy(), X, y, cv=3)
+    space = Space({"delay": Categorical([0.0, 30.0])})
+    result = evolve(obj, space, population_size=2, generations=1, n_jobs=2, timeout=1.5,
+                    random_state=0)
+    h = result.history.set_index("param_delay")
+    assert h.loc[30.0, "status"] == "timeout"
+    assert pd.isna(h.loc[30.0, ["split0_score", "split1_score", "split2_score"]]).all()
+    assert h.loc[0.0, "status"] == "ok"
+
+
+def test_n_jobs_1_and_2_give_the_same_history():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    X, y = load_breast_cancer(return_X_y=True)
+    obj = CrossValScore(make_pipeline(StandardScaler(), SVC()), X, y, cv=3)
+    space = Space({"svc__C": Float(1e-2, 1e2, log=True), "svc__gamma": Float(1e-4, 1, log=True),
+                   "svc__shrinking": Categorical([True, False])})
+    runs = [
+        evolve(obj, space, population_size=8, generations=3, n_jobs=n, random_state=3)
+        for n in (1, 2)
+    ]
+    pd.testing.assert_frame_equal(comparable(runs[0].history), comparable(runs[1].history))
+    assert runs[0].best_params == runs[1].best_params
+
+
+def test_unpicklable_objective_is_a_clear_error_before_any_work(tmp_path):
+    class Holder:
+        n_tasks = 1
+
+        def __init__(self):
+            self.estimator = (i for i in range(3))  # a generator cannot be pickled
+
+        def run(self, params, task, seed):
+            raise AssertionError("never runs")
+
+    ck = tmp_path / "run"
+    with pytest.raises(TypeError, match=r"cannot be sent to worker processes.*estimator=<generator"):
+        evolve(Holder(), {"x": Float(0, 1)}, n_jobs=2, checkpoint=ck)
+    assert not ck.exists()
+
+
+def test_error_score_raise_propagates_from_a_worker():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    obj = CrossValScore(LogisticRegression(), X, y, cv=2, error_score="raise")
+    space = Space({"C": Float(-2, -1)})  # a negative C makes LogisticRegression raise
+    with pytest.raises(ValueError, match="C"):
+        evolve(obj, space, population_size=2, generations=1, n_jobs=2, random_state=0)
+
+
+def test_integer_space_on_pool_matches_serial():
+    space = Space({"a": Integer(0, 50), "b": Integer(1, 1000, log=True)})
+
+    def f(p):
+        return -abs(p["a"] - 17) - abs(p["b"] - 300) / 100
+
+    runs = [evolve(f, space, population_size=6, generations=3, n_jobs=n, random_state=5)
+            for n in (1, 2)]
+    pd.testing.assert_frame_equal(comparable(runs[0].history), comparable(runs[1].history))

@@ -1,0 +1,236 @@
+"""Tests for operators.schema: the gene schema, integer bins, reflection, repair."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from operators.schema import (
+    CATEGORICAL,
+    FLOAT,
+    INTEGER,
+    GeneSchema,
+    integer_to_unit,
+    reflect,
+    repair,
+    unit_to_integer,
+)
+
+PROPERTY = settings(max_examples=60, deadline=None)
+
+
+@st.composite
+def schemas(draw, kinds=("float", "int", "categorical"), max_genes=6):
+    d = draw(st.integers(1, max_genes))
+    ks, nc, lo, hi, lg = [], [], [], [], []
+    for _ in range(d):
+        k = draw(st.sampled_from(kinds))
+        ks.append(k)
+        if k == "int":
+            log = draw(st.booleans())
+            low = draw(st.integers(1, 50)) if log else draw(st.integers(-50, 50))
+            nc.append(0)
+            lo.append(low)
+            hi.append(low + draw(st.integers(1, 200)))
+            lg.append(log)
+        else:
+            nc.append(draw(st.integers(1, 6)) if k == "categorical" else 0)
+            lo.append(np.nan)
+            hi.append(np.nan)
+            lg.append(False)
+    return GeneSchema.from_lists(ks, nc, lo, hi, lg)
+
+
+@st.composite
+def raw_genes(draw, schema, n):
+    """Arbitrary (possibly invalid) finite genes."""
+    cells = st.floats(-5.0, 5.0, allow_nan=False)
+    values = [draw(cells) for _ in range(n * schema.n_genes)]
+    return np.array(values, dtype=np.float64).reshape(n, schema.n_genes)
+
+
+@st.composite
+def schema_and_raw(draw):
+    schema = draw(schemas())
+    n = draw(st.integers(0, 6))
+    return schema, draw(raw_genes(schema, n))
+
+
+# ---------------------------------------------------------------------------
+# GeneSchema
+
+
+def test_from_lists_names_and_codes():
+    by_name = GeneSchema.from_lists(
+        ["float", "int", "integer", "categorical"],
+        n_choices=[0, 0, 0, 3],
+        low=[np.nan, 1, 2, np.nan],
+        high=[np.nan, 5, 9, np.nan],
+        log=[False, True, False, False],
+    )
+    by_code = GeneSchema.from_lists(
+        [FLOAT, INTEGER, INTEGER, CATEGORICAL],
+        n_choices=[0, 0, 0, 3],
+        low=[np.nan, 1, 2, np.nan],
+        high=[np.nan, 5, 9, np.nan],
+        log=[False, True, False, False],
+    )
+    for s in (by_name, by_code):
+        assert s.n_genes == 4
+        np.testing.assert_array_equal(s.kinds, [FLOAT, INTEGER, INTEGER, CATEGORICAL])
+        np.testing.assert_array_equal(s.numeric, [True, True, True, False])
+        np.testing.assert_array_equal(s.integer, [False, True, True, False])
+        np.testing.assert_array_equal(s.categorical, [False, False, False, True])
+        np.testing.assert_array_equal(s.n_choices, [0, 0, 0, 3])
+        np.testing.assert_array_equal(s.log, [False, True, False, False])
+        assert s.n_choices.dtype == np.int64
+        assert s.low.dtype == np.float64 and s.log.dtype == np.bool_
+
+
+def test_from_lists_defaults():
+    s = GeneSchema.from_lists(["float", "float"])
+    np.testing.assert_array_equal(s.n_choices, [0, 0])
+    assert np.isnan(s.low).all() and np.isnan(s.high).all()
+    np.testing.assert_array_equal(s.log, [False, False])
+
+
+def test_from_lists_wrong_length():
+    with pytest.raises(ValueError, match="expected 2 values"):
+        GeneSchema.from_lists(["float", "categorical"], n_choices=[3])
+    with pytest.raises(ValueError, match="expected 1 values"):
+        GeneSchema.from_lists(["int"], low=[0, 1], high=[3])
+
+
+def test_from_lists_unknown_kind():
+    with pytest.raises((KeyError, ValueError)):
+        GeneSchema.from_lists(["floaty"])
+
+
+def test_schema_is_frozen():
+    s = GeneSchema.from_lists(["float"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.kinds = np.array([1], dtype=np.int8)
+
+
+# ---------------------------------------------------------------------------
+# integer bins
+
+
+def test_unit_to_integer_example():
+    out = unit_to_integer(np.array([0.0, 0.5, 1.0]), np.array(1.0), np.array(3.0), np.array(False))
+    np.testing.assert_array_equal(out, [1.0, 2.0, 3.0])
+
+
+def test_uniform_unit_gives_uniform_integers():
+    u = (np.arange(1000) + 0.5) / 1000
+    v = unit_to_integer(u, np.array(0.0), np.array(4.0), np.array(False))
+    np.testing.assert_array_equal(np.bincount(v.astype(int)), [200] * 5)
+
+
+def test_log_bins_equal_in_log_space():
+    u = (np.arange(100_000) + 0.5) / 100_000
+    v = unit_to_integer(u, np.array(1.0), np.array(100.0), np.array(True)).astype(int)
+    assert v.min() == 1 and v.max() == 100
+    counts = np.bincount(v, minlength=101)[1:]
+    expected = np.log(np.arange(2, 102) / np.arange(1, 101)) / np.log(101) * u.size
+    np.testing.assert_allclose(counts, expected, atol=2)
+
+
+@PROPERTY
+@given(st.integers(-1000, 1000), st.integers(1, 5000), st.booleans())
+def test_integer_unit_round_trip(low, width, log):
+    if log:
+        low = abs(low) + 1
+    high = low + width
+    v = np.arange(low, high + 1, dtype=float)
+    lo, hi, lg = np.array(float(low)), np.array(float(high)), np.array(log)
+    u = integer_to_unit(v, lo, hi, lg)
+    assert ((u > 0) & (u < 1)).all()
+    assert (np.diff(u) > 0).all()
+    np.testing.assert_array_equal(unit_to_integer(u, lo, hi, lg), v)
+    ends = unit_to_integer(np.array([0.0, 1.0]), lo, hi, lg)
+    np.testing.assert_array_equal(ends, [low, high])
+
+
+def test_integer_to_unit_is_bin_centre():
+    u = integer_to_unit(np.arange(4.0), np.array(0.0), np.array(3.0), np.array(False))
+    np.testing.assert_allclose(u, [0.125, 0.375, 0.625, 0.875])
+
+
+# ---------------------------------------------------------------------------
+# reflect
+
+
+def test_reflect_values():
+    x = np.array([0.0, 0.3, 1.0, 1.2, -0.3, 2.5, -1.75, 3.0])
+    np.testing.assert_allclose(reflect(x), [0.0, 0.3, 1.0, 0.8, 0.3, 0.5, 0.25, 1.0])
+
+
+@PROPERTY
+@given(st.lists(st.floats(-100, 100, allow_nan=False), min_size=1, max_size=20))
+def test_reflect_lands_in_unit_interval(xs):
+    x = np.array(xs)
+    y = reflect(x)
+    assert ((y >= 0) & (y <= 1)).all()
+    inside = (x >= 0) & (x <= 1)
+    np.testing.assert_array_equal(y[inside], x[inside])
+
+
+# ---------------------------------------------------------------------------
+# repair
+
+
+def test_repair_example():
+    s = GeneSchema.from_lists(["float", "categorical"], n_choices=[0, 2])
+    np.testing.assert_allclose(repair(np.array([[1.2, 1.7]]), s), [[0.8, 1.0]])
+
+
+def test_repair_by_kind():
+    s = GeneSchema.from_lists(
+        ["float", "int", "categorical"], n_choices=[0, 0, 3], low=[np.nan, 0, np.nan],
+        high=[np.nan, 3, np.nan],
+    )
+    genes = np.array([[-0.25, 0.01, -0.4], [0.5, 0.99, 2.6], [1.5, 0.5, 1.4], [0.2, 0.3, 7.0]])
+    before = genes.copy()
+    out = repair(genes, s)
+    np.testing.assert_array_equal(genes, before)
+    np.testing.assert_allclose(out[:, 0], [0.25, 0.5, 0.5, 0.2])
+    np.testing.assert_allclose(out[:, 1], [0.125, 0.875, 0.625, 0.375])
+    np.testing.assert_array_equal(out[:, 2], [0.0, 2.0, 1.0, 2.0])
+
+
+def test_repair_rejects_bad_shape():
+    s = GeneSchema.from_lists(["float", "float"])
+    with pytest.raises(ValueError, match="shape"):
+        repair(np.zeros(2), s)
+    with pytest.raises(ValueError, match="shape"):
+        repair(np.zeros((3, 3)), s)
+
+
+def assert_valid(out: np.ndarray, schema: GeneSchema) -> None:
+    assert np.isfinite(out).all()
+    num = out[:, schema.numeric]
+    assert ((num >= 0) & (num <= 1)).all()
+    cats = out[:, schema.categorical]
+    assert (cats == np.rint(cats)).all()
+    assert ((cats >= 0) & (cats < schema.n_choices[schema.categorical])).all()
+    ints = schema.integer
+    lo, hi, lg = schema.low[ints], schema.high[ints], schema.log[ints]
+    centres = integer_to_unit(unit_to_integer(out[:, ints], lo, hi, lg), lo, hi, lg)
+    np.testing.assert_array_equal(out[:, ints], centres)
+
+
+@PROPERTY
+@given(schema_and_raw())
+def test_repair_valid_and_idempotent(case):
+    schema, genes = case
+    before = genes.copy()
+    out = repair(genes, schema)
+    np.testing.assert_array_equal(genes, before)
+    assert out.shape == genes.shape and out.dtype == np.float64
+    assert_valid(out, schema)
+    np.testing.assert_array_equal(repair(out, schema), out)
