@@ -4,13 +4,40 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 
+@overload
 def check_int(
-    name: str, value: Any, *, low: int | None = None, high: int | None = None, allow_none: bool = False
+    name: str,
+    value: Any,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: Literal[False] = False,
+) -> int: ...
+
+
+@overload
+def check_int(
+    name: str,
+    value: Any,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: Literal[True],
+) -> int | None: ...
+
+
+def check_int(
+    name: str,
+    value: Any,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool = False,
 ) -> int | None:
     if value is None and allow_none:
         return None
@@ -28,6 +55,30 @@ def check_int(
     return v
 
 
+@overload
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    allow_none: Literal[False] = False,
+) -> float: ...
+
+
+@overload
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    allow_none: Literal[True],
+) -> float | None: ...
+
+
 def check_real(
     name: str,
     value: Any,
@@ -42,8 +93,10 @@ def check_real(
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name!r} must be a number, got {value!r} ({type(value).__name__})")
     v = float(value)
-    bad = v != v or (low is not None and (v <= low if low_open else v < low)) or (
-        high is not None and v > high
+    bad = (
+        v != v
+        or (low is not None and (v <= low if low_open else v < low))
+        or (high is not None and v > high)
     )
     if bad:
         lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
@@ -63,10 +116,10 @@ def check_random_state(value: Any) -> np.random.Generator:
     """``None``, an int seed or a ``numpy.random.Generator``, as ``default_rng`` takes."""
     if isinstance(value, np.random.Generator):
         return value
-    if value is None or (
-        isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
-    ):
-        return np.random.default_rng(value)
+    if value is None:
+        return np.random.default_rng()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0:
+        return np.random.default_rng(int(value))
     raise ValueError(
         "'random_state' must be None, a non-negative integer or a numpy.random.Generator, "
         f"got {value!r}"

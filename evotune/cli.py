@@ -67,8 +67,10 @@ def _demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     result.save(out)
     print(f"best accuracy {result.best_score:.4f} with {result.best_params}")
-    print(f"{result.n_evaluations} evaluations; wrote {out / 'history.csv'} and "
-          f"{out / 'hall_of_fame.csv'}")
+    print(
+        f"{result.n_evaluations} evaluations; wrote {out / 'history.csv'} and "
+        f"{out / 'hall_of_fame.csv'}"
+    )
     return 0
 
 

@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from evotune._signals import exit_on_second_signal, sigterm_interrupts
 from evotune._validation import (
     check_choice,
     check_int,
     check_random_state,
     check_real,
 )
-from evotune._signals import exit_on_second_signal, sigterm_interrupts
 from evotune.backends.base import get_backend
 from evotune.backends.process import check_picklable
 from evotune.evaluation import (
@@ -62,6 +62,7 @@ logger = logging.getLogger("evotune")
 
 STRATEGIES = ("ga", "mu_plus_lambda", "mu_comma_lambda")
 SAMPLINGS = ("lhs", "sobol", "random")
+SIGMA_MIN, SIGMA_MAX = 0.005, 0.5
 
 
 class AllFailedError(ValueError):
@@ -128,10 +129,10 @@ class Evolution:
         *,
         population_size: int = 20,
         strategy: str = "ga",
-        crossover_prob: float = 0.8,
-        mutation_prob: float = 0.2,
+        crossover_prob: float = 0.7,
+        mutation_prob: float = 0.3,
         elitism: int = 1,
-        tournament_size: int = 3,
+        tournament_size: int = 4,
         direction: str = "maximize",
         random_state: Any = None,
         initial_sampling: str = "lhs",
@@ -140,23 +141,23 @@ class Evolution:
         max_novelty_tries: int = 20,
     ) -> None:
         self.space = space if isinstance(space, Space) else Space(space)
-        self.population_size = int(check_int("population_size", population_size, low=2))  # type: ignore[arg-type]
+        self.population_size = check_int("population_size", population_size, low=2)
         self.strategy = check_choice("strategy", strategy, STRATEGIES)
-        self.crossover_prob = float(check_real("crossover_prob", crossover_prob, low=0, high=1))  # type: ignore[arg-type]
-        self.mutation_prob = float(check_real("mutation_prob", mutation_prob, low=0, high=1))  # type: ignore[arg-type]
+        self.crossover_prob = check_real("crossover_prob", crossover_prob, low=0, high=1)
+        self.mutation_prob = check_real("mutation_prob", mutation_prob, low=0, high=1)
         if self.strategy != "ga" and self.crossover_prob + self.mutation_prob > 1.0 + 1e-12:
             raise ValueError(
                 f"strategy={strategy!r} draws crossover, mutation or reproduction for each "
                 f"offspring, so 'crossover_prob' + 'mutation_prob' must be <= 1, got "
                 f"{crossover_prob!r} + {mutation_prob!r}"
             )
-        self.elitism = int(check_int("elitism", elitism, low=0, high=self.population_size - 1))  # type: ignore[arg-type]
-        self.tournament_size = int(check_int("tournament_size", tournament_size, low=1))  # type: ignore[arg-type]
+        self.elitism = check_int("elitism", elitism, low=0, high=self.population_size - 1)
+        self.tournament_size = check_int("tournament_size", tournament_size, low=1)
         self.direction = check_choice("direction", direction, DIRECTIONS)
         self.initial_sampling = check_choice("initial_sampling", initial_sampling, SAMPLINGS)
-        self.hall_of_fame_size = int(check_int("hall_of_fame_size", hall_of_fame_size, low=1))  # type: ignore[arg-type]
-        self.mutation_sigma = float(check_real("mutation_sigma", mutation_sigma, low=0, low_open=True))  # type: ignore[arg-type]
-        self.max_novelty_tries = int(check_int("max_novelty_tries", max_novelty_tries, low=0))  # type: ignore[arg-type]
+        self.hall_of_fame_size = check_int("hall_of_fame_size", hall_of_fame_size, low=1)
+        self.mutation_sigma = check_real("mutation_sigma", mutation_sigma, low=0, low_open=True)
+        self.max_novelty_tries = check_int("max_novelty_tries", max_novelty_tries, low=0)
         self.rng = check_random_state(random_state)
 
         self.generation = 0
@@ -187,13 +188,17 @@ class Evolution:
         if limit is not None:
             check_int("limit", limit, low=0)
         space = self.space
-        if self.generation == 0:
+        # no population to breed from (the start, or every candidate was left
+        # out of tell): sample afresh
+        fresh = self.generation == 0 or not self.population
+        if fresh:
             genes = space.sample(self.population_size, self.rng, self.initial_sampling)
             origins = ["initial"] * len(genes)
             parents: list[tuple[int, ...]] = [()] * len(genes)
+            sigmas = np.full(len(genes), self.mutation_sigma)
             self._carried = []
         else:
-            genes, origins, parents = self._breed()
+            genes, origins, parents, sigmas = self._breed()
 
         batch: set[str] = set()
         new: list[Genome] = []
@@ -204,11 +209,11 @@ class Evolution:
             tries = 0
             while (key in self._seen or key in batch) and tries < self.max_novelty_tries:
                 tries += 1
-                if self.generation == 0:
+                if fresh:
                     row = space.sample(1, self.rng, "random")[0]
                 else:
                     # a wider step each try, so a crowded region is left
-                    sigma = self.mutation_sigma * (1.0 + tries)
+                    sigma = max(float(sigmas[i]), 0.5 * self.mutation_sigma) * (1.0 + tries)
                     row = mutate_gaussian(row[None, :], space.schema, self.rng, sigma=sigma)[0]
                     origin = "mutation"
                 key = space.key(row)
@@ -228,6 +233,7 @@ class Evolution:
                     origin=origin,
                     parents=parents[i],
                     seed=int(self.rng.integers(0, 2**31 - 1)),
+                    sigma=float(sigmas[i]),
                 )
             )
         if limit is not None:
@@ -237,15 +243,21 @@ class Evolution:
             self._next_id += 1
             self._pending[g.id] = g
         self._carried = carried
-        return [
-            Candidate(g.id, g.generation, g.origin, g.key, dict(g.params), g.seed) for g in new
-        ]
+        return [Candidate(g.id, g.generation, g.origin, g.key, dict(g.params), g.seed) for g in new]
 
-    def _breed(self) -> tuple[np.ndarray, list[str], list[tuple[int, ...]]]:
+    def _adapt(self, sigma: np.ndarray) -> np.ndarray:
+        """Self-adaptive step sizes: each mutant perturbs its inherited step
+        log-normally, and selection keeps the steps that produce good offspring."""
+        tau = 1.0 / math.sqrt(2.0 * self.space.n_genes)
+        out = sigma * np.exp(tau * self.rng.normal(size=sigma.shape))
+        return np.clip(out, SIGMA_MIN, SIGMA_MAX)
+
+    def _breed(self) -> tuple[np.ndarray, list[str], list[tuple[int, ...]], np.ndarray]:
         pop = self.population
         schema = self.space.schema
         genes = np.stack([g.genes for g in pop])
         fit = np.array([g.selection_value() for g in pop])
+        sig = np.array([g.sigma for g in pop])
         rng = self.rng
         if self.strategy == "ga":
             elite_idx = select_best(fit, min(self.elitism, len(pop)))
@@ -263,34 +275,41 @@ class Evolution:
             pa = np.repeat(idx[0::2], 2)
             pb = np.repeat(idx[1::2], 2)
             kids, was_crossed, pa, pb = kids[:n_off], was_crossed[:n_off], pa[:n_off], pb[:n_off]
+            kid_sigma = np.where(was_crossed, np.sqrt(sig[pa] * sig[pb]), sig[pa])
             mutated = rng.random(n_off) < self.mutation_prob
-            m = mutate_gaussian(kids, schema, rng, sigma=self.mutation_sigma)
+            new_sigma = self._adapt(kid_sigma)
+            m = mutate_gaussian(kids, schema, rng, sigma=new_sigma[:, None])
             kids = np.where(mutated[:, None], m, kids)
+            kid_sigma = np.where(mutated, new_sigma, kid_sigma)
             origins = [
                 "crossover" if c else ("mutation" if mu else "clone")
                 for c, mu in zip(was_crossed, mutated)
             ]
-            par = [
+            par: list[tuple[int, ...]] = [
                 (pop[i].id, pop[j].id) if c else (pop[i].id,)
                 for i, j, c in zip(pa, pb, was_crossed)
             ]
-            return kids, origins, par
+            return kids, origins, par, kid_sigma
         # mu_plus_lambda / mu_comma_lambda: DEAP's varOr
         lam = self.population_size
         mu = len(pop)
         p1 = rng.integers(0, mu, size=lam)
         p2 = (p1 + rng.integers(1, max(mu, 2), size=lam)) % mu
         c1, _ = crossover_sbx(genes[p1], genes[p2], schema, rng)
-        m = mutate_gaussian(genes[p1], schema, rng, sigma=self.mutation_sigma)
+        new_sigma = self._adapt(sig[p1])
+        m = mutate_gaussian(genes[p1], schema, rng, sigma=new_sigma[:, None])
         r = rng.random(lam)
         is_cx = r < self.crossover_prob
         is_mut = ~is_cx & (r < self.crossover_prob + self.mutation_prob)
         kids = np.where(is_cx[:, None], c1, np.where(is_mut[:, None], m, genes[p1]))
-        origins = ["crossover" if c else ("mutation" if mu_ else "clone") for c, mu_ in zip(is_cx, is_mut)]
-        par = [
-            (pop[i].id, pop[j].id) if c else (pop[i].id,) for i, j, c in zip(p1, p2, is_cx)
+        kid_sigma = np.where(
+            is_cx, np.sqrt(sig[p1] * sig[p2]), np.where(is_mut, new_sigma, sig[p1])
+        )
+        origins = [
+            "crossover" if c else ("mutation" if mu_ else "clone") for c, mu_ in zip(is_cx, is_mut)
         ]
-        return kids, origins, par
+        par = [(pop[i].id, pop[j].id) if c else (pop[i].id,) for i, j, c in zip(p1, p2, is_cx)]
+        return kids, origins, par, kid_sigma
 
     # ----------------------------------------------------------------- tell
     def evaluation_of(self, candidate: Candidate, score: float) -> Evaluation:
@@ -323,12 +342,12 @@ class Evolution:
             by_id[e.candidate_id] = e
         offspring: list[Genome] = []
         for cid, g in self._pending.items():
-            e = by_id.get(cid)
-            if e is None:
+            told = by_id.get(cid)
+            if told is None:
                 continue
-            g.set_score(e.mean_score if e.status == "ok" else math.nan)
+            g.set_score(told.mean_score if told.status == "ok" else math.nan)
             self._seen[g.key] = g
-            self.evaluations.append(e)
+            self.evaluations.append(told)
             offspring.append(g)
         self._pending = {}
         members = offspring + self._carried
@@ -413,10 +432,10 @@ def evolve(
     population_size: int = 20,
     generations: int = 10,
     strategy: str = "ga",
-    crossover_prob: float = 0.8,
-    mutation_prob: float = 0.2,
+    crossover_prob: float = 0.7,
+    mutation_prob: float = 0.3,
     elitism: int = 1,
-    tournament_size: int = 3,
+    tournament_size: int = 4,
     max_evaluations: int | None = None,
     time_budget: float | None = None,
     patience: int | None = None,
@@ -611,7 +630,7 @@ class _Loop:
         state = self.evo.rng.bit_generator.state
         before = run.told.get(generation)
         if before is None:
-            run.record_tell(generation, state, self.evo.n_evaluations)
+            run.record_tell(generation, dict(state), self.evo.n_evaluations)
         elif json.dumps(before, sort_keys=True) != json.dumps(state, sort_keys=True):
             raise JournalError(
                 f"cannot resume {str(run.path)!r}: after generation {generation} the random "

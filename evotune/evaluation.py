@@ -298,11 +298,17 @@ class Evaluator:
             if on_result is not None:
                 on_result(ev)
 
+        aliases: list[tuple[Candidate, Candidate]] = []
+        first_of_key: dict[str, Candidate] = {}
         for c in candidates:
             hit = self.cache.get(c.key)
             if hit is not None:
                 out[c.id] = hit
                 continue
+            if c.key in first_of_key:  # the same genome twice in one batch: run it once
+                aliases.append((c, first_of_key[c.key]))
+                continue
+            first_of_key[c.key] = c
             known = {k: r for k in range(n_tasks) if (r := self.fold_cache.get((c.key, k)))}
             folds[c.id] = known
             by_id[c.id] = c
@@ -350,6 +356,8 @@ class Evaluator:
                 if len(got) == n_tasks or result.status == "timeout":
                     open_ids.discard(cid)
                     finish(c)
+        for alias, original in aliases:
+            out[alias.id] = out[original.id]
         return [out[c.id] for c in candidates]
 
     def close(self) -> None:
@@ -362,8 +370,8 @@ def summarise_failures(evaluations: Sequence[Evaluation], limit: int = 3) -> str
     """The distinct error texts of failed evaluations, most frequent first."""
     tally: dict[str, int] = {}
     for e in evaluations:
-        if e.status != "ok":
-            text = e.error or e.status
+        if e.status != "ok" or not math.isfinite(e.mean_score):
+            text = e.error or (e.status if e.status != "ok" else f"a score of {e.mean_score}")
             tally[text] = tally.get(text, 0) + 1
     items = sorted(tally.items(), key=lambda kv: -kv[1])[:limit]
     return "\n".join(f"{n} evaluation(s) failed with: {text}" for text, n in items)

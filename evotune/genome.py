@@ -7,6 +7,8 @@ plain module-level subclass, importable by name in any process.
 
 from __future__ import annotations
 
+import bisect
+import copy
 import math
 import warnings
 from collections.abc import Iterable, Sequence
@@ -19,6 +21,7 @@ __all__ = [
     "FitnessMax",
     "FitnessMin",
     "Genome",
+    "HallOfFame",
     "fitness_class",
     "make_hall_of_fame",
     "make_logbook",
@@ -76,6 +79,7 @@ class Genome:
         "parents",
         "score",
         "seed",
+        "sigma",
     )
 
     def __init__(
@@ -90,8 +94,10 @@ class Genome:
         origin: str = "initial",
         parents: Sequence[int] = (),
         seed: int = 0,
+        sigma: float = 0.15,
     ) -> None:
         self.genes = np.asarray(genes, dtype=np.float64)
+        self.sigma = float(sigma)  # its own mutation step, inherited and adapted
         self.key = key
         self.params = params
         self.direction = direction
@@ -120,9 +126,24 @@ class Genome:
         return f"Genome(id={self.id}, params={self.params!r}, score={self.score!r})"
 
 
-def make_hall_of_fame(maxsize: int) -> tools.HallOfFame:
-    """A DEAP hall of fame that tells genomes apart by canonical key."""
-    return tools.HallOfFame(maxsize, similar=lambda a, b: a.key == b.key)
+class HallOfFame(tools.HallOfFame):
+    """DEAP's hall of fame, with ties kept in the order they were found.
+
+    DEAP puts a newcomer ahead of the members it ties with; here the earlier
+    one stays first, as scikit-learn's ``best_index_`` picks the first of tied
+    candidates.
+    """
+
+    def insert(self, item: Any) -> None:
+        item = copy.deepcopy(item)
+        i = bisect.bisect_left(self.keys, item.fitness)
+        self.items.insert(len(self) - i, item)
+        self.keys.insert(i, item.fitness)
+
+
+def make_hall_of_fame(maxsize: int) -> HallOfFame:
+    """A hall of fame that tells genomes apart by canonical key."""
+    return HallOfFame(maxsize, similar=lambda a, b: a.key == b.key)
 
 
 def _quiet(fn: Any) -> Any:

@@ -206,7 +206,9 @@ class RunDirectory:
 
     # --------------------------------------------------------------- open
     @classmethod
-    def open(cls, path: str | os.PathLike[str], meta: dict[str, Any], *, resume: bool) -> RunDirectory:
+    def open(
+        cls, path: str | os.PathLike[str], meta: dict[str, Any], *, resume: bool
+    ) -> RunDirectory:
         """Open ``path`` for a run described by ``meta``.
 
         A new or empty directory starts a run. An existing run is continued

@@ -99,7 +99,7 @@ class CrossValScore:
             raise TypeError(
                 f"CrossValScore: 'fit_params' must be a dict, got {type(fit_params).__name__}"
             )
-        n_samples = getattr(X, "shape", (None,))[0] if hasattr(X, "shape") else len(X)
+        n_samples: int = int(X.shape[0]) if hasattr(X, "shape") else len(X)
         if y is not None and len(y) != n_samples:
             raise ValueError(
                 f"CrossValScore: 'X' and 'y' have different numbers of samples: "
@@ -113,11 +113,21 @@ class CrossValScore:
         self.groups = groups
         self.fit_params = dict(fit_params or {})
         self.error_score = error_score
+        if groups is not None and len(groups) != n_samples:
+            raise ValueError(
+                f"CrossValScore: 'groups' must have one label per sample ({n_samples}), "
+                f"got {len(groups)}"
+            )
         self.scorer_ = check_scoring(estimator, scoring=scoring)
-        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-        self.splits_: list[tuple[np.ndarray, np.ndarray]] = [
-            (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)
-        ]
+        try:
+            splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+            self.splits_: list[tuple[np.ndarray, np.ndarray]] = [
+                (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)
+            ]
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"CrossValScore: 'cv' cannot split the data ({cv!r}): {exc}") from None
+        if not self.splits_:
+            raise ValueError(f"CrossValScore: 'cv' gave no train/test split ({cv!r})")
         self.n_samples_ = int(n_samples)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -183,7 +193,5 @@ class CrossValScore:
 
     def __repr__(self) -> str:
         return (
-            f"CrossValScore({self.estimator!r}, cv={self.n_tasks} folds, "
-            f"scoring={self.scoring!r})"
+            f"CrossValScore({self.estimator!r}, cv={self.n_tasks} folds, scoring={self.scoring!r})"
         )
-

@@ -66,7 +66,9 @@ def _normalise_when(when: Mapping[str, Any] | None) -> dict[str, tuple[Any, ...]
     for parent, allowed in when.items():
         if not isinstance(parent, str):
             raise TypeError(f"'when' keys must be parameter names (str), got {parent!r}")
-        values = tuple(allowed) if isinstance(allowed, (list, tuple, set, frozenset)) else (allowed,)
+        values = (
+            tuple(allowed) if isinstance(allowed, (list, tuple, set, frozenset)) else (allowed,)
+        )
         if not values:
             raise ValueError(f"'when' for {parent!r} lists no value; give at least one")
         out[parent] = values
@@ -137,7 +139,7 @@ class _Numeric(Parameter):
     def can_take(self, value: Any) -> bool:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             return False
-        return bool(self.low <= value <= self.high)
+        return bool(self.low <= float(value) <= self.high)
 
     def __repr__(self) -> str:
         log = ", log=True" if self.log else ""
@@ -327,7 +329,7 @@ def _from_distribution(name: str, value: Any) -> Parameter:
         return value
     if isinstance(value, (list, tuple, np.ndarray)):
         try:
-            return Categorical(value)
+            return Categorical(list(value))
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"parameter {name!r}: {exc}") from None
     dist = getattr(value, "dist", None)
@@ -443,7 +445,7 @@ class Space(Mapping[str, Parameter]):
             if state.get(name) == 2:
                 return
             if state.get(name) == 1:
-                cycle = [*path[path.index(name):], name]
+                cycle = [*path[path.index(name) :], name]
                 raise ValueError(
                     f"parameter {name!r}: conditions form a cycle: {' -> '.join(cycle)}"
                 )
@@ -518,13 +520,11 @@ class Space(Mapping[str, Parameter]):
             if not active[n]:
                 continue
             p = self._params[n]
-            v = int(round(float(genes[i]))) if isinstance(p, Categorical) else values[n]
+            v = round(float(genes[i])) if isinstance(p, Categorical) else values[n]
             parts.append([n, v])
         return json.dumps(parts, separators=(",", ":"))
 
-    def sample(
-        self, n: int, rng: np.random.Generator, method: str = "random"
-    ) -> np.ndarray:
+    def sample(self, n: int, rng: np.random.Generator, method: str = "random") -> np.ndarray:
         """Draw ``n`` genomes: ``"random"`` (uniform), ``"lhs"`` (Latin
         hypercube) or ``"sobol"`` (scrambled Sobol), all through ``rng``.
 

@@ -28,9 +28,7 @@ def _check_prob(name: str, value: float) -> None:
         raise ValueError(f"{name} must be in [0, 1], got {value!r}")
 
 
-def _swap(
-    a: np.ndarray, b: np.ndarray, where: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _swap(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(where, b, a), np.where(where, a, b)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 FLOAT = 0
 INTEGER = 1
@@ -66,10 +67,11 @@ class GeneSchema:
         codes = np.array(
             [_KIND_CODES[k] if isinstance(k, str) else int(k) for k in kinds], dtype=np.int8
         )
+
         def _arr(values: Sequence | None, fill: float, dtype: type) -> np.ndarray:
             if values is None:
                 return np.full(d, fill, dtype=dtype)
-            out = np.asarray(values, dtype=dtype)
+            out: np.ndarray = np.asarray(values, dtype=dtype)
             if out.shape != (d,):
                 raise ValueError(f"expected {d} values, got shape {out.shape}")
             return out
@@ -100,17 +102,17 @@ class GeneSchema:
         return self.kinds == INTEGER
 
 
-def _int_transform(x: np.ndarray, log: np.ndarray) -> np.ndarray:
+def _int_transform(x: ArrayLike, log: ArrayLike) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(log, np.log(np.where(log, x, 1.0)), x)
 
 
-def _int_inverse(t: np.ndarray, log: np.ndarray) -> np.ndarray:
+def _int_inverse(t: ArrayLike, log: ArrayLike) -> np.ndarray:
     with np.errstate(over="ignore"):
         return np.where(log, np.exp(np.where(log, t, 0.0)), t)
 
 
-def unit_to_integer(u: np.ndarray, low: np.ndarray, high: np.ndarray, log: np.ndarray) -> np.ndarray:
+def unit_to_integer(u: ArrayLike, low: ArrayLike, high: ArrayLike, log: ArrayLike) -> np.ndarray:
     """Map unit positions to integers: bin ``k`` of ``high - low + 1`` equal bins.
 
     Examples
@@ -124,7 +126,7 @@ def unit_to_integer(u: np.ndarray, low: np.ndarray, high: np.ndarray, log: np.nd
     return np.clip(v, low, high)
 
 
-def integer_to_unit(v: np.ndarray, low: np.ndarray, high: np.ndarray, log: np.ndarray) -> np.ndarray:
+def integer_to_unit(v: ArrayLike, low: ArrayLike, high: ArrayLike, log: ArrayLike) -> np.ndarray:
     """Map integers to the centre of their bin in the unit interval."""
     v = np.asarray(v, dtype=float)
     a = _int_transform(np.asarray(low, dtype=float), log)

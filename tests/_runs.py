@@ -24,7 +24,9 @@ SPACE = Space(
 
 def mixed(p: dict) -> float:
     bonus = {"a": 0.0, "b": 0.5, "c": -0.5}[p["kind"]]
-    return -((p["x"] - 0.7) ** 2) - (math.log10(p["lr"]) + 2) ** 2 - ((p["n"] - 13) / 4) ** 2 + bonus
+    return (
+        -((p["x"] - 0.7) ** 2) - (math.log10(p["lr"]) + 2) ** 2 - ((p["n"] - 13) / 4) ** 2 + bonus
+    )
 
 
 SCRIPT = textwrap.dedent(

@@ -20,10 +20,21 @@ def test_design_api_example_runs_as_written():
     # a small binary problem ("f1" needs two classes), small budget, cv=3
     X, y = make_classification(n_samples=120, n_features=5, random_state=0)
 
-    space = Space({"C": Float(1e-3, 1e3, log=True), "kernel": Categorical(["rbf", "poly"]),
-                   "degree": Integer(2, 5, when={"kernel": "poly"})})
-    result = evolve(CrossValScore(SVC(), X, y, cv=3, scoring="f1"), space,
-                    population_size=6, generations=2, n_jobs=-1, random_state=0)
+    space = Space(
+        {
+            "C": Float(1e-3, 1e3, log=True),
+            "kernel": Categorical(["rbf", "poly"]),
+            "degree": Integer(2, 5, when={"kernel": "poly"}),
+        }
+    )
+    result = evolve(
+        CrossValScore(SVC(), X, y, cv=3, scoring="f1"),
+        space,
+        population_size=6,
+        generations=2,
+        n_jobs=-1,
+        random_state=0,
+    )
     result.best_params, result.best_score, result.hall_of_fame, result.history  # noqa: B018
 
     assert isinstance(result.best_params, dict)
@@ -42,8 +53,13 @@ def _breast_cancer_run():
     X, y = load_breast_cancer(return_X_y=True)
     pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
     space = {"svc__C": Float(1e-3, 1e3, log=True), "svc__gamma": Float(1e-5, 1e1, log=True)}
-    return evolve(CrossValScore(pipe, X, y, cv=3, scoring="accuracy"), space,
-                  population_size=12, generations=6, random_state=0)
+    return evolve(
+        CrossValScore(pipe, X, y, cv=3, scoring="accuracy"),
+        space,
+        population_size=12,
+        generations=6,
+        random_state=0,
+    )
 
 
 @pytest.fixture(scope="module")

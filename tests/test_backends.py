@@ -148,8 +148,14 @@ def test_resolve_n_jobs_errors(bad):
 # ---------------------------------------------------------- through evolve
 def test_evolve_runs_on_a_custom_backend():
     mine = RecordingBackend()
-    res = evolve(lambda p: p["x"], {"x": Float(0.0, 1.0)}, population_size=4, generations=3,
-                 backend=mine, random_state=0)
+    res = evolve(
+        lambda p: p["x"],
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=3,
+        backend=mine,
+        random_state=0,
+    )
     assert len(mine.submitted) == len(res.history)
     assert mine.shutdowns == 1
     assert isinstance(mine.started_with, FunctionObjective)
@@ -157,10 +163,17 @@ def test_evolve_runs_on_a_custom_backend():
 
 
 def test_custom_backend_gives_the_serial_history():
-    a = evolve(lambda p: p["x"], {"x": Float(0.0, 1.0)}, population_size=4, generations=3,
-               backend=RecordingBackend(), random_state=5)
-    b = evolve(lambda p: p["x"], {"x": Float(0.0, 1.0)}, population_size=4, generations=3,
-               random_state=5)
+    a = evolve(
+        lambda p: p["x"],
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=3,
+        backend=RecordingBackend(),
+        random_state=5,
+    )
+    b = evolve(
+        lambda p: p["x"], {"x": Float(0.0, 1.0)}, population_size=4, generations=3, random_state=5
+    )
     assert a.history["mean_score"].tolist() == b.history["mean_score"].tolist()
 
 
@@ -182,6 +195,12 @@ def test_backend_is_shut_down_when_the_objective_raises():
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        evolve(Raising(), {"x": Float(0.0, 1.0)}, population_size=2, generations=2,
-               backend=mine, random_state=0)
+        evolve(
+            Raising(),
+            {"x": Float(0.0, 1.0)},
+            population_size=2,
+            generations=2,
+            backend=mine,
+            random_state=0,
+        )
     assert mine.shutdowns == 1

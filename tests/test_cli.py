@@ -28,8 +28,7 @@ def demo_run(tmp_path_factory):
     buf = io.StringIO()
     # one BLAS/OpenMP thread: the same result, and far steadier on a busy machine
     with threadpool_limits(1), redirect_stdout(buf):
-        code = main(["demo", "--population-size", "4", "--generations", "2",
-                     "--out", str(out)])
+        code = main(["demo", "--population-size", "4", "--generations", "2", "--out", str(out)])
     return code, buf.getvalue(), out
 
 
@@ -77,8 +76,17 @@ def test_demo_writes_csvs(demo_run):
     assert list(history.columns) == (
         ["id", "generation", "origin"]
         + [f"param_{p}" for p in PARAMS]
-        + ["mean_score", "std_score", "split0_score", "split1_score", "split2_score",
-           "fit_time", "score_time", "status", "error"]
+        + [
+            "mean_score",
+            "std_score",
+            "split0_score",
+            "split1_score",
+            "split2_score",
+            "fit_time",
+            "score_time",
+            "status",
+            "error",
+        ]
     )
     assert 4 < len(history) <= 8
     assert set(history["generation"]) == {0, 1}
@@ -102,8 +110,7 @@ def test_demo_help_exits_zero(capsys):
         main(["demo", "--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--out", "--population-size", "--generations", "--n-jobs",
-                   "--random-state"):
+    for option in ("--out", "--population-size", "--generations", "--n-jobs", "--random-state"):
         assert option in text
 
 
@@ -113,8 +120,9 @@ def test_no_command_prints_help_and_fails(capsys):
 
 
 def test_bad_argument_is_a_clean_error(tmp_path, capsys):
-    code = main(["demo", "--population-size", "1", "--generations", "2",
-                 "--out", str(tmp_path / "x")])
+    code = main(
+        ["demo", "--population-size", "1", "--generations", "2", "--out", str(tmp_path / "x")]
+    )
     assert code == 2
     assert "population_size" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
@@ -127,7 +135,8 @@ def test_console_script_is_declared():
 
 
 def test_python_dash_m_help():
-    out = subprocess.run([sys.executable, "-m", "evotune", "--help"], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "evotune", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0
     assert "demo" in out.stdout

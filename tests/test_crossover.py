@@ -197,9 +197,11 @@ def test_sbx_large_eta_stays_near_parents():
     a, b = np.full((4000, 1), 0.3), np.full((4000, 1), 0.7)
     tight = crossover_sbx(a, b, schema, np.random.default_rng(3), eta=200.0, indpb=1.0)
     loose = crossover_sbx(a, b, schema, np.random.default_rng(3), eta=1.0, indpb=1.0)
+
     def dist(children):
         c1, _ = children
         return np.minimum(np.abs(c1 - 0.3), np.abs(c1 - 0.7)).mean()
+
     assert dist(tight) < 0.02
     assert dist(tight) < 0.25 * dist(loose)
     # both children of a pair lie on either side of the parents' mean
@@ -217,8 +219,9 @@ def test_sbx_recombines_with_indpb_one():
 
 @pytest.mark.parametrize("op", CROSSOVERS)
 def test_different_seeds_differ(op):
-    schema = GeneSchema.from_lists(["float", "int", "categorical"], [0, 0, 4],
-                                   [np.nan, 0, np.nan], [np.nan, 50, np.nan])
+    schema = GeneSchema.from_lists(
+        ["float", "int", "categorical"], [0, 0, 4], [np.nan, 0, np.nan], [np.nan, 50, np.nan]
+    )
     rng = np.random.default_rng(0)
     a = repair(rng.random((30, 3)) * [1, 1, 3], schema)
     b = repair(rng.random((30, 3)) * [1, 1, 3], schema)
@@ -262,12 +265,14 @@ def test_bad_indpb_rejected(op, indpb):
 def test_sbx_bad_eta_rejected(eta):
     schema = GeneSchema.from_lists(["float"])
     with pytest.raises(ValueError, match="eta"):
-        crossover_sbx(np.full((1, 1), 0.2), np.full((1, 1), 0.7), schema,
-                      np.random.default_rng(0), eta=eta)
+        crossover_sbx(
+            np.full((1, 1), 0.2), np.full((1, 1), 0.7), schema, np.random.default_rng(0), eta=eta
+        )
 
 
 def test_blend_negative_alpha_rejected():
     schema = GeneSchema.from_lists(["float"])
     with pytest.raises(ValueError, match="alpha"):
-        crossover_blend(np.full((1, 1), 0.2), np.full((1, 1), 0.7), schema,
-                        np.random.default_rng(0), alpha=-0.1)
+        crossover_blend(
+            np.full((1, 1), 0.2), np.full((1, 1), 0.7), schema, np.random.default_rng(0), alpha=-0.1
+        )

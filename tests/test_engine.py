@@ -96,7 +96,7 @@ def test_ask_tell_loop_advances_generations_and_ids():
         assert not keys & seen_keys
         seen_ids |= ids
         seen_keys |= keys
-        evo.tell([evo.evaluation_of(c, -c.params["x"] ** 2) for c in cands])
+        evo.tell([evo.evaluation_of(c, -(c.params["x"] ** 2)) for c in cands])
         assert evo.generation == gen + 1
     assert evo.n_evaluations == len(seen_ids)
     assert len(evo.logbook) == 4
@@ -115,9 +115,7 @@ def test_tell_with_unknown_candidate_raises():
     evo = Evolution({"x": Float(0.0, 1.0)}, population_size=4, random_state=0)
     cands = evo.ask()
     good = [evo.evaluation_of(c, c.params["x"]) for c in cands]
-    bad = evo.evaluation_of(
-        evotune.Candidate(999, 0, "initial", "nokey", {"x": 0.5}), 0.5
-    )
+    bad = evo.evaluation_of(evotune.Candidate(999, 0, "initial", "nokey", {"x": 0.5}), 0.5)
     with pytest.raises(ValueError, match="999"):
         evo.tell([*good, bad])
 
@@ -249,8 +247,14 @@ def test_max_evaluations_caps_exactly(strategy, cap):
 
 @pytest.mark.parametrize("elitism", [0, 1, 3])
 def test_ga_elitism_budget(elitism):
-    res = evolve(quadratic, {"x": Float(0.0, 1.0)}, population_size=4, generations=4,
-                 elitism=elitism, random_state=0)
+    res = evolve(
+        quadratic,
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=4,
+        elitism=elitism,
+        random_state=0,
+    )
     per_gen = res.history.groupby("generation").size()
     assert per_gen.iloc[0] == 4
     assert (per_gen.iloc[1:] <= 4 - elitism).all()
@@ -260,17 +264,28 @@ def test_ga_elitism_budget(elitism):
 
 
 def test_max_evaluations_above_budget_changes_nothing():
-    a = evolve(quadratic, {"x": Float(0.0, 1.0)}, population_size=4, generations=3,
-               random_state=0)
-    b = evolve(quadratic, {"x": Float(0.0, 1.0)}, population_size=4, generations=3,
-               max_evaluations=1000, random_state=0)
+    a = evolve(quadratic, {"x": Float(0.0, 1.0)}, population_size=4, generations=3, random_state=0)
+    b = evolve(
+        quadratic,
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=3,
+        max_evaluations=1000,
+        random_state=0,
+    )
     pd.testing.assert_frame_equal(a.history.drop(columns=TIMES), b.history.drop(columns=TIMES))
     assert b.stop_reason == "generations"
 
 
 def test_patience_stops_when_best_does_not_improve():
-    res = evolve(lambda p: 1.0, {"x": Float(0.0, 1.0)}, population_size=4, generations=50,
-                 patience=2, random_state=0)
+    res = evolve(
+        lambda p: 1.0,
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=50,
+        patience=2,
+        random_state=0,
+    )
     assert res.stop_reason == "patience"
     # generation 0 sets the best; generations 1 and 2 do not improve it
     assert len(res.logbook) == 3
@@ -286,8 +301,15 @@ def test_patience_does_not_stop_an_improving_run():
     def tick(s: GenerationState):
         state["gen"] = s.generation + 1
 
-    res = evolve(objective, {"x": Float(0.0, 1.0)}, population_size=4, generations=6,
-                 patience=1, callbacks=[tick], random_state=0)
+    res = evolve(
+        objective,
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=6,
+        patience=1,
+        callbacks=[tick],
+        random_state=0,
+    )
     assert res.stop_reason == "generations"
     assert len(res.logbook) == 6
 
@@ -301,8 +323,16 @@ def test_patience_minimize_improving_run_does_not_stop():
     def tick(s: GenerationState):
         state["gen"] = s.generation + 1
 
-    res = evolve(objective, {"x": Float(0.0, 1.0)}, population_size=4, generations=5,
-                 patience=1, callbacks=[tick], direction="minimize", random_state=0)
+    res = evolve(
+        objective,
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=5,
+        patience=1,
+        callbacks=[tick],
+        direction="minimize",
+        random_state=0,
+    )
     assert res.stop_reason == "generations"
     assert len(res.logbook) == 5
 
@@ -313,8 +343,14 @@ def test_time_budget_stops():
         return p["x"]
 
     start = time.perf_counter()
-    res = evolve(slow, {"x": Float(0.0, 1.0)}, population_size=4, generations=10_000,
-                 time_budget=0.25, random_state=0)
+    res = evolve(
+        slow,
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=10_000,
+        time_budget=0.25,
+        random_state=0,
+    )
     took = time.perf_counter() - start
     assert res.stop_reason == "time_budget"
     assert 1 <= len(res.logbook) < 10_000
@@ -334,8 +370,14 @@ def test_callbacks_called_once_per_generation():
             self.gens.append(state.generation)
 
     hook = Hook()
-    res = evolve(quadratic, {"x": Float(-1.0, 1.0)}, population_size=5, generations=4,
-                 callbacks=[states.append, hook], random_state=0)
+    res = evolve(
+        quadratic,
+        {"x": Float(-1.0, 1.0)},
+        population_size=5,
+        generations=4,
+        callbacks=[states.append, hook],
+        random_state=0,
+    )
     assert [s.generation for s in states] == [0, 1, 2, 3]
     assert hook.gens == [0, 1, 2, 3]
     counts = res.history.groupby("generation").size().cumsum().tolist()
@@ -357,8 +399,14 @@ def test_callback_returning_true_stops_with_reason_callback():
         calls.append(state.generation)
         return state.generation == 1
 
-    res = evolve(quadratic, {"x": Float(-1.0, 1.0)}, population_size=5, generations=10,
-                 callbacks=[stop_at_one], random_state=0)
+    res = evolve(
+        quadratic,
+        {"x": Float(-1.0, 1.0)},
+        population_size=5,
+        generations=10,
+        callbacks=[stop_at_one],
+        random_state=0,
+    )
     assert res.stop_reason == "callback"
     assert calls == [0, 1]
     assert len(res.logbook) == 2
@@ -370,9 +418,16 @@ def test_callback_returning_true_stops_with_reason_callback():
 def test_no_candidate_twice_in_history(strategy):
     # 10 * 3 = 30 points and a budget of 80: breeding keeps producing known genomes
     space = {"n": Integer(0, 9), "k": Categorical(["a", "b", "c"])}
-    res = evolve(lambda p: p["n"] + {"a": 0, "b": 1, "c": 2}[p["k"]], space,
-                 population_size=8, generations=10, strategy=strategy,
-                 crossover_prob=0.5, mutation_prob=0.5, random_state=0)
+    res = evolve(
+        lambda p: p["n"] + {"a": 0, "b": 1, "c": 2}[p["k"]],
+        space,
+        population_size=8,
+        generations=10,
+        strategy=strategy,
+        crossover_prob=0.5,
+        mutation_prob=0.5,
+        random_state=0,
+    )
     keys = keys_of(res)
     assert len(keys) == len(set(keys))
     params = res.history[["param_n", "param_k"]].astype(str)
@@ -382,8 +437,13 @@ def test_no_candidate_twice_in_history(strategy):
 
 def test_inactive_parameter_does_not_make_a_genome_new():
     space = Space({"kind": Categorical(["a", "b"]), "x": Float(0.0, 1.0, when={"kind": "b"})})
-    res = evolve(lambda p: 1.0 if p["kind"] == "a" else p["x"], space, population_size=6,
-                 generations=5, random_state=0)
+    res = evolve(
+        lambda p: 1.0 if p["kind"] == "a" else p["x"],
+        space,
+        population_size=6,
+        generations=5,
+        random_state=0,
+    )
     # "kind": "a" is one point whatever x is: it appears at most once
     assert (res.history["param_kind"] == "a").sum() <= 1
     keys = keys_of(res)
@@ -395,9 +455,16 @@ def test_inactive_parameter_does_not_make_a_genome_new():
 def test_tiny_space_is_exhausted_without_duplicates_or_hanging(strategy, pop):
     counter = Counter(lambda p: {"a": 1.0, "b": 3.0, "c": 2.0}[p["k"]])
     start = time.perf_counter()
-    res = evolve(counter, {"k": Categorical(["a", "b", "c"])}, population_size=pop,
-                 generations=200, strategy=strategy, crossover_prob=0.5,
-                 mutation_prob=0.5, random_state=0)
+    res = evolve(
+        counter,
+        {"k": Categorical(["a", "b", "c"])},
+        population_size=pop,
+        generations=200,
+        strategy=strategy,
+        crossover_prob=0.5,
+        mutation_prob=0.5,
+        random_state=0,
+    )
     assert time.perf_counter() - start < 10
     assert sorted(res.history["param_k"]) == ["a", "b", "c"]
     assert counter.calls == 3
@@ -409,8 +476,14 @@ def test_tiny_space_is_exhausted_without_duplicates_or_hanging(strategy, pop):
 # ------------------------------------------------------------- determinism
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_same_seed_same_history(strategy):
-    kw = dict(population_size=8, generations=5, strategy=strategy, crossover_prob=0.5,
-              mutation_prob=0.4, random_state=42)
+    kw = dict(
+        population_size=8,
+        generations=5,
+        strategy=strategy,
+        crossover_prob=0.5,
+        mutation_prob=0.4,
+        random_state=42,
+    )
     a = evolve(mixed_objective, mixed_space(), **kw)
     b = evolve(mixed_objective, mixed_space(), **kw)
     pd.testing.assert_frame_equal(a.history.drop(columns=TIMES), b.history.drop(columns=TIMES))
@@ -429,8 +502,13 @@ def test_different_seeds_differ():
 
 def test_generator_random_state_matches_int_seed():
     a = evolve(mixed_objective, mixed_space(), population_size=6, generations=3, random_state=7)
-    b = evolve(mixed_objective, mixed_space(), population_size=6, generations=3,
-               random_state=np.random.default_rng(7))
+    b = evolve(
+        mixed_objective,
+        mixed_space(),
+        population_size=6,
+        generations=3,
+        random_state=np.random.default_rng(7),
+    )
     assert keys_of(a) == keys_of(b)
 
 
@@ -484,8 +562,8 @@ def test_bad_evolve_arguments_raise_naming_the_argument(kwargs, exc, name):
     [
         (kw, exc, name)
         for kw, exc, name in BAD_EVOLVE_ARGS
-        if not set(kw) & {"generations", "max_evaluations", "patience", "time_budget",
-                          "callbacks", "n_jobs"}
+        if not set(kw)
+        & {"generations", "max_evaluations", "patience", "time_budget", "callbacks", "n_jobs"}
     ],
 )
 def test_bad_evolution_arguments_raise_naming_the_argument(kwargs, exc, name):
@@ -494,8 +572,15 @@ def test_bad_evolution_arguments_raise_naming_the_argument(kwargs, exc, name):
 
 
 def test_ga_allows_probabilities_summing_above_one():
-    res = evolve(quadratic, {"x": Float(0.0, 1.0)}, population_size=4, generations=2,
-                 crossover_prob=0.9, mutation_prob=0.9, random_state=0)
+    res = evolve(
+        quadratic,
+        {"x": Float(0.0, 1.0)},
+        population_size=4,
+        generations=2,
+        crossover_prob=0.9,
+        mutation_prob=0.9,
+        random_state=0,
+    )
     assert len(res.history) > 0
 
 
@@ -506,8 +591,14 @@ def test_bad_objective_raises_type_error():
 
 # -------------------------------------------------------------- direction
 def test_minimize():
-    res = evolve(lambda p: (p["x"] - 0.3) ** 2, {"x": Float(-2.0, 2.0)}, population_size=8,
-                 generations=8, direction="minimize", random_state=0)
+    res = evolve(
+        lambda p: (p["x"] - 0.3) ** 2,
+        {"x": Float(-2.0, 2.0)},
+        population_size=8,
+        generations=8,
+        direction="minimize",
+        random_state=0,
+    )
     assert res.best_score == res.history["mean_score"].min()
     assert abs(res.best_params["x"] - 0.3) < 0.1
     scores = res.hall_of_fame["mean_score"].tolist()
@@ -517,8 +608,7 @@ def test_minimize():
 
 
 def test_maximize_best_is_history_max():
-    res = evolve(mixed_objective, mixed_space(), population_size=8, generations=4,
-                 random_state=0)
+    res = evolve(mixed_objective, mixed_space(), population_size=8, generations=4, random_state=0)
     assert res.best_score == res.history["mean_score"].max()
     row = res.history.loc[res.history["mean_score"].idxmax()]
     for name, value in res.best_params.items():
@@ -534,8 +624,13 @@ def failing_above_half(p):
 
 def test_failing_candidates_are_rows_and_never_best():
     with pytest.warns(UserWarning, match="failed"):
-        res = evolve(failing_above_half, {"x": Float(0.0, 1.0)}, population_size=8,
-                     generations=5, random_state=0)
+        res = evolve(
+            failing_above_half,
+            {"x": Float(0.0, 1.0)},
+            population_size=8,
+            generations=5,
+            random_state=0,
+        )
     failed = res.history[res.history["status"] == "failed"]
     assert len(failed) > 0
     assert failed["error"].str.contains("boom: x too big").all()
@@ -561,8 +656,14 @@ def test_nan_and_inf_scores_never_become_best(direction):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = evolve(objective, {"x": Float(0.0, 1.0)}, population_size=10, generations=5,
-                     direction=direction, random_state=0)
+        res = evolve(
+            objective,
+            {"x": Float(0.0, 1.0)},
+            population_size=10,
+            generations=5,
+            direction=direction,
+            random_state=0,
+        )
     scores = res.history["mean_score"]
     assert scores.isna().any()
     assert np.isinf(scores).any()
@@ -577,8 +678,9 @@ def test_nan_scores_never_selected_as_parents_over_finite():
     def objective(p):
         return math.nan if p["x"] < 0.0 else -((p["x"] - 0.5) ** 2)
 
-    res = evolve(objective, {"x": Float(-1.0, 1.0)}, population_size=10, generations=8,
-                 random_state=0)
+    res = evolve(
+        objective, {"x": Float(-1.0, 1.0)}, population_size=10, generations=8, random_state=0
+    )
     late = res.history[res.history["generation"] >= 5]
     assert (late["param_x"] >= 0.0).mean() > 0.5
     assert abs(res.best_params["x"] - 0.5) < 0.1
@@ -589,13 +691,17 @@ def test_all_candidates_failing_raises_all_failed_error():
         raise KeyError("no such model")
 
     with pytest.raises(AllFailedError, match="no such model") as info:
-        evolve(objective, {"x": Float(0.0, 1.0)}, population_size=4, generations=3,
-               random_state=0)
+        evolve(objective, {"x": Float(0.0, 1.0)}, population_size=4, generations=3, random_state=0)
     assert isinstance(info.value, ValueError)
     assert "4" in str(info.value)
 
 
 def test_all_candidates_returning_non_numbers_raises_all_failed_error():
     with pytest.raises(AllFailedError, match="real number"):
-        evolve(lambda p: "good", {"x": Float(0.0, 1.0)}, population_size=4, generations=3,
-               random_state=0)
+        evolve(
+            lambda p: "good",
+            {"x": Float(0.0, 1.0)},
+            population_size=4,
+            generations=3,
+            random_state=0,
+        )

@@ -177,8 +177,17 @@ def test_fold_assembly_with_a_failed_fold():
 
 
 def test_evaluation_ok_property():
-    base = dict(candidate_id=0, generation=0, origin="initial", key="k", params={},
-                fold_scores=[1.0], std_score=0.0, fit_time=0.0, score_time=0.0)
+    base = dict(
+        candidate_id=0,
+        generation=0,
+        origin="initial",
+        key="k",
+        params={},
+        fold_scores=[1.0],
+        std_score=0.0,
+        fit_time=0.0,
+        score_time=0.0,
+    )
     assert Evaluation(mean_score=1.0, **base).ok
     assert not Evaluation(mean_score=math.nan, **base).ok
     assert not Evaluation(mean_score=math.inf, **base).ok
@@ -186,9 +195,18 @@ def test_evaluation_ok_property():
 
 
 def test_summarise_failures_counts_distinct_errors():
-    base = dict(generation=0, origin="initial", key="k", params={}, fold_scores=[math.nan],
-                mean_score=math.nan, std_score=math.nan, fit_time=0.0, score_time=0.0,
-                status="failed")
+    base = dict(
+        generation=0,
+        origin="initial",
+        key="k",
+        params={},
+        fold_scores=[math.nan],
+        mean_score=math.nan,
+        std_score=math.nan,
+        fit_time=0.0,
+        score_time=0.0,
+        status="failed",
+    )
     evs = [Evaluation(candidate_id=i, error="E1" if i < 3 else "E2", **base) for i in range(4)]
     text = summarise_failures(evs)
     assert "3 evaluation(s) failed with: E1" in text

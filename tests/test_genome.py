@@ -27,10 +27,12 @@ from evotune.genome import (
 DIRECTIONS = ["maximize", "minimize"]
 
 
-def genome(key: str, score: float | None = None, direction: str = "maximize",
-           genes=(0.5,), **kw) -> Genome:
-    g = Genome(np.array(genes, dtype=float), key=key, params={"x": genes[0]},
-               direction=direction, **kw)
+def genome(
+    key: str, score: float | None = None, direction: str = "maximize", genes=(0.5,), **kw
+) -> Genome:
+    g = Genome(
+        np.array(genes, dtype=float), key=key, params={"x": genes[0]}, direction=direction, **kw
+    )
     if score is not None:
         g.set_score(score)
     return g
@@ -65,14 +67,28 @@ def test_fitness_weights():
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_genome_pickle_round_trip(direction):
-    g = genome("k1", 0.25, direction, genes=(0.1, 2.0), id=7, generation=3, origin="mutation",
-               parents=(1, 2), seed=11)
+    g = genome(
+        "k1",
+        0.25,
+        direction,
+        genes=(0.1, 2.0),
+        id=7,
+        generation=3,
+        origin="mutation",
+        parents=(1, 2),
+        seed=11,
+    )
     back = pickle.loads(pickle.dumps(g))
     assert type(back.fitness) is fitness_class(direction)
     assert back.fitness.values == g.fitness.values
     np.testing.assert_array_equal(back.genes, g.genes)
     assert (back.key, back.id, back.generation, back.origin, back.parents, back.seed) == (
-        "k1", 7, 3, "mutation", (1, 2), 11,
+        "k1",
+        7,
+        3,
+        "mutation",
+        (1, 2),
+        11,
     )
     assert back.score == 0.25
 
@@ -85,15 +101,17 @@ def test_fitness_pickles_in_a_fresh_process():
         "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); "
         "print(type(f).__module__, type(f).__name__, f.values[0])"
     )
-    out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=blob, capture_output=True, check=True, timeout=60
+    )
     assert out.stdout.decode().split() == ["evotune.genome", "FitnessMin", "1.5"]
 
 
 def test_evolve_does_not_use_deap_creator():
     before = set(vars(creator))
-    evolve(lambda p: p["x"], {"x": Float(0.0, 1.0)}, population_size=4, generations=2,
-           random_state=0)
+    evolve(
+        lambda p: p["x"], {"x": Float(0.0, 1.0)}, population_size=4, generations=2, random_state=0
+    )
     assert set(vars(creator)) == before
 
 
@@ -166,8 +184,9 @@ def test_hall_of_fame_best_first_and_bounded():
     hof.update([genome(f"k{i}", float(s), id=i) for i, s in enumerate([3, 9, 1, 7, 5])])
     assert [g.score for g in hof] == [9.0, 7.0, 5.0]
     hof_min = make_hall_of_fame(3)
-    hof_min.update([genome(f"k{i}", float(s), "minimize", id=i)
-                    for i, s in enumerate([3, 9, 1, 7, 5])])
+    hof_min.update(
+        [genome(f"k{i}", float(s), "minimize", id=i) for i, s in enumerate([3, 9, 1, 7, 5])]
+    )
     assert [g.score for g in hof_min] == [1.0, 3.0, 5.0]
 
 
@@ -175,8 +194,12 @@ def test_hall_of_fame_best_first_and_bounded():
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_statistics_ignore_non_finite_scores(direction):
     stats = make_statistics(direction)
-    pop = [genome("a", 1.0, direction), genome("b", 3.0, direction),
-           genome("c", math.nan, direction), genome("d", math.inf, direction)]
+    pop = [
+        genome("a", 1.0, direction),
+        genome("b", 3.0, direction),
+        genome("c", math.nan, direction),
+        genome("d", math.inf, direction),
+    ]
     rec = stats.compile(pop)
     assert rec["best"] == (3.0 if direction == "maximize" else 1.0)
     assert rec["mean"] == 2.0
@@ -191,3 +214,16 @@ def test_statistics_of_all_failed_population_are_nan():
 def test_logbook_header():
     book = make_logbook()
     assert {"generation", "evaluations", "best", "mean", "std", "elapsed"} <= set(book.header)
+
+
+def test_hall_of_fame_keeps_the_earlier_of_tied_genomes_first():
+    from evotune.genome import make_hall_of_fame
+
+    hof = make_hall_of_fame(3)
+    first = Genome(np.array([0.1]), key="a", params={}, direction="maximize", id=0)
+    second = Genome(np.array([0.2]), key="b", params={}, direction="maximize", id=1)
+    first.set_score(1.0)
+    second.set_score(1.0)
+    hof.update([first])
+    hof.update([second])
+    assert [g.id for g in hof] == [0, 1]

@@ -28,7 +28,11 @@ def test_run_directory_layout(tmp_path):
     ck = tmp_path / "run"
     result = _run(ck)
     assert sorted(p.name for p in ck.iterdir()) == [
-        "hall_of_fame.csv", "history.csv", "journal.jsonl", "lock", "meta.json",
+        "hall_of_fame.csv",
+        "history.csv",
+        "journal.jsonl",
+        "lock",
+        "meta.json",
     ]
     meta = json.loads((ck / "meta.json").read_text())
     assert meta["format_version"] == 1
@@ -144,14 +148,28 @@ def test_resume_with_another_space_or_data_is_an_error(tmp_path):
     evolve(obj, space, population_size=4, generations=1, random_state=0, checkpoint=ck)
     other_space = Space({"C": Float(1e-3, 1e2, log=True)})
     with pytest.raises(JournalError, match="space differs"):
-        evolve(obj, other_space, population_size=4, generations=2, random_state=0,
-               checkpoint=ck, resume=True)
+        evolve(
+            obj,
+            other_space,
+            population_size=4,
+            generations=2,
+            random_state=0,
+            checkpoint=ck,
+            resume=True,
+        )
     X2 = X.copy()
     X2[0, 0] += 1.0
     obj2 = CrossValScore(LogisticRegression(max_iter=200), X2, y, cv=3)
     with pytest.raises(JournalError, match="fingerprint differs"):
-        evolve(obj2, space, population_size=4, generations=2, random_state=0,
-               checkpoint=ck, resume=True)
+        evolve(
+            obj2,
+            space,
+            population_size=4,
+            generations=2,
+            random_state=0,
+            checkpoint=ck,
+            resume=True,
+        )
 
 
 def test_a_live_run_holds_the_lock(tmp_path):
@@ -171,7 +189,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
     code = textwrap.dedent(
         f"""
         import fcntl, os, signal
-        fh = open({str(ck / 'lock')!r}, "a+")
+        fh = open({str(ck / "lock")!r}, "a+")
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         fh.write(str(os.getpid())); fh.flush()
         os.kill(os.getpid(), signal.SIGKILL)
@@ -188,8 +206,7 @@ def test_objects_among_choices_are_stored_by_repr(tmp_path):
 
     space = Space({"model": Categorical([LogisticRegression(), None]), "x": Float(0, 1)})
     ck = tmp_path / "run"
-    evolve(lambda p: p["x"], space, population_size=4, generations=1, random_state=0,
-           checkpoint=ck)
+    evolve(lambda p: p["x"], space, population_size=4, generations=1, random_state=0, checkpoint=ck)
     meta = json.loads((ck / "meta.json").read_text())
     assert meta["space"]["model"]["choices"] == [{"repr": "LogisticRegression()"}, None]
     for line in (ck / "journal.jsonl").read_text().splitlines():

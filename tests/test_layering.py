@@ -63,9 +63,8 @@ def test_operators_source_never_names_evotune_imports():
             elif (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, (ast.Attribute, ast.Name))
-                and getattr(node.func, "attr", getattr(node.func, "id", "")) in {
-                    "import_module", "__import__"
-                }
+                and getattr(node.func, "attr", getattr(node.func, "id", ""))
+                in {"import_module", "__import__"}
             ):
                 modules = [a.value for a in node.args if isinstance(a, ast.Constant)]
             else:

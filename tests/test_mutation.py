@@ -246,8 +246,9 @@ def test_integer_genes_land_on_bins(op):
 
 @pytest.mark.parametrize("op", MUTATIONS)
 def test_same_seed_same_result_different_seed_differs(op):
-    schema = GeneSchema.from_lists(["float", "int", "categorical"], [0, 0, 4], [np.nan, 0, np.nan],
-                                   [np.nan, 20, np.nan])
+    schema = GeneSchema.from_lists(
+        ["float", "int", "categorical"], [0, 0, 4], [np.nan, 0, np.nan], [np.nan, 20, np.nan]
+    )
     genes = repair(np.random.default_rng(0).random((20, 3)) * [1, 1, 3], schema)
     a = op(genes, schema, np.random.default_rng(11))
     b = op(genes, schema, np.random.default_rng(11))

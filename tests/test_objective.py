@@ -113,8 +113,7 @@ def test_scores_match_cross_val_score(iris):
     est = LogisticRegression(max_iter=500)
     obj = CrossValScore(est, X, y, cv=4, scoring="accuracy")
     got = [r.score for r in run_all(obj, {"C": 0.05})]
-    want = cross_val_score(LogisticRegression(max_iter=500, C=0.05), X, y, cv=4,
-                           scoring="accuracy")
+    want = cross_val_score(LogisticRegression(max_iter=500, C=0.05), X, y, cv=4, scoring="accuracy")
     np.testing.assert_allclose(got, want)
 
 
@@ -177,22 +176,30 @@ def test_default_scoring_is_estimator_score(iris):
 def test_groups_with_group_kfold(iris):
     X, y = iris
     groups = np.arange(len(y)) % 5
-    obj = CrossValScore(DecisionTreeClassifier(random_state=0), X, y, cv=GroupKFold(5),
-                        groups=groups)
+    obj = CrossValScore(
+        DecisionTreeClassifier(random_state=0), X, y, cv=GroupKFold(5), groups=groups
+    )
     assert obj.n_tasks == 5
     for train, test in obj.splits_:
         assert not set(groups[train]) & set(groups[test])
         assert len(set(groups[test])) == 1
-    want = cross_val_score(DecisionTreeClassifier(random_state=0), X, y, cv=GroupKFold(5),
-                           groups=groups)
+    want = cross_val_score(
+        DecisionTreeClassifier(random_state=0), X, y, cv=GroupKFold(5), groups=groups
+    )
     np.testing.assert_allclose([r.score for r in run_all(obj, {})], want)
 
 
 def test_fit_params_sample_weight_split_with_folds(iris):
     X, y = iris
     weights = np.arange(len(y), dtype=float)
-    obj = CrossValScore(Recorder(), X, y, cv=3, scoring=weight_scorer,
-                        fit_params={"sample_weight": weights, "tag": "hello"})
+    obj = CrossValScore(
+        Recorder(),
+        X,
+        y,
+        cv=3,
+        scoring=weight_scorer,
+        fit_params={"sample_weight": weights, "tag": "hello"},
+    )
     for k, (train, _test) in enumerate(obj.splits_):
         r = obj.run({}, k, 0)
         assert r.status == "ok", r.error
@@ -258,8 +265,13 @@ def test_error_score_raise_stops_evolve(iris):
     X, y = iris
     obj = CrossValScore(Recorder(), X, y, cv=2, error_score="raise")
     with pytest.raises(RuntimeError, match="fit failed on purpose"):
-        evolve(obj, {"fail": Categorical([True, False])}, population_size=2, generations=2,
-               random_state=0)
+        evolve(
+            obj,
+            {"fail": Categorical([True, False])},
+            population_size=2,
+            generations=2,
+            random_state=0,
+        )
 
 
 def test_failing_candidates_in_evolve_are_rows(iris):
@@ -267,9 +279,11 @@ def test_failing_candidates_in_evolve_are_rows(iris):
     pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
     obj = CrossValScore(pipe, X, y, cv=3, scoring="accuracy")
     # the poly kernel with a negative degree is rejected by SVC: those candidates fail
-    space = {"svc__C": Float(0.1, 10.0, log=True),
-             "svc__kernel": Categorical(["rbf", "poly"]),
-             "svc__degree": Categorical([-1, 3])}
+    space = {
+        "svc__C": Float(0.1, 10.0, log=True),
+        "svc__kernel": Categorical(["rbf", "poly"]),
+        "svc__degree": Categorical([-1, 3]),
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = evolve(obj, space, population_size=8, generations=3, random_state=0)
@@ -287,8 +301,13 @@ def test_all_fits_failing_raises_all_failed_error(iris):
     X, y = iris
     obj = CrossValScore(Recorder(fail=True), X, y, cv=2)
     with pytest.raises(AllFailedError, match="fit failed on purpose"):
-        evolve(obj, {"note": Categorical(["a", "b", "c"])}, population_size=3, generations=2,
-               random_state=0)
+        evolve(
+            obj,
+            {"note": Categorical(["a", "b", "c"])},
+            population_size=3,
+            generations=2,
+            random_state=0,
+        )
 
 
 # --------------------------------------------------------- bad arguments

@@ -85,7 +85,12 @@ def test_a_crashing_task_is_retried_a_bounded_number_of_times(tmp_path):
 def test_evolve_records_every_fault_and_goes_on():
     with pytest.warns(UserWarning, match="evaluations failed"):
         result = evolve(
-            faulty, FAULT_SPACE, population_size=10, generations=2, n_jobs=2, timeout=2.0,
+            faulty,
+            FAULT_SPACE,
+            population_size=10,
+            generations=2,
+            n_jobs=2,
+            timeout=2.0,
             random_state=0,
         )
     h = result.history
@@ -93,8 +98,13 @@ def test_evolve_records_every_fault_and_goes_on():
     assert by_mode.get("ok") == "ok"
     assert {"segfault", "exit", "hang", "raise"} <= set(h["param_mode"])
     for mode, status in zip(h["param_mode"], h["status"]):
-        expected = {"ok": "ok", "segfault": "crashed", "exit": "crashed", "hang": "timeout",
-                    "raise": "failed"}[mode]
+        expected = {
+            "ok": "ok",
+            "segfault": "crashed",
+            "exit": "crashed",
+            "hang": "timeout",
+            "raise": "failed",
+        }[mode]
         assert status == expected, (mode, status)
     assert result.best_params["mode"] == "ok"
     assert h.loc[h["status"] != "ok", "error"].notna().all()
@@ -102,8 +112,13 @@ def test_evolve_records_every_fault_and_goes_on():
 
 def test_timeout_with_n_jobs_1_uses_a_worker():
     result = evolve(
-        faulty, {"mode": Categorical(["ok", "hang"]), "x": Float(0, 1)}, population_size=4,
-        generations=1, n_jobs=1, timeout=1.0, random_state=1,
+        faulty,
+        {"mode": Categorical(["ok", "hang"]), "x": Float(0, 1)},
+        population_size=4,
+        generations=1,
+        n_jobs=1,
+        timeout=1.0,
+        random_state=1,
     )
     statuses = set(result.history["status"])
     assert statuses <= {"ok", "timeout"}
@@ -128,8 +143,9 @@ def test_timed_out_candidate_gives_up_all_its_folds():
     X, y = load_iris(return_X_y=True)
     obj = CrossValScore(Sleepy(), X, y, cv=3)
     space = Space({"delay": Categorical([0.0, 30.0])})
-    result = evolve(obj, space, population_size=2, generations=1, n_jobs=2, timeout=1.5,
-                    random_state=0)
+    result = evolve(
+        obj, space, population_size=2, generations=1, n_jobs=2, timeout=1.5, random_state=0
+    )
     h = result.history.set_index("param_delay")
     assert h.loc[30.0, "status"] == "timeout"
     assert pd.isna(h.loc[30.0, ["split0_score", "split1_score", "split2_score"]]).all()
@@ -144,8 +160,13 @@ def test_n_jobs_1_and_2_give_the_same_history():
 
     X, y = load_breast_cancer(return_X_y=True)
     obj = CrossValScore(make_pipeline(StandardScaler(), SVC()), X, y, cv=3)
-    space = Space({"svc__C": Float(1e-2, 1e2, log=True), "svc__gamma": Float(1e-4, 1, log=True),
-                   "svc__shrinking": Categorical([True, False])})
+    space = Space(
+        {
+            "svc__C": Float(1e-2, 1e2, log=True),
+            "svc__gamma": Float(1e-4, 1, log=True),
+            "svc__shrinking": Categorical([True, False]),
+        }
+    )
     runs = [
         evolve(obj, space, population_size=8, generations=3, n_jobs=n, random_state=3)
         for n in (1, 2)
@@ -165,7 +186,9 @@ def test_unpicklable_objective_is_a_clear_error_before_any_work(tmp_path):
             raise AssertionError("never runs")
 
     ck = tmp_path / "run"
-    with pytest.raises(TypeError, match=r"cannot be sent to worker processes.*estimator=<generator"):
+    with pytest.raises(
+        TypeError, match=r"cannot be sent to worker processes.*estimator=<generator"
+    ):
         evolve(Holder(), {"x": Float(0, 1)}, n_jobs=2, checkpoint=ck)
     assert not ck.exists()
 
@@ -187,6 +210,7 @@ def test_integer_space_on_pool_matches_serial():
     def f(p):
         return -abs(p["a"] - 17) - abs(p["b"] - 300) / 100
 
-    runs = [evolve(f, space, population_size=6, generations=3, n_jobs=n, random_state=5)
-            for n in (1, 2)]
+    runs = [
+        evolve(f, space, population_size=6, generations=3, n_jobs=n, random_state=5) for n in (1, 2)
+    ]
     pd.testing.assert_frame_equal(comparable(runs[0].history), comparable(runs[1].history))

@@ -43,25 +43,47 @@ def cv_result() -> Result:
 
 @pytest.fixture(scope="module")
 def fn_result() -> Result:
-    return evolve(prefers_rbf, conditional_space(), population_size=8, generations=5,
-                  random_state=1)
+    return evolve(
+        prefers_rbf, conditional_space(), population_size=8, generations=5, random_state=1
+    )
 
 
 # ---------------------------------------------------------------- history
 def test_history_columns_exactly_as_documented(cv_result):
     assert list(cv_result.history.columns) == [
-        "id", "generation", "origin",
-        "param_C", "param_kernel", "param_degree",
-        "mean_score", "std_score",
-        "split0_score", "split1_score", "split2_score",
-        "fit_time", "score_time", "status", "error",
+        "id",
+        "generation",
+        "origin",
+        "param_C",
+        "param_kernel",
+        "param_degree",
+        "mean_score",
+        "std_score",
+        "split0_score",
+        "split1_score",
+        "split2_score",
+        "fit_time",
+        "score_time",
+        "status",
+        "error",
     ]
 
 
 def test_history_columns_for_a_plain_callable(fn_result):
     assert list(fn_result.history.columns) == [
-        "id", "generation", "origin", "param_C", "param_kernel", "param_degree",
-        "mean_score", "std_score", "split0_score", "fit_time", "score_time", "status", "error",
+        "id",
+        "generation",
+        "origin",
+        "param_C",
+        "param_kernel",
+        "param_degree",
+        "mean_score",
+        "std_score",
+        "split0_score",
+        "fit_time",
+        "score_time",
+        "status",
+        "error",
     ]
 
 
@@ -116,8 +138,18 @@ def test_history_frame_of_nothing():
     frame = history_frame([], conditional_space())
     assert frame.empty
     assert list(frame.columns) == [
-        "id", "generation", "origin", "param_C", "param_kernel", "param_degree",
-        "mean_score", "std_score", "fit_time", "score_time", "status", "error",
+        "id",
+        "generation",
+        "origin",
+        "param_C",
+        "param_kernel",
+        "param_degree",
+        "mean_score",
+        "std_score",
+        "fit_time",
+        "score_time",
+        "status",
+        "error",
     ]
 
 
@@ -129,8 +161,9 @@ def test_failed_rows_in_history():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = evolve(objective, conditional_space(), population_size=6, generations=3,
-                     random_state=0)
+        res = evolve(
+            objective, conditional_space(), population_size=6, generations=3, random_state=0
+        )
     h = res.history
     failed = h[h["status"] == "failed"]
     assert len(failed) > 0
@@ -166,8 +199,14 @@ def test_hall_of_fame_rows_match_history(fn_result):
 
 
 def test_hall_of_fame_minimize_best_first():
-    res = evolve(lambda p: (p["x"] - 0.2) ** 2, {"x": Float(-1.0, 1.0)}, population_size=6,
-                 generations=4, direction="minimize", random_state=0)
+    res = evolve(
+        lambda p: (p["x"] - 0.2) ** 2,
+        {"x": Float(-1.0, 1.0)},
+        population_size=6,
+        generations=4,
+        direction="minimize",
+        random_state=0,
+    )
     scores = res.hall_of_fame["mean_score"].tolist()
     assert scores == sorted(scores)
     assert scores[0] == res.best_score == res.history["mean_score"].min()
@@ -214,8 +253,9 @@ def test_save_writes_both_csvs(tmp_path, cv_result):
     h = pd.read_csv(hist)
     assert list(h.columns) == list(cv_result.history.columns)
     assert len(h) == len(cv_result.history)
-    pd.testing.assert_series_equal(h["mean_score"], cv_result.history["mean_score"],
-                                   check_dtype=False)
+    pd.testing.assert_series_equal(
+        h["mean_score"], cv_result.history["mean_score"], check_dtype=False
+    )
     assert list(h["id"]) == list(cv_result.history["id"])
     f = pd.read_csv(hof)
     assert len(f) == len(cv_result.hall_of_fame)

@@ -67,8 +67,13 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path, reference, env):
     assert len(keys) == len(set(keys)) == 36
     # in-process: the resumed result equals the uninterrupted one exactly
     again = evolve(
-        _as_script_objective(), SPACE, population_size=8, generations=5, random_state=0,
-        checkpoint=ck, resume=True,
+        _as_script_objective(),
+        SPACE,
+        population_size=8,
+        generations=5,
+        random_state=0,
+        checkpoint=ck,
+        resume=True,
     )
     pd.testing.assert_frame_equal(comparable(again.history), comparable(reference.history))
     assert again.best_params == reference.best_params
@@ -123,7 +128,7 @@ def test_sigterm_stops_cleanly_and_resumes(tmp_path, reference):
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
     assert "resume" in err.lower()
     records = [json.loads(line) for line in journal.read_text().splitlines()]
@@ -140,7 +145,12 @@ def test_raising_generations_extends_a_finished_run(tmp_path):
     ck = tmp_path / "run"
     evolve(mixed, SPACE, population_size=8, generations=3, random_state=0, checkpoint=ck)
     extended = evolve(
-        mixed, SPACE, population_size=8, generations=5, random_state=0, checkpoint=ck,
+        mixed,
+        SPACE,
+        population_size=8,
+        generations=5,
+        random_state=0,
+        checkpoint=ck,
         resume=True,
     )
     straight = evolve(mixed, SPACE, population_size=8, generations=5, random_state=0)

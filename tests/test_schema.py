@@ -191,7 +191,9 @@ def test_repair_example():
 
 def test_repair_by_kind():
     s = GeneSchema.from_lists(
-        ["float", "int", "categorical"], n_choices=[0, 0, 3], low=[np.nan, 0, np.nan],
+        ["float", "int", "categorical"],
+        n_choices=[0, 0, 3],
+        low=[np.nan, 0, np.nan],
         high=[np.nan, 3, np.nan],
     )
     genes = np.array([[-0.25, 0.01, -0.4], [0.5, 0.99, 2.6], [1.5, 0.5, 1.4], [0.2, 0.3, 7.0]])

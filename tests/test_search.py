@@ -72,8 +72,9 @@ def test_ga_beats_random_search_and_reaches_the_optimum():
     space = make_space()
     ga_best, random_best = [], []
     for seed in SEEDS:
-        res = evolve(objective, space, population_size=POPULATION, generations=GENERATIONS,
-                     random_state=seed)
+        res = evolve(
+            objective, space, population_size=POPULATION, generations=GENERATIONS, random_state=seed
+        )
         assert len(res.history) <= BUDGET
         assert res.best_score <= OPTIMUM + 1e-9
         ga_best.append(res.best_score)

@@ -51,10 +51,13 @@ def test_select_best_k_bounds():
             select_best(f, k)
 
 
-@pytest.mark.parametrize("select", [
-    lambda f: select_best(f, 1),
-    lambda f: select_tournament(f, 1, np.random.default_rng(0)),
-])
+@pytest.mark.parametrize(
+    "select",
+    [
+        lambda f: select_best(f, 1),
+        lambda f: select_tournament(f, 1, np.random.default_rng(0)),
+    ],
+)
 def test_bad_fitness_rejected(select):
     with pytest.raises(ValueError, match="NaN"):
         select(np.array([0.1, np.nan, 0.3]))

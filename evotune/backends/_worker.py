@@ -29,6 +29,7 @@ def _die_with_parent(parent_pid: int) -> None:
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except Exception:
             pass
+
     # The prctl above can be lost (the parent thread that forked us exited
     # first) and does not exist off Linux: a watchdog covers both.
     def watch() -> None:

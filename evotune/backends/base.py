@@ -38,7 +38,8 @@ def resolve_n_jobs(n_jobs: Any) -> int:
             f"n_jobs must be a non-zero integer or None (-1 means all cores), got {n_jobs!r}"
         )
     cores = os.cpu_count() or 1
-    n = int(n_jobs) if n_jobs > 0 else cores + 1 + int(n_jobs)
+    jobs = int(n_jobs)
+    n = jobs if jobs > 0 else cores + 1 + jobs
     return max(1, n)
 
 
