@@ -29,30 +29,32 @@ def _print_generation(state: Any) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from sklearn.datasets import load_digits
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold
 
     from evotune import CrossValScore, Float, Integer, Space, evolve
+    from evotune.backends.base import resolve_n_jobs
 
     X, y = load_digits(return_X_y=True)
     space = Space(
         {
-            "learning_rate": Float(1e-2, 1.0, log=True),
-            "max_leaf_nodes": Integer(8, 64),
+            "learning_rate": Float(1e-3, 1.0, log=True),
+            "max_leaf_nodes": Integer(8, 128),
             "min_samples_leaf": Integer(1, 64),
             "l2_regularization": Float(1e-6, 10.0, log=True),
-            "max_iter": Integer(10, 60),
+            "max_iter": Integer(20, 100),
         }
     )
     objective = CrossValScore(
         HistGradientBoostingClassifier(early_stopping=False, random_state=0),
         X,
         y,
-        cv=3,
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
         scoring="accuracy",
     )
     print(
         f"evotune demo: HistGradientBoostingClassifier on digits ({X.shape[0]} samples), "
         f"{len(space)} parameters, population {args.population_size}, "
-        f"{args.generations} generations, 3-fold accuracy",
+        f"{args.generations} generations, 3-fold accuracy, {resolve_n_jobs(args.n_jobs)} worker(s)",
         flush=True,
     )
     result = evolve(
@@ -86,9 +88,11 @@ def _parser() -> argparse.ArgumentParser:
         "over 5 parameters and write history.csv and hall_of_fame.csv.",
     )
     demo.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
-    demo.add_argument("--population-size", type=int, default=10, help="default: 10")
+    demo.add_argument("--population-size", type=int, default=12, help="default: 12")
     demo.add_argument("--generations", type=int, default=5, help="default: 5")
-    demo.add_argument("--n-jobs", type=int, default=1, help="worker processes (default: 1)")
+    demo.add_argument(
+        "--n-jobs", type=int, default=-1, help="worker processes; -1 for all cores (default)"
+    )
     demo.add_argument("--random-state", type=int, default=0, help="default: 0")
     demo.set_defaults(func=_demo)
     return parser

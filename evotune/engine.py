@@ -167,6 +167,7 @@ class Evolution:
         self.logbook = make_logbook()
         self._stats = make_statistics(self.direction)
         self._seen: dict[str, Genome] = {}
+        self._cost: dict[int, float] = {}
         self._pending: dict[int, Genome] = {}
         self._carried: list[Genome] = []
         self._elites: list[Genome] = []
@@ -243,7 +244,17 @@ class Evolution:
             self._next_id += 1
             self._pending[g.id] = g
         self._carried = carried
-        return [Candidate(g.id, g.generation, g.origin, g.key, dict(g.params), g.seed) for g in new]
+        return [
+            Candidate(
+                g.id, g.generation, g.origin, g.key, dict(g.params), g.seed, self._expected(g)
+            )
+            for g in new
+        ]
+
+    def _expected(self, g: Genome) -> float:
+        """A child's expected evaluation time: its parents' mean (NaN if unknown)."""
+        known = [self._cost[p] for p in g.parents if p in self._cost]
+        return float(np.mean(known)) if known else math.nan
 
     def _adapt(self, sigma: np.ndarray) -> np.ndarray:
         """Self-adaptive step sizes: each mutant perturbs its inherited step
@@ -347,6 +358,7 @@ class Evolution:
                 continue
             g.set_score(told.mean_score if told.status == "ok" else math.nan)
             self._seen[g.key] = g
+            self._cost[g.id] = told.fit_time + told.score_time
             self.evaluations.append(told)
             offspring.append(g)
         self._pending = {}

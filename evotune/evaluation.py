@@ -47,6 +47,9 @@ class Candidate:
     key: str
     params: dict[str, Any]
     seed: int = 0
+    # seconds its evaluation is expected to take (NaN when unknown); only
+    # the order of dispatch depends on it, never a result
+    expected_cost: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,10 @@ class Evaluator:
                 if k not in known
             )
         if to_send:
+            # longest expected first, so no worker is left with a long task at
+            # the end of the batch while the others wait (stable for ties)
+            cost = {c.id: c.expected_cost for c in candidates}
+            to_send.sort(key=lambda t: -cost[t.candidate_id] if cost[t.candidate_id] > 0 else 0.0)
             self._start()
             for task in to_send:
                 self.backend.submit(task)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from evotune.evaluation import FoldResult, Objective, Task
@@ -11,6 +11,13 @@ if TYPE_CHECKING:
 
 class SerialBackend:
     """Run tasks one at a time in this process (``n_jobs=1``).
+
+    Parameters
+    ----------
+    limit_threads : bool, default=True
+        Limit BLAS/OpenMP to one thread while the run lasts, as in the pool's
+        workers: ``n_jobs`` is the number of cores a run uses, and a model's
+        scores do not depend on how many threads computed them.
 
     Examples
     --------
@@ -20,12 +27,18 @@ class SerialBackend:
     [1.0]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, limit_threads: bool = True) -> None:
+        self.limit_threads = bool(limit_threads)
         self._objective: Objective | None = None
         self._queue: deque[Task] = deque()
+        self._limiter: Any = None
 
     def start(self, objective: Objective) -> None:
         self._objective = objective
+        if self.limit_threads and self._limiter is None:
+            from threadpoolctl import threadpool_limits
+
+            self._limiter = threadpool_limits(limits=1)
 
     def submit(self, task: Task) -> None:
         if self._objective is None:
@@ -45,6 +58,9 @@ class SerialBackend:
     def shutdown(self) -> None:
         self._queue.clear()
         self._objective = None
+        if self._limiter is not None:
+            self._limiter.restore_original_limits()
+            self._limiter = None
 
     def __repr__(self) -> str:
         return "SerialBackend()"
