@@ -28,19 +28,22 @@ def _main_thread() -> bool:
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Interrupted` like Ctrl-C does."""
+    """Within the block, Ctrl-C (SIGINT) and SIGTERM raise :class:`Interrupted`,
+    which remembers the signal for the exit status (130 or 143)."""
     if not _main_thread():
         yield
         return
 
-    def on_term(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: Any) -> None:
         raise Interrupted(signum)
 
-    old = signal.signal(signal.SIGTERM, on_term)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    old_int = signal.signal(signal.SIGINT, on_signal)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
 
 
 @contextmanager

@@ -105,10 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from evotune._signals import Interrupted
+
     try:
         return int(args.func(args))
+    except Interrupted as exc:
+        print(f"evotune: interrupted by {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("evotune: interrupted", file=sys.stderr)
         return 130
     except (ValueError, TypeError) as exc:
         print(f"evotune: error: {exc}", file=sys.stderr)

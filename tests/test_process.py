@@ -21,6 +21,8 @@ def faulty(p):
         os.kill(os.getpid(), signal.SIGSEGV)
     if mode == "exit":
         os._exit(3)
+    if mode == "killed":  # as the kernel's OOM killer does
+        os.kill(os.getpid(), signal.SIGKILL)
     if mode == "hang":
         time.sleep(60)
     if mode == "raise":
@@ -29,7 +31,7 @@ def faulty(p):
 
 
 FAULT_SPACE = Space(
-    {"mode": Categorical(["ok", "segfault", "exit", "hang", "raise"]), "x": Float(0, 1)}
+    {"mode": Categorical(["ok", "segfault", "exit", "killed", "hang", "raise"]), "x": Float(0, 1)}
 )
 
 
@@ -45,7 +47,7 @@ def test_pool_survives_every_fault_and_replaces_workers():
     pool = ProcessPoolBackend(2, timeout=2.0, max_retries=1)
     pool.start(FunctionObjective(faulty))
     try:
-        modes = ["ok", "segfault", "exit", "hang", "raise", "ok"]
+        modes = ["ok", "segfault", "exit", "hang", "raise", "ok", "killed"]
         for i, m in enumerate(modes):
             pool.submit(Task(f"{i}:0", i, {"mode": m, "x": i / 10}, 0, 0))
         res = _drain(pool, len(modes))
@@ -55,6 +57,7 @@ def test_pool_survives_every_fault_and_replaces_workers():
         assert res["3:0"].status == "timeout"
         assert res["4:0"].status == "failed" and "bad value for x" in res["4:0"].error
         assert res["5:0"].status == "ok"
+        assert res["6:0"].status == "crashed" and "signal 9" in res["6:0"].error
         # the pool is whole again and still works
         pool.submit(Task("9:0", 9, {"mode": "ok", "x": 0.5}, 0, 0))
         assert _drain(pool, 1)["9:0"].score == 0.5
@@ -96,12 +99,13 @@ def test_evolve_records_every_fault_and_goes_on():
     h = result.history
     by_mode = dict(zip(h["param_mode"], h["status"]))
     assert by_mode.get("ok") == "ok"
-    assert {"segfault", "exit", "hang", "raise"} <= set(h["param_mode"])
+    assert {"segfault", "exit", "killed", "hang", "raise"} <= set(h["param_mode"])
     for mode, status in zip(h["param_mode"], h["status"]):
         expected = {
             "ok": "ok",
             "segfault": "crashed",
             "exit": "crashed",
+            "killed": "crashed",
             "hang": "timeout",
             "raise": "failed",
         }[mode]

@@ -166,3 +166,66 @@ def test_seed_is_drawn_and_stored_when_none(tmp_path):
     straight = evolve(mixed, SPACE, population_size=6, generations=3, random_state=seed)
     pd.testing.assert_frame_equal(comparable(again.history), comparable(straight.history))
     assert len(first.history) == 6 + 5
+
+
+SLOW_SHUTDOWN = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from _runs import SPACE, mixed
+from evotune import evolve
+from evotune.backends import SerialBackend
+from evotune._signals import Interrupted
+
+class SlowToStop(SerialBackend):
+    def shutdown(self):
+        print("cleaning up", flush=True)
+        time.sleep(20)
+        super().shutdown()
+
+def slow(p):
+    time.sleep(0.05)
+    return mixed(p)
+
+try:
+    evolve(slow, SPACE, population_size=8, generations=50, random_state=0,
+           checkpoint={ck!r}, backend=SlowToStop())
+except Interrupted as exc:
+    sys.exit(exc.exit_code)
+"""
+
+
+def _start(code):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _wait_for_folds(journal, n, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"type":"fold"') >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run made no progress")
+
+
+def test_ctrl_c_stops_with_130_and_a_second_one_exits_at_once(tmp_path):
+    import signal
+    from pathlib import Path
+
+    ck = tmp_path / "run"
+    proc = _start(SLOW_SHUTDOWN.format(tests=str(Path(__file__).parent), ck=str(ck)))
+    _wait_for_folds(ck / "journal.jsonl", 3)
+    proc.send_signal(signal.SIGINT)
+    assert proc.stdout.readline().strip() == "cleaning up"  # the slow cleanup has begun
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=10)
+    assert time.monotonic() - start < 5, "the second Ctrl-C did not exit at once"
+    assert proc.returncode == 130
+    # whatever was journaled is whole and resumable
+    for line in (ck / "journal.jsonl").read_text().splitlines():
+        json.loads(line)
