@@ -92,6 +92,8 @@ class Evaluation:
     status: str = "ok"
     error: str | None = None
     metrics: list[dict[str, float]] = field(default_factory=list)
+    fold_fit_times: list[float] = field(default_factory=list)
+    fold_score_times: list[float] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -203,6 +205,8 @@ def assemble(candidate: Candidate, folds: Sequence[FoldResult]) -> Evaluation:
         status=status,
         error=error,
         metrics=[dict(f.metrics) for f in folds],
+        fold_fit_times=[float(f.fit_time) for f in folds],
+        fold_score_times=[float(f.score_time) for f in folds],
     )
 
 
@@ -270,6 +274,7 @@ class Evaluator:
                     fit_time=r.fit_time if (r := got.get(k)) is not None else 0.0,
                     status="timeout",
                     error=timed_out.error,
+                    metrics=dict(timed_out.metrics),
                 )
                 for k in range(n_tasks)
             ]
@@ -350,6 +355,10 @@ class Evaluator:
                 c = by_id[cid]
                 if result.status in ("crashed", "timeout") and math.isnan(result.score):
                     result.score = self._error_score
+                if result.status != "ok" and not result.metrics:
+                    filler = getattr(self.objective, "error_metrics", None)
+                    if callable(filler):
+                        result.metrics = filler(result.score)
                 self.fold_cache[(c.key, task.fold)] = result
                 if self.on_fold is not None:
                     self.on_fold(c.key, task.fold, cid, result)

@@ -35,6 +35,20 @@ def _index_fit_param(value: Any, indices: np.ndarray, n_samples: int) -> Any:
     return value
 
 
+def _metric_names(scoring: Any) -> list[str]:
+    """Names of the scorers, as scikit-learn names them in ``cv_results_``."""
+    if scoring is None or isinstance(scoring, str) or callable(scoring):
+        return ["score"]
+    if isinstance(scoring, Mapping):
+        return [str(k) for k in scoring]
+    if isinstance(scoring, (list, tuple, set, frozenset)):
+        return [str(k) for k in scoring]
+    raise TypeError(
+        f"CrossValScore: 'scoring' must be None, a scorer name, a callable, a list or a "
+        f"dict, got {scoring!r}"
+    )
+
+
 class CrossValScore:
     """The mean cross-validated score of ``estimator`` with a parameter set.
 
@@ -48,16 +62,25 @@ class CrossValScore:
     cv : int, cross-validation generator or iterable, default=5
         As in :func:`sklearn.model_selection.cross_val_score`; stratified for
         classifiers when an int.
-    scoring : str or callable, optional
+    scoring : str, callable, list or dict, optional
         A scorer name or ``scorer(estimator, X, y)``; default the estimator's
-        ``score``. Higher is better, as everywhere in scikit-learn.
+        ``score``. Higher is better, as everywhere in scikit-learn. A list or
+        dict scores several metrics; ``metric`` names the one that is the
+        fitness (default: the first).
     groups : array-like, optional
         Group labels for group-aware splitters.
     fit_params : dict, optional
         Passed to ``fit``; per-sample arrays are split with the folds.
+    score_params : dict, optional
+        Passed to the scorer (e.g. ``sample_weight``); per-sample arrays are
+        split with the folds.
     error_score : 'raise' or float, default=np.nan
         Score of a fold whose fit or scoring raises. With ``'raise'`` the error
         stops the run.
+    return_train_score : bool, default=False
+        Also score the training part of each fold.
+    metric : str, optional
+        With multi-metric ``scoring``, the scorer whose mean is the fitness.
 
     Examples
     --------
@@ -81,7 +104,10 @@ class CrossValScore:
         scoring: Any = None,
         groups: Any = None,
         fit_params: Mapping[str, Any] | None = None,
+        score_params: Mapping[str, Any] | None = None,
         error_score: Any = np.nan,
+        return_train_score: bool = False,
+        metric: str | None = None,
     ) -> None:
         if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
             raise TypeError(
@@ -95,15 +121,21 @@ class CrossValScore:
             raise ValueError(
                 f"CrossValScore: 'error_score' must be 'raise' or a number, got {error_score!r}"
             )
-        if fit_params is not None and not isinstance(fit_params, Mapping):
-            raise TypeError(
-                f"CrossValScore: 'fit_params' must be a dict, got {type(fit_params).__name__}"
-            )
+        for name, value in (("fit_params", fit_params), ("score_params", score_params)):
+            if value is not None and not isinstance(value, Mapping):
+                raise TypeError(
+                    f"CrossValScore: '{name}' must be a dict, got {type(value).__name__}"
+                )
         n_samples: int = int(X.shape[0]) if hasattr(X, "shape") else len(X)
         if y is not None and len(y) != n_samples:
             raise ValueError(
                 f"CrossValScore: 'X' and 'y' have different numbers of samples: "
                 f"{n_samples} and {len(y)}"
+            )
+        if groups is not None and len(groups) != n_samples:
+            raise ValueError(
+                f"CrossValScore: 'groups' must have one label per sample ({n_samples}), "
+                f"got {len(groups)}"
             )
         self.estimator = estimator
         self.X = X
@@ -112,13 +144,20 @@ class CrossValScore:
         self.scoring = scoring
         self.groups = groups
         self.fit_params = dict(fit_params or {})
+        self.score_params = dict(score_params or {})
         self.error_score = error_score
-        if groups is not None and len(groups) != n_samples:
-            raise ValueError(
-                f"CrossValScore: 'groups' must have one label per sample ({n_samples}), "
-                f"got {len(groups)}"
-            )
+        self.return_train_score = bool(return_train_score)
         self.scorer_ = check_scoring(estimator, scoring=scoring)
+        self.metric_names_ = _metric_names(scoring)
+        if len(self.metric_names_) > 1 or (metric is not None and self.metric_names_ != ["score"]):
+            if metric is None:
+                metric = self.metric_names_[0]
+            if metric not in self.metric_names_:
+                raise ValueError(
+                    f"CrossValScore: 'metric' must name one of the scorers "
+                    f"{self.metric_names_}, got {metric!r}"
+                )
+        self.metric = metric if metric is not None else self.metric_names_[0]
         try:
             splitter = check_cv(cv, y, classifier=is_classifier(estimator))
             self.splits_: list[tuple[np.ndarray, np.ndarray]] = [
@@ -142,9 +181,11 @@ class CrossValScore:
             "y_shape": None if self.y is None else [len(self.y)],
             "data_hash": joblib.hash((self.X, self.y, self.groups)),
             "folds_hash": joblib.hash(self.splits_),
-            "fit_params_hash": joblib.hash(self.fit_params),
+            "fit_params_hash": joblib.hash((self.fit_params, self.score_params)),
             "estimator": repr(self.estimator),
             "scoring": repr(self.scoring),
+            "metric": self.metric,
+            "return_train_score": self.return_train_score,
             "n_folds": self.n_tasks,
         }
 
@@ -153,27 +194,52 @@ class CrossValScore:
         """One task per fold."""
         return len(self.splits_)
 
+    def _scores(self, model: Any, X: Any, y: Any, params: Mapping[str, Any]) -> dict[str, float]:
+        raw = self.scorer_(model, X, y, **params) if params else self.scorer_(model, X, y)
+        if isinstance(raw, Mapping):
+            return {str(k): float(v) for k, v in raw.items()}
+        return {self.metric_names_[0]: float(raw)}
+
     def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult:
-        """Fit on fold ``task``'s training part and score its test part."""
+        """Fit on fold ``task``'s training part and score its test part.
+
+        ``metrics`` of the result holds ``test_<name>`` (and ``train_<name>``
+        with ``return_train_score``) for every scorer; ``score`` is the
+        ``metric`` one, the fitness.
+        """
         train, test = self.splits_[task]
         X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
         y_train = None if self.y is None else _safe_indexing(self.y, train)
         y_test = None if self.y is None else _safe_indexing(self.y, test)
-        fit_params = {
-            k: _index_fit_param(v, train, self.n_samples_) for k, v in self.fit_params.items()
-        }
+        n = self.n_samples_
+        fit_params = {k: _index_fit_param(v, train, n) for k, v in self.fit_params.items()}
+        test_params = {k: _index_fit_param(v, test, n) for k, v in self.score_params.items()}
         start = time.perf_counter()
         fit_time = score_time = 0.0
         try:
-            model = clone(self.estimator).set_params(**params)
-            model.fit(X_train, y_train, **fit_params)
+            # the parameter values are cloned too: an estimator among a
+            # categorical's choices must not be fitted in place and shared
+            model = clone(self.estimator).set_params(**clone(params, safe=False))
+            if y_train is None:
+                model.fit(X_train, **fit_params)
+            else:
+                model.fit(X_train, y_train, **fit_params)
             fit_time = time.perf_counter() - start
             start = time.perf_counter()
-            score = self.scorer_(model, X_test, y_test)
+            test_scores = self._scores(model, X_test, y_test, test_params)
+            metrics = {f"test_{k}": v for k, v in test_scores.items()}
+            if self.return_train_score:
+                train_params = {
+                    k: _index_fit_param(v, train, n) for k, v in self.score_params.items()
+                }
+                train_scores = self._scores(model, X_train, y_train, train_params)
+                metrics.update({f"train_{k}": v for k, v in train_scores.items()})
             score_time = time.perf_counter() - start
-            if isinstance(score, Mapping):
-                raise TypeError("multi-metric scoring is not supported by CrossValScore")
-            score = float(score)
+            if self.metric not in test_scores:
+                raise KeyError(
+                    f"the scorer returned {sorted(test_scores)}, without {self.metric!r}"
+                )
+            score = test_scores[self.metric]
         except Exception as exc:
             if isinstance(self.error_score, str):
                 raise
@@ -182,14 +248,23 @@ class CrossValScore:
                 fit_time = elapsed
             else:
                 score_time = elapsed
+            value = float(self.error_score)
             return FoldResult(
-                score=float(self.error_score),
+                score=value,
                 fit_time=fit_time,
                 score_time=score_time,
                 status="failed",
                 error=_error_text(exc),
+                metrics=self.error_metrics(value),
             )
-        return FoldResult(score=score, fit_time=fit_time, score_time=score_time)
+        return FoldResult(score=score, fit_time=fit_time, score_time=score_time, metrics=metrics)
+
+    def error_metrics(self, value: float) -> dict[str, float]:
+        """The metrics of a fold that failed: ``value`` for every scorer."""
+        out = {f"test_{k}": value for k in self.metric_names_}
+        if self.return_train_score:
+            out.update({f"train_{k}": value for k in self.metric_names_})
+        return out
 
     def __repr__(self) -> str:
         return (
