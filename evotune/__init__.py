@@ -28,6 +28,7 @@ _EXPORTS = {
     "Evaluation": "evotune.evaluation",
     "Evaluator": "evotune.evaluation",
     "Evolution": "evotune.engine",
+    "EvolutionarySearchCV": "evotune.sklearn",
     "Float": "evotune.space",
     "FoldResult": "evotune.evaluation",
     "FunctionObjective": "evotune.evaluation",
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from evotune.journal import JournalError, RunLockedError
     from evotune.objective import CrossValScore
     from evotune.result import Result
+    from evotune.sklearn import EvolutionarySearchCV
     from evotune.space import Categorical, Float, Integer, Parameter, Space
 
 

@@ -1,0 +1,416 @@
+"""EvolutionarySearchCV: scikit-learn's contract, cv_results_, routing, resume."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import loguniform, randint
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_iris, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GroupKFold, RandomizedSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from evotune import Categorical, EvolutionarySearchCV, Float, Integer, Space
+
+TINY = {"population_size": 3, "generations": 2, "cv": 2, "random_state": 0}
+
+EXPECTED_FAILED_CHECKS = {
+    # The check puts a dict into an object array and wants the estimator's
+    # TypeError. Every candidate fails on such data, so the search raises its
+    # "all evaluations failed" ValueError, which quotes that TypeError, as
+    # scikit-learn's own searches raise "All the N fits failed" (a ValueError).
+    "check_dtype_object": "every candidate fails; the search reports it as a ValueError",
+}
+
+
+def _expected_failed(estimator):
+    return EXPECTED_FAILED_CHECKS
+
+
+@parametrize_with_checks(
+    [
+        EvolutionarySearchCV(
+            LogisticRegression(max_iter=200), {"C": Float(0.1, 10.0, log=True)}, **TINY
+        ),
+        EvolutionarySearchCV(Ridge(), {"alpha": Float(0.1, 10.0, log=True)}, **TINY),
+    ],
+    expected_failed_checks=_expected_failed,
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def test_cv_results_keys_and_dtypes_match_randomized_search(iris):
+    X, y = iris
+    kw = {
+        "scoring": ["accuracy", "f1_macro"],
+        "refit": "accuracy",
+        "return_train_score": True,
+        "cv": 3,
+    }
+    space = {"C": loguniform(1e-2, 1e2)}
+    ref = RandomizedSearchCV(
+        LogisticRegression(max_iter=500), space, n_iter=5, random_state=0, **kw
+    ).fit(X, y)
+    ours = EvolutionarySearchCV(
+        LogisticRegression(max_iter=500),
+        space,
+        population_size=4,
+        generations=2,
+        random_state=0,
+        **kw,
+    ).fit(X, y)
+    assert set(ours.cv_results_) == set(ref.cv_results_)
+    for key, value in ref.cv_results_.items():
+        got = ours.cv_results_[key]
+        assert type(got) is type(value), key
+        if isinstance(value, np.ndarray):
+            assert got.dtype == value.dtype, key
+    n = len(ours.cv_results_["params"])
+    assert n == len(ours.history_)
+    assert ours.multimetric_ is True
+    assert set(ours.scorer_) == {"accuracy", "f1_macro"}
+    assert ours.best_score_ == ours.cv_results_["mean_test_accuracy"][ours.best_index_]
+    assert ours.cv_results_["rank_test_accuracy"][ours.best_index_] == 1
+    assert ours.best_params_ == ours.cv_results_["params"][ours.best_index_]
+    assert ours.n_splits_ == 3
+    assert ours.refit_time_ >= 0
+    assert ours.predict(X[:5]).shape == (5,)
+    assert ours.predict_proba(X[:5]).shape == (5, 3)
+    assert ours.decision_function(X[:5]).shape == (5, 3)
+    assert list(ours.classes_) == [0, 1, 2]
+    assert ours.n_features_in_ == 4
+    # per-split values are consistent with the means
+    np.testing.assert_allclose(
+        np.mean([ours.cv_results_[f"split{k}_test_f1_macro"] for k in range(3)], axis=0),
+        ours.cv_results_["mean_test_f1_macro"],
+    )
+    # evotune's own tables ride along
+    assert {"status", "generation", "origin"} <= set(ours.history_.columns)
+    assert not ours.hall_of_fame_.empty and len(ours.logbook_) == 2
+
+
+def test_best_matches_the_engine_and_scores_as_scikit_learn_does(iris):
+    X, y = iris
+    search = EvolutionarySearchCV(
+        LogisticRegression(max_iter=500),
+        {"C": Float(1e-3, 1e2, log=True)},
+        cv=3,
+        population_size=6,
+        generations=3,
+        random_state=1,
+    ).fit(X, y)
+    assert search.best_params_ == search.result_.best_params
+    assert search.best_score_ == pytest.approx(search.result_.best_score)
+    from sklearn.model_selection import cross_val_score as cvs
+
+    manual = cvs(LogisticRegression(max_iter=500, **search.best_params_), X, y, cv=3).mean()
+    assert search.best_score_ == pytest.approx(manual)
+    assert search.score(X, y) == pytest.approx(search.best_estimator_.score(X, y))
+
+
+def test_refit_callable_and_refit_false(iris):
+    X, y = iris
+
+    def pick_last(results):
+        return len(results["params"]) - 1
+
+    s = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300), {"C": Float(0.1, 10.0)}, refit=pick_last, **TINY
+    ).fit(X, y)
+    assert s.best_index_ == len(s.cv_results_["params"]) - 1
+    assert not hasattr(s, "best_score_")
+    s = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300), {"C": Float(0.1, 10.0)}, refit=False, **TINY
+    ).fit(X, y)
+    assert not hasattr(s, "best_estimator_")
+    with pytest.raises((AttributeError, NotFittedError)):
+        s.predict(X)
+    m = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300),
+        {"C": Float(0.1, 10.0)},
+        refit=False,
+        scoring=["accuracy", "f1_macro"],
+        **TINY,
+    ).fit(X, y)
+    assert not hasattr(m, "best_index_")
+    with pytest.raises(ValueError, match="refit"):
+        EvolutionarySearchCV(
+            LogisticRegression(),
+            {"C": Float(0.1, 10.0)},
+            scoring=["accuracy", "f1_macro"],
+            **TINY,
+        ).fit(X, y)
+
+
+def test_clone_get_params_set_params():
+    space = Space({"C": Float(0.1, 10.0)})
+    s = EvolutionarySearchCV(LogisticRegression(), space, population_size=7, timeout=3.0)
+    params = s.get_params()
+    assert params["param_space"] is space and params["population_size"] == 7
+    assert params["estimator__C"] == 1.0
+    c = clone(s)
+    assert c.get_params()["population_size"] == 7
+    c.set_params(generations=3, estimator__C=2.0)
+    assert c.generations == 3 and c.estimator.C == 2.0
+    pickle.loads(pickle.dumps(s))
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"population_size": 1}, "population_size"),
+        ({"strategy": "nope"}, "strategy"),
+        ({"param_space": {"C": Float(1.0, 2.0), "x": object()}}, "'x'"),
+        ({"scoring": "not-a-scorer"}, "scoring"),
+    ],
+)
+def test_bad_settings_fail_in_fit_naming_them(iris, change, match):
+    X, y = iris
+    kw = {"param_space": {"C": Float(0.1, 10.0)}, **TINY}
+    kw.update(change)
+    s = EvolutionarySearchCV(LogisticRegression(), **kw)  # stored untouched
+    with pytest.raises((ValueError, TypeError), match=match):
+        s.fit(X, y)
+
+
+def test_pipeline_with_column_transformer_on_a_dataframe():
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "size": rng.choice(["S", "M", "L"], n),
+            "x": rng.normal(size=n),
+            "z": rng.normal(size=n),
+        }
+    )
+    y = ((df["colour"] == "red") ^ (df["x"] > 0.3)).astype(int).to_numpy()
+    pre = ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour", "size"]),
+            ("num", StandardScaler(), ["x", "z"]),
+        ]
+    )
+    pipe = Pipeline([("preprocess", pre), ("clf", DecisionTreeClassifier(random_state=0))])
+    space = {
+        "clf__max_depth": randint(1, 8),
+        "clf__criterion": ["gini", "entropy"],
+        "preprocess__num__with_mean": [True, False],
+    }
+    s = EvolutionarySearchCV(
+        pipe, space, cv=3, population_size=6, generations=3, random_state=0
+    ).fit(df, y)
+    assert s.best_score_ > 0.9
+    assert list(s.feature_names_in_) == ["colour", "size", "x", "z"]
+    new = pd.DataFrame(
+        {"colour": ["red", "blue"], "size": ["S", "XL"], "x": [1.0, -1.0], "z": [0.0, 0.0]}
+    )
+    assert s.predict(new).shape == (2,)
+    assert s.cv_results_["param_clf__max_depth"].dtype.kind == "i"
+
+
+def test_groups_go_to_the_splitter(iris):
+    X, y = iris
+    groups = np.arange(len(y)) % 5
+    s = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300),
+        {"C": Float(0.1, 10.0)},
+        cv=GroupKFold(5),
+        population_size=3,
+        generations=1,
+        random_state=0,
+    ).fit(X, y, groups=groups)
+    assert s.n_splits_ == 5
+    with pytest.raises(ValueError):
+        EvolutionarySearchCV(
+            LogisticRegression(),
+            {"C": Float(0.1, 10.0)},
+            cv=GroupKFold(5),
+            **{k: v for k, v in TINY.items() if k != "cv"},
+        ).fit(X, y)  # GroupKFold without groups
+
+
+def test_sample_weight_is_routed_to_fit_and_split_with_the_folds():
+    seen = []
+
+    class Recorder(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(None if sample_weight is None else len(sample_weight))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    X, y = load_breast_cancer(return_X_y=True)
+    w = np.ones(len(y))
+    s = EvolutionarySearchCV(
+        Recorder(max_iter=100),
+        {"C": Float(0.1, 10.0)},
+        cv=3,
+        population_size=2,
+        generations=1,
+        random_state=0,
+    )
+    s.fit(X, y, sample_weight=w)
+    fold_sizes = {len(y) - len(y) // 3 - (1 if i < len(y) % 3 else 0) for i in range(3)}
+    assert set(seen[:-1]) <= fold_sizes | {len(y) * 2 // 3, len(y) * 2 // 3 + 1}
+    assert seen[-1] == len(y)  # the refit gets all of them
+    assert None not in seen
+
+
+def test_nested_cross_validation_and_as_a_pipeline_step(iris):
+    X, y = iris
+    inner = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300), {"C": Float(0.1, 10.0, log=True)}, **TINY
+    )
+    scores = cross_val_score(inner, X, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.85
+    pipe = make_pipeline(StandardScaler(), clone(inner))
+    assert pipe.fit(X, y).score(X, y) > 0.9
+
+
+def test_regression_with_neg_mse_and_a_conditional_space():
+    X, y = make_regression(200, 5, noise=5.0, random_state=0)
+    from sklearn.ensemble import RandomForestRegressor
+
+    space = Space(
+        {
+            "bootstrap": Categorical([True, False]),
+            "max_samples": Float(0.3, 1.0, when={"bootstrap": True}),
+            "n_estimators": Integer(5, 20),
+        }
+    )
+    s = EvolutionarySearchCV(
+        RandomForestRegressor(random_state=0),
+        space,
+        scoring="neg_mean_squared_error",
+        cv=3,
+        population_size=4,
+        generations=2,
+        random_state=0,
+    ).fit(X, y)
+    assert s.best_score_ < 0
+    ma = s.cv_results_["param_max_samples"]
+    boot = s.cv_results_["param_bootstrap"]
+    assert all(ma.mask[i] == (not boot[i]) for i in range(len(boot)))
+
+
+def test_failed_candidates_rank_last_whatever_error_score(iris):
+    X, y = iris
+    space = {"C": Float(-1.0, 1.0)}  # C <= 0 makes LogisticRegression raise
+    with pytest.warns(UserWarning):
+        s = EvolutionarySearchCV(
+            LogisticRegression(max_iter=300),
+            space,
+            error_score=1.0,
+            cv=2,
+            population_size=8,
+            generations=2,
+            random_state=0,
+        ).fit(X, y)
+    res = s.cv_results_
+    failed = np.array(s.history_["status"] != "ok")
+    assert failed.any() and (~failed).any()
+    assert (res["rank_test_score"][failed] == res["rank_test_score"].max()).all()
+    assert res["mean_test_score"][failed].tolist() == [1.0] * failed.sum()
+    assert s.best_params_["C"] > 0
+
+
+def test_n_jobs_2_gives_the_same_cv_results(iris):
+    X, y = iris
+    kw = dict(
+        param_space={"C": Float(1e-2, 10.0, log=True)},
+        cv=3,
+        population_size=4,
+        generations=2,
+        random_state=0,
+    )
+    a = EvolutionarySearchCV(LogisticRegression(max_iter=300), n_jobs=1, **kw).fit(X, y)
+    b = EvolutionarySearchCV(LogisticRegression(max_iter=300), n_jobs=2, **kw).fit(X, y)
+    _assert_same_results(a.cv_results_, b.cv_results_)
+
+
+def _assert_same_results(a, b):
+    assert set(a) == set(b)
+    for key in a:
+        if "time" in key:
+            continue
+        if key == "params":
+            assert a[key] == b[key]
+        else:
+            np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from _runs import KillingLR
+    from sklearn.datasets import load_breast_cancer
+    from evotune import EvolutionarySearchCV, Float
+    X, y = load_breast_cancer(return_X_y=True)
+    s = EvolutionarySearchCV(KillingLR(max_iter=50), {{"C": Float(1e-3, 1e2, log=True)}},
+                             cv=3, population_size=6, generations=3, random_state=0,
+                             checkpoint={ck!r}, resume=True)
+    s.fit(X, y)
+    print("fitted", len(s.cv_results_["params"]))
+    """
+)
+
+
+def test_checkpoint_kill_and_resume_gives_the_same_cv_results(tmp_path):
+    from _runs import KillingLR
+
+    ck = tmp_path / "run"
+    script = tmp_path / "search.py"
+    script.write_text(KILL_SCRIPT.format(tests=str(Path(__file__).parent), ck=str(ck)))
+    env = {**os.environ, "KILL_FIT_AT": "25"}
+    first = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert first.returncode == -9, first.stderr
+    second = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert second.returncode == 0, second.stderr
+    X, y = load_breast_cancer(return_X_y=True)
+    kw = dict(cv=3, population_size=6, generations=3, random_state=0)
+    # the killed-and-resumed run, read back from its journal without fitting anything
+    resumed = EvolutionarySearchCV(
+        KillingLR(max_iter=50),
+        {"C": Float(1e-3, 1e2, log=True)},
+        checkpoint=ck,
+        resume=True,
+        refit=False,
+        **kw,
+    ).fit(X, y)
+    straight = EvolutionarySearchCV(
+        KillingLR(max_iter=50), {"C": Float(1e-3, 1e2, log=True)}, refit=False, **kw
+    ).fit(X, y)
+    _assert_same_results(resumed.cv_results_, straight.cv_results_)
+
+
+def test_verbose_prints_a_line_per_generation(iris, capsys):
+    X, y = iris
+    EvolutionarySearchCV(
+        LogisticRegression(max_iter=300), {"C": Float(0.1, 10.0)}, verbose=1, **TINY
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("[EvolutionarySearchCV] generation") == 2
