@@ -642,7 +642,9 @@ class _Loop:
         state = self.evo.rng.bit_generator.state
         before = run.told.get(generation)
         if before is None:
-            run.record_tell(generation, dict(state), self.evo.n_evaluations)
+            run.record_tell(
+                generation, dict(state), self.evo.n_evaluations, dict(self.evo.logbook[-1])
+            )
         elif json.dumps(before, sort_keys=True) != json.dumps(state, sort_keys=True):
             raise JournalError(
                 f"cannot resume {str(run.path)!r}: after generation {generation} the random "

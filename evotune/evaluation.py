@@ -73,6 +73,11 @@ class FoldResult:
     status: str = "ok"
     error: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    # where and when it ran (wall clock, seconds since the epoch): stamped by
+    # the backend, for the report's timeline of the workers
+    worker: int = 0
+    started: float = math.nan
+    finished: float = math.nan
 
 
 @dataclass

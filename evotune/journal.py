@@ -123,6 +123,9 @@ def _fold_to_json(result: FoldResult) -> dict[str, Any]:
         "status": result.status,
         "error": result.error,
         "metrics": result.metrics,
+        "worker": result.worker,
+        "started": result.started,
+        "finished": result.finished,
     }
 
 
@@ -134,6 +137,9 @@ def _fold_from_json(data: Mapping[str, Any]) -> FoldResult:
         status=str(data.get("status", "ok")),
         error=data.get("error"),
         metrics=dict(data.get("metrics") or {}),
+        worker=int(data.get("worker", 0)),
+        started=float(data.get("started", math.nan)),
+        finished=float(data.get("finished", math.nan)),
     )
 
 
@@ -407,7 +413,13 @@ class RunDirectory:
             }
         )
 
-    def record_tell(self, generation: int, rng_state: dict[str, Any], n_evaluations: int) -> None:
+    def record_tell(
+        self,
+        generation: int,
+        rng_state: dict[str, Any],
+        n_evaluations: int,
+        logbook: Mapping[str, Any] | None = None,
+    ) -> None:
         self.told[generation] = rng_state
         self.append(
             {
@@ -415,6 +427,7 @@ class RunDirectory:
                 "generation": generation,
                 "rng": rng_state,
                 "n_evaluations": n_evaluations,
+                "logbook": _json_safe(dict(logbook or {})),
             }
         )
         self.sync()

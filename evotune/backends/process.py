@@ -56,6 +56,7 @@ class _Worker:
     task: Task | None = None
     deadline: float | None = None
     ready: bool = False
+    started: float = 0.0
 
 
 class ProcessPoolBackend:
@@ -167,6 +168,7 @@ class ProcessPoolBackend:
             if w.ready and w.task is None and self._queue:
                 task = self._queue.popleft()
                 w.task = task
+                w.started = time.time()
                 w.deadline = None if self.timeout is None else time.monotonic() + self.timeout
                 w.conn.send((task.task_id, task.params, task.fold, task.seed))
 
@@ -188,7 +190,10 @@ class ProcessPoolBackend:
         except Exception:
             pass
 
-    def _finish(self, task: Task, result: FoldResult) -> None:
+    def _finish(self, task: Task, result: FoldResult, slot: int = -1, started: float = 0.0) -> None:
+        result.worker = slot
+        result.started = started
+        result.finished = time.time()
         self._done.append((task, result))
 
     def wait(self, timeout: float | None = None) -> list[tuple[Task, FoldResult]]:
@@ -227,7 +232,7 @@ class ProcessPoolBackend:
             now = time.monotonic()
             for i, w in enumerate(list(self._workers)):
                 if w.task is not None and w.deadline is not None and now >= w.deadline:
-                    task = w.task
+                    task, started = w.task, w.started
                     self._replace(i)
                     self._finish(
                         task,
@@ -238,6 +243,8 @@ class ProcessPoolBackend:
                             error=f"timeout: the task ran longer than {self.timeout} s and "
                             "was killed",
                         ),
+                        i,
+                        started,
                     )
             if end is not None and time.monotonic() >= end:
                 break
@@ -254,7 +261,7 @@ class ProcessPoolBackend:
         if task is None or msg[1] != task.task_id:
             return  # a late reply for a task already given up
         if kind == "done":
-            self._finish(task, msg[2])
+            self._finish(task, msg[2], index, w.started)
         elif kind == "raised":
             import dill
 
@@ -264,7 +271,7 @@ class ProcessPoolBackend:
             raise ObjectiveRaised(msg[2])
 
     def _on_death(self, index: int, w: _Worker, result_cls: Any) -> None:
-        task = w.task
+        task, started = w.task, w.started
         w.process.join(timeout=1.0)
         code = w.process.exitcode
         self._replace(index)
@@ -284,6 +291,8 @@ class ProcessPoolBackend:
                 error=f"crashed: the worker process died ({how}) running this task, "
                 f"{self.max_retries + 1} time(s)",
             ),
+            index,
+            started,
         )
 
     # ------------------------------------------------------------ teardown

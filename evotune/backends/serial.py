@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,10 @@ class SerialBackend:
         if not self._queue or self._objective is None:
             return []
         task = self._queue.popleft()
-        return [(task, self._objective.run(task.params, task.fold, task.seed))]
+        started = time.time()
+        result = self._objective.run(task.params, task.fold, task.seed)
+        result.worker, result.started, result.finished = 0, started, time.time()
+        return [(task, result)]
 
     @property
     def n_pending(self) -> int:
