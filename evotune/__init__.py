@@ -22,9 +22,11 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "AllFailedError": "evotune.engine",
     "Backend": "evotune.backends",
+    "Callback": "evotune.callbacks",
     "Candidate": "evotune.evaluation",
     "Categorical": "evotune.space",
     "CrossValScore": "evotune.objective",
+    "EarlyStopping": "evotune.callbacks",
     "Evaluation": "evotune.evaluation",
     "Evaluator": "evotune.evaluation",
     "Evolution": "evotune.engine",
@@ -36,11 +38,13 @@ _EXPORTS = {
     "Integer": "evotune.space",
     "JournalError": "evotune.journal",
     "Parameter": "evotune.space",
+    "ProgressBar": "evotune.callbacks",
     "ProcessPoolBackend": "evotune.backends.process",
     "Result": "evotune.result",
     "RunLockedError": "evotune.journal",
     "SerialBackend": "evotune.backends",
     "Space": "evotune.space",
+    "TimeBudget": "evotune.callbacks",
     "evolve": "evotune.engine",
 }
 
@@ -49,6 +53,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 if TYPE_CHECKING:
     from evotune.backends import Backend, SerialBackend
     from evotune.backends.process import ProcessPoolBackend
+    from evotune.callbacks import Callback, EarlyStopping, ProgressBar, TimeBudget
     from evotune.engine import AllFailedError, Evolution, GenerationState, evolve
     from evotune.evaluation import (
         Candidate,

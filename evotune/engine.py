@@ -172,6 +172,7 @@ class Evolution:
         self._carried: list[Genome] = []
         self._elites: list[Genome] = []
         self._next_id = 0
+        self.budget: int | None = None  # set by evolve: the most evaluations the run may make
         self._clock = time.perf_counter()
 
     # ------------------------------------------------------------------ ask
@@ -408,14 +409,26 @@ class Evolution:
         return len(self.evaluations)
 
 
+_HOOKS = ("on_run_start", "on_evaluation", "on_generation_end", "on_run_end")
+
+
 def _call_callbacks(callbacks: Sequence[Any], state: GenerationState) -> bool:
     """Run each callback; any that returns True asks the run to stop."""
     stop = False
     for cb in callbacks:
         hook = getattr(cb, "on_generation_end", None)
+        if hook is None and any(hasattr(cb, h) for h in _HOOKS):
+            continue  # a callback without this hook
         result = hook(state) if hook is not None else cb(state)
         stop = stop or bool(result)
     return stop
+
+
+def _call_hook(callbacks: Sequence[Any], name: str, arg: Any) -> None:
+    for cb in callbacks:
+        hook = getattr(cb, name, None)
+        if hook is not None:
+            hook(arg)
 
 
 def _check_callbacks(callbacks: Any) -> list[Any]:
@@ -423,9 +436,10 @@ def _check_callbacks(callbacks: Any) -> list[Any]:
         raise TypeError(f"'callbacks' must be a list of callbacks, got {callbacks!r}")
     out = list(callbacks)
     for cb in out:
-        if not (callable(cb) or hasattr(cb, "on_generation_end")):
+        if not (callable(cb) or any(hasattr(cb, h) for h in _HOOKS)):
             raise TypeError(
-                f"each callback must be callable or have on_generation_end(state), got {cb!r}"
+                "each callback must be callable or have one of the hooks "
+                f"{', '.join(_HOOKS)}; got {cb!r}"
             )
     return out
 
@@ -617,6 +631,7 @@ class _Loop:
         if self.run_dir is not None and ev.key not in self._recorded:
             self._recorded.add(ev.key)
             self.run_dir.record_evaluation(ev)
+        _call_hook(self.callbacks, "on_evaluation", ev)
 
     def _journal_ask(self, generation: int, candidates: list[Candidate]) -> None:
         run = self.run_dir
@@ -674,6 +689,13 @@ class _Loop:
 
         if self.run_dir is not None:
             self.run_dir.record_start(resumed)
+        evo.budget = (
+            evo.population_size * generations
+            if max_evaluations is None
+            else min(max_evaluations, evo.population_size * generations)
+        )
+        finished: Result | None = None
+        _call_hook(self.callbacks, "on_run_start", evo)
         try:
             with sigterm_interrupts():
                 for _ in range(generations):
@@ -728,6 +750,7 @@ class _Loop:
                     stop_reason = "max_evaluations"
         except KeyboardInterrupt:
             with exit_on_second_signal():
+                _call_hook(self.callbacks, "on_run_end", None)
                 self._close("interrupted")
                 if self.run_dir is not None:
                     logger.warning(
@@ -740,7 +763,10 @@ class _Loop:
                     )
             raise
         except BaseException:
-            self._close("error")
+            try:
+                _call_hook(self.callbacks, "on_run_end", None)
+            finally:
+                self._close("error")
             raise
         self._close(stop_reason)
         n_failed = sum(1 for e in evo.evaluations if e.status != "ok")
@@ -751,7 +777,9 @@ class _Loop:
                 UserWarning,
                 stacklevel=3,
             )
-        return result()
+        finished = result()
+        _call_hook(self.callbacks, "on_run_end", finished)
+        return finished
 
     def _close(self, reason: str) -> None:
         try:

@@ -101,7 +101,7 @@ def cv_results_from_evaluations(
     ...                 metrics=[{"test_score": 0.9}, {"test_score": 0.8}],
     ...                 fold_fit_times=[0.1, 0.1], fold_score_times=[0.05, 0.05])
     >>> res = cv_results_from_evaluations([ev], ["score"], return_train_score=False)
-    >>> float(res["mean_test_score"][0]), int(res["rank_test_score"][0])
+    >>> round(float(res["mean_test_score"][0]), 6), int(res["rank_test_score"][0])
     (0.85, 1)
     """
     n = len(evaluations)
