@@ -1,32 +1,119 @@
-"""The ``evotune`` command line.
+"""The ``evotune`` command line: run, resume, report, demo.
 
-``evotune demo`` tunes a ``HistGradientBoostingClassifier`` on scikit-learn's
-bundled digits data, prints one line per generation and writes ``runs/demo/``.
+Exit status: 0 success, 2 bad input (a one-line error; ``--debug`` shows the
+traceback), 130 interrupted by Ctrl-C, 143 by SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import math
+import shutil
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = ["main"]
 
+EXPERIMENT_COPY = "experiment.toml"
 
-def _print_generation(state: Any) -> None:
-    rec = state.record
-    mean = rec.get("mean", math.nan)
-    print(
-        f"generation {state.generation:>3}  evaluations {state.n_evaluations:>4}  "
-        f"best {state.best_score:.4f}  mean {mean:.4f}  elapsed {state.elapsed:6.1f}s",
-        flush=True,
+
+class UsageError(ValueError):
+    """Bad input from the command line."""
+
+
+def _progress(args: argparse.Namespace) -> list[Any]:
+    if getattr(args, "quiet", False):
+        return []
+    from evotune.callbacks import ProgressBar
+
+    return [ProgressBar(sys.stdout)]
+
+
+def _print_result(result: Any, out: Path | None) -> None:
+    best = "nan" if not math.isfinite(result.best_score) else f"{result.best_score:.6g}"
+    print(f"best score {best} with {result.best_params}")
+    where = f"; run directory {out}" if out is not None else ""
+    print(f"{result.n_evaluations} evaluations, stopped by {result.stop_reason}{where}")
+
+
+def _run_experiment(
+    experiment: Any, out: Path, *, resume: bool, overrides: dict[str, Any], args: argparse.Namespace
+) -> int:
+    from evotune import evolve
+
+    X, y = experiment.data.load()
+    objective = experiment.objective(X, y)
+    kwargs = experiment.evolve_kwargs()
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    result = evolve(
+        objective,
+        experiment.space,
+        checkpoint=out,
+        resume=resume,
+        callbacks=_progress(args),
+        **kwargs,
+    )
+    _print_result(result, out)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from evotune.experiment import load_experiment
+    from evotune.journal import JOURNAL
+
+    experiment = load_experiment(args.experiment)  # every check before any file is written
+    out = Path(args.out) if args.out else Path("runs") / Path(args.experiment).stem
+    if (out / JOURNAL).exists() and not args.resume:
+        raise UsageError(f"{out} already holds a run; add --resume to continue it, or choose --out")
+    out.mkdir(parents=True, exist_ok=True)
+    copy = out / EXPERIMENT_COPY
+    if copy.exists() and copy.read_text(encoding="utf-8") != experiment.text:
+        raise UsageError(f"{out} was run from another experiment file ({copy} differs)")
+    if not copy.exists():
+        shutil.copyfile(args.experiment, copy)
+    return _run_experiment(
+        experiment, out, resume=args.resume, overrides={"n_jobs": args.n_jobs}, args=args
     )
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from evotune.experiment import load_experiment
+
+    out = Path(args.directory)
+    copy = out / EXPERIMENT_COPY
+    if not copy.exists():
+        raise UsageError(f"{out} is not a run directory made by `evotune run` (no {copy.name})")
+    experiment = load_experiment(copy)
+    if args.generations is not None and args.generations < 1:
+        raise UsageError(f"--generations must be >= 1, got {args.generations}")
+    overrides = {"generations": args.generations, "n_jobs": args.n_jobs}
+    return _run_experiment(experiment, out, resume=True, overrides=overrides, args=args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from evotune.report import format_leaderboard, leaderboard_json, load_run, write_plots
+
+    if args.top < 1:
+        raise UsageError(f"--top must be >= 1, got {args.top}")
+    run = load_run(args.directory)
+    if args.json:
+        print(json.dumps(leaderboard_json(run, top=args.top), indent=2))
+    else:
+        print(format_leaderboard(run, top=args.top))
+    if not args.no_plots:
+        paths = write_plots(run)
+        if not args.json:
+            for path in paths:
+                print(f"wrote {path}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
     from sklearn.datasets import load_digits
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold
@@ -54,9 +141,13 @@ def _demo(args: argparse.Namespace) -> int:
     print(
         f"evotune demo: HistGradientBoostingClassifier on digits ({X.shape[0]} samples), "
         f"{len(space)} parameters, population {args.population_size}, "
-        f"{args.generations} generations, 3-fold accuracy, {resolve_n_jobs(args.n_jobs)} worker(s)",
+        f"{args.generations} generations, 3-fold accuracy, "
+        f"{resolve_n_jobs(args.n_jobs)} worker(s)",
         flush=True,
     )
+    from evotune.callbacks import ProgressBar
+
+    callbacks = [] if args.quiet else [ProgressBar(sys.stdout, plain=True)]
     result = evolve(
         objective,
         space,
@@ -64,7 +155,7 @@ def _demo(args: argparse.Namespace) -> int:
         generations=args.generations,
         n_jobs=args.n_jobs,
         random_state=args.random_state,
-        callbacks=[_print_generation],
+        callbacks=callbacks,
     )
     out = Path(args.out)
     result.save(out)
@@ -77,12 +168,57 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    common.add_argument("--quiet", action="store_true", help="no progress output")
+
     parser = argparse.ArgumentParser(
-        prog="evotune", description="Evolutionary hyperparameter tuning."
+        prog="evotune",
+        description="Evolutionary hyperparameter tuning: run, resume and report long searches.",
+        parents=[common],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run an experiment file",
+        description="Run the experiment a TOML file declares; the run directory gets the "
+        "journal, history.csv, hall_of_fame.csv and a copy of the file.",
+    )
+    run.add_argument("experiment", help="the experiment file (TOML)")
+    run.add_argument("--out", help="run directory (default: runs/<experiment name>)")
+    run.add_argument("--n-jobs", type=int, help="worker processes (overrides the file)")
+    run.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run.set_defaults(func=_cmd_run)
+
+    resume = sub.add_parser(
+        "resume",
+        parents=[common],
+        help="continue or extend a run",
+        description="Continue a run that was stopped, or extend a finished one.",
+    )
+    resume.add_argument("directory", help="the run directory")
+    resume.add_argument("--generations", type=int, help="new total number of generations")
+    resume.add_argument("--n-jobs", type=int, help="worker processes")
+    resume.set_defaults(func=_cmd_resume)
+
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="leaderboard and plots of a run",
+        description="Print the leaderboard of a run and write PNG plots into DIR/report/. "
+        "Reading a run directory never runs code from it.",
+    )
+    report.add_argument("directory", help="the run directory")
+    report.add_argument("--top", type=int, default=10, help="rows of the leaderboard (10)")
+    report.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    report.add_argument("--no-plots", action="store_true", help="do not write the PNGs")
+    report.set_defaults(func=_cmd_report)
+
     demo = sub.add_parser(
         "demo",
+        parents=[common],
         help="tune a gradient-boosting classifier on the bundled digits data",
         description="Tune HistGradientBoostingClassifier on scikit-learn's digits data "
         "over 5 parameters and write history.csv and hall_of_fame.csv.",
@@ -94,8 +230,13 @@ def _parser() -> argparse.ArgumentParser:
         "--n-jobs", type=int, default=-1, help="worker processes; -1 for all cores (default)"
     )
     demo.add_argument("--random-state", type=int, default=0, help="default: 0")
-    demo.set_defaults(func=_demo)
+    demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="evotune: %(message)s",
+    )
     from evotune._signals import Interrupted
+    from evotune.experiment import ExperimentError
+    from evotune.journal import JournalError, RunLockedError
 
     try:
         return int(args.func(args))
@@ -115,8 +262,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("evotune: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError) as exc:
-        print(f"evotune: error: {exc}", file=sys.stderr)
+    except (
+        UsageError,
+        ExperimentError,
+        JournalError,
+        RunLockedError,
+        ValueError,
+        TypeError,
+    ) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
         return 2
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from evotune._seeds import encode_seeds, seeds_fingerprint
 from evotune._signals import exit_on_second_signal, sigterm_interrupts
 from evotune._validation import (
     check_choice,
@@ -109,6 +110,11 @@ class Evolution:
         same candidates.
     initial_sampling : {"lhs", "sobol", "random"}, default="lhs"
         How generation 0 covers the space.
+    initial_population : list of dict, DataFrame, cv_results_ dict or path, optional
+        Known parameter sets to start from (a warm start): they open
+        generation 0 (origin ``"seeded"``, at most ``population_size`` of
+        them) and sampling fills the rest. A path is a run directory, whose
+        evaluations are taken best first.
     hall_of_fame_size : int, default=10
     mutation_sigma : float, default=0.15
         Gaussian step in unit space.
@@ -136,6 +142,7 @@ class Evolution:
         direction: str = "maximize",
         random_state: Any = None,
         initial_sampling: str = "lhs",
+        initial_population: Any = None,
         hall_of_fame_size: int = 10,
         mutation_sigma: float = 0.15,
         max_novelty_tries: int = 20,
@@ -159,6 +166,11 @@ class Evolution:
         self.mutation_sigma = check_real("mutation_sigma", mutation_sigma, low=0, low_open=True)
         self.max_novelty_tries = check_int("max_novelty_tries", max_novelty_tries, low=0)
         self.rng = check_random_state(random_state)
+        self._seeds = (
+            encode_seeds(initial_population, self.space, self.rng)
+            if initial_population is not None
+            else np.empty((0, self.space.n_genes))
+        )
 
         self.generation = 0
         self.population: list[Genome] = []
@@ -194,8 +206,10 @@ class Evolution:
         # out of tell): sample afresh
         fresh = self.generation == 0 or not self.population
         if fresh:
-            genes = space.sample(self.population_size, self.rng, self.initial_sampling)
-            origins = ["initial"] * len(genes)
+            seeds = self._seeds[: self.population_size] if self.generation == 0 else self._seeds[:0]
+            rest = space.sample(self.population_size - len(seeds), self.rng, self.initial_sampling)
+            genes = np.vstack([seeds, rest])
+            origins = ["seeded"] * len(seeds) + ["initial"] * len(rest)
             parents: list[tuple[int, ...]] = [()] * len(genes)
             sigmas = np.full(len(genes), self.mutation_sigma)
             self._carried = []
@@ -470,6 +484,7 @@ def evolve(
     random_state: Any = None,
     callbacks: Iterable[Any] = (),
     initial_sampling: str = "lhs",
+    initial_population: Any = None,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     timeout: float | None = None,
@@ -507,6 +522,9 @@ def evolve(
         Objects with ``on_generation_end(state)``, or callables taking the
         :class:`GenerationState`; returning True stops the run.
     initial_sampling : {"lhs", "sobol", "random"}, default="lhs"
+    initial_population : list of dict, DataFrame, cv_results_ dict or path, optional
+        A warm start: known parameter sets that open generation 0 (see
+        :class:`Evolution`).
     checkpoint : path, optional
         A run directory: every asked generation and every finished fold is
         journaled there, and ``history.csv`` / ``hall_of_fame.csv`` are
@@ -571,6 +589,7 @@ def evolve(
         direction=direction,
         random_state=random_state,
         initial_sampling=initial_sampling,
+        initial_population=initial_population,
     )
     runner = get_backend(backend, n_jobs, timeout=timeout)
     if getattr(runner, "needs_pickle", False):
@@ -586,6 +605,7 @@ def evolve(
             "direction": evo.direction,
             "random_state": int(random_state),
             "initial_sampling": evo.initial_sampling,
+            "initial_population": seeds_fingerprint(initial_population),
             "generations": generations,
             "max_evaluations": max_evaluations,
             "time_budget": time_budget,
@@ -754,7 +774,7 @@ class _Loop:
                 self._close("interrupted")
                 if self.run_dir is not None:
                     logger.warning(
-                        "evotune: run interrupted; %d evaluations are kept in %s. Resume it "
+                        "run interrupted; %d evaluations are kept in %s. Resume it "
                         "with evolve(..., checkpoint=%r, resume=True) or `evotune resume %s`.",
                         len(evaluator.fold_cache) // max(1, int(evaluator.objective.n_tasks)),
                         self.run_dir.path,

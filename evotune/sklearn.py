@@ -191,7 +191,8 @@ class EvolutionarySearchCV(BaseSearchCV):
     random_state : int, RandomState or None
         The seed of the whole search.
     population_size, generations, strategy, crossover_prob, mutation_prob, elitism, \
-tournament_size, max_evaluations, time_budget, patience, initial_sampling
+tournament_size, max_evaluations, time_budget, patience, initial_sampling, \
+initial_population
         As in :func:`evotune.evolve`; the budget is at most
         ``population_size * generations`` candidates.
     checkpoint : path, optional
@@ -260,6 +261,7 @@ refit_time_, multimetric_
         time_budget: float | None = None,
         patience: int | None = None,
         initial_sampling: str = "lhs",
+        initial_population: Any = None,
         checkpoint: Any = None,
         resume: bool = False,
         timeout: float | None = None,
@@ -287,6 +289,7 @@ refit_time_, multimetric_
         self.time_budget = time_budget
         self.patience = patience
         self.initial_sampling = initial_sampling
+        self.initial_population = initial_population
         self.checkpoint = checkpoint
         self.resume = resume
         self.timeout = timeout
@@ -364,6 +367,7 @@ refit_time_, multimetric_
             random_state=_seed(self.random_state),
             callbacks=callbacks,
             initial_sampling=self.initial_sampling,
+            initial_population=self.initial_population,
             checkpoint=self.checkpoint,
             resume=self.resume,
             timeout=self.timeout,

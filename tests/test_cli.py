@@ -16,8 +16,8 @@ from threadpoolctl import threadpool_limits
 from evotune.cli import main
 
 GEN_LINE = re.compile(
-    r"^generation\s+(\d+)\s+evaluations\s+(\d+)\s+best\s+(\d\.\d{4})\s+mean\s+(\S+)\s+"
-    r"elapsed\s+([\d.]+)s$"
+    r"^generation\s+(\d+)\s+evaluations\s+(\d+)\s+best\s+(\d\.\d+)\s+mean\s+(\S+)\s+"
+    r"failed\s+(\d+)\s+elapsed\s+([\d.]+)s$"
 )
 PARAMS = ["learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization", "max_iter"]
 

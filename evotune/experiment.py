@@ -1,0 +1,365 @@
+"""Experiment files: a whole run declared in TOML, checked before any work.
+
+::
+
+    [estimator]
+    class = "sklearn.ensemble.RandomForestClassifier"   # any importable estimator
+    params = { n_jobs = 1 }                              # fixed parameters
+    # or a Pipeline: named steps, each a class and its fixed params
+    # steps = [ { name = "scale", class = "sklearn.preprocessing.StandardScaler" },
+    #           { name = "svc", class = "sklearn.svm.SVC" } ]
+
+    [data]
+    loader = "sklearn.datasets.load_wine"   # or: csv = "train.csv", target = "label"
+
+    [space]
+    n_estimators = { type = "int", low = 20, high = 200 }
+    max_features = { type = "categorical", choices = ["sqrt", "log2"] }
+    min_impurity_decrease = { type = "float", low = 1e-6, high = 1e-1, log = true }
+    degree = { type = "int", low = 2, high = 5, when = { kernel = "poly" } }
+
+    [search]
+    population_size = 10
+    generations = 4
+    cv = 3
+    scoring = "accuracy"
+    n_jobs = 2
+    random_state = 0
+
+Every error names the key (``space.n_estimators.low``), says what is wrong
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evotune.space import Categorical, Float, Integer, Parameter, Space
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["Experiment", "ExperimentError", "load_experiment"]
+
+
+class ExperimentError(ValueError):
+    """An experiment file that cannot be run as written."""
+
+
+_TOP = {"estimator", "data", "space", "search"}
+_ESTIMATOR = {"class", "params", "steps"}
+_STEP = {"name", "class", "params"}
+_DATA = {"loader", "csv", "parquet", "target", "params"}
+_SPACE_TYPES = {"int": Integer, "integer": Integer, "float": Float, "categorical": Categorical}
+_PARAM_KEYS = {"type", "low", "high", "log", "choices", "when"}
+# search settings: name -> accepted Python types (bool is checked apart from int)
+_SEARCH: dict[str, tuple[type, ...]] = {
+    "population_size": (int,),
+    "generations": (int,),
+    "cv": (int,),
+    "scoring": (str, list, dict),
+    "n_jobs": (int,),
+    "random_state": (int,),
+    "strategy": (str,),
+    "crossover_prob": (float, int),
+    "mutation_prob": (float, int),
+    "elitism": (int,),
+    "tournament_size": (int,),
+    "max_evaluations": (int,),
+    "time_budget": (float, int),
+    "patience": (int,),
+    "timeout": (float, int),
+    "initial_sampling": (str,),
+    "error_score": (float, int, str),
+    "shuffle": (bool,),
+}
+
+
+def _fail(key: str, message: str) -> ExperimentError:
+    return ExperimentError(f"{key}: {message}")
+
+
+def _table(data: Any, key: str) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise _fail(key, f"must be a table, got {type(data).__name__} {data!r}")
+    return dict(data)
+
+
+def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for k in data:
+        if k not in allowed:
+            prefix = f"{where}." if where else ""
+            raise _fail(f"{prefix}{k}", f"unknown key; allowed here: {', '.join(sorted(allowed))}")
+
+
+def import_object(path: Any, key: str) -> Any:
+    """Import ``package.module.Name``; the error names the key."""
+    if not isinstance(path, str) or "." not in path:
+        raise _fail(key, f"must be a dotted import path such as 'sklearn.svm.SVC', got {path!r}")
+    module_name, _, name = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise _fail(key, f"cannot import module {module_name!r} ({exc})") from None
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise _fail(key, f"module {module_name!r} has no attribute {name!r}") from None
+
+
+def _make_estimator(cls_path: Any, params: Any, key: str) -> Any:
+    cls = import_object(cls_path, f"{key}.class")
+    if not isinstance(cls, type):
+        raise _fail(f"{key}.class", f"{cls_path!r} is not a class")
+    params = _table(params if params is not None else {}, f"{key}.params")
+    try:
+        est = cls(**params)
+    except TypeError as exc:
+        raise _fail(
+            f"{key}.params", f"{cls.__name__} does not take these parameters: {exc}"
+        ) from None
+    if not hasattr(est, "fit") or not hasattr(est, "get_params"):
+        raise _fail(
+            f"{key}.class", f"{cls_path!r} is not a scikit-learn estimator (no fit/get_params)"
+        )
+    return est
+
+
+def _build_estimator(data: Any) -> Any:
+    table = _table(data, "estimator")
+    _unknown(table, _ESTIMATOR, "estimator")
+    if "steps" in table:
+        if "class" in table:
+            raise _fail("estimator", "give either 'class' or 'steps', not both")
+        steps = table["steps"]
+        if not isinstance(steps, list) or not steps:
+            raise _fail("estimator.steps", "must be a non-empty list of {name, class, params}")
+        built = []
+        for i, step in enumerate(steps):
+            where = f"estimator.steps[{i}]"
+            step = _table(step, where)
+            _unknown(step, _STEP, where)
+            name = step.get("name")
+            if not isinstance(name, str) or not name:
+                raise _fail(f"{where}.name", f"must be a non-empty string, got {name!r}")
+            built.append((name, _make_estimator(step.get("class"), step.get("params"), where)))
+        names = [n for n, _ in built]
+        if len(set(names)) != len(names):
+            raise _fail("estimator.steps", f"step names must be unique, got {names}")
+        from sklearn.pipeline import Pipeline
+
+        return Pipeline(built)
+    if "class" not in table:
+        raise _fail("estimator.class", "missing; give the estimator's import path, or 'steps'")
+    return _make_estimator(table["class"], table.get("params"), "estimator")
+
+
+def _build_parameter(name: str, spec: Any) -> Parameter:
+    key = f"space.{name}"
+    spec = _table(spec, key)
+    _unknown(spec, _PARAM_KEYS, key)
+    kind = spec.get("type")
+    if kind not in _SPACE_TYPES:
+        raise _fail(f"{key}.type", f"must be one of int, float, categorical; got {kind!r}")
+    when = spec.get("when")
+    if when is not None:
+        when = _table(when, f"{key}.when")
+    try:
+        if kind == "categorical":
+            extra = set(spec) - {"type", "choices", "when"}
+            if extra:
+                raise _fail(f"{key}.{sorted(extra)[0]}", "not allowed for a categorical")
+            if "choices" not in spec:
+                raise _fail(f"{key}.choices", "missing; give a list of choices")
+            return Categorical(spec["choices"], when=when)
+        extra = set(spec) - {"type", "low", "high", "log", "when"}
+        if extra:
+            raise _fail(f"{key}.{sorted(extra)[0]}", f"not allowed for type {kind!r}")
+        for bound in ("low", "high"):
+            if bound not in spec:
+                raise _fail(f"{key}.{bound}", "missing")
+        cls = _SPACE_TYPES[kind]
+        return cls(spec["low"], spec["high"], log=spec.get("log", False), when=when)
+    except ExperimentError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise _fail(key, str(exc)) from None
+
+
+def _build_space(data: Any) -> Space:
+    table = _table(data, "space")
+    if not table:
+        raise _fail("space", "must declare at least one parameter")
+    params = {name: _build_parameter(name, spec) for name, spec in table.items()}
+    try:
+        return Space(params)
+    except (TypeError, ValueError) as exc:
+        raise _fail("space", str(exc)) from None
+
+
+def _check_search(data: Any) -> dict[str, Any]:
+    table = _table(data if data is not None else {}, "search")
+    _unknown(table, set(_SEARCH), "search")
+    for k, v in table.items():
+        types = _SEARCH[k]
+        ok = isinstance(v, types) and (bool in types or not isinstance(v, bool))
+        if not ok:
+            names = " or ".join(t.__name__ for t in types)
+            raise _fail(f"search.{k}", f"must be {names}, got {type(v).__name__} {v!r}")
+    return table
+
+
+@dataclass
+class DataSpec:
+    """Where the data come from; loaded only when a run starts."""
+
+    loader: str | None = None
+    csv: Path | None = None
+    parquet: Path | None = None
+    target: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> tuple[Any, Any]:
+        if self.loader is not None:
+            fn = import_object(self.loader, "data.loader")
+            if not callable(fn):
+                raise _fail("data.loader", f"{self.loader!r} is not callable")
+            try:
+                out = fn(return_X_y=True, **self.params)
+            except TypeError:
+                out = fn(**self.params)
+            if isinstance(out, tuple) and len(out) >= 2:
+                return out[0], out[1]
+            if hasattr(out, "data") and hasattr(out, "target"):
+                return out.data, out.target
+            raise _fail("data.loader", "must return (X, y) or a Bunch with data and target")
+        import pandas as pd
+
+        path = self.csv if self.csv is not None else self.parquet
+        assert path is not None
+        key = "data.csv" if self.csv is not None else "data.parquet"
+        if not path.exists():
+            raise _fail(key, f"file {str(path)!r} does not exist")
+        try:
+            frame = pd.read_csv(path, **self.params) if self.csv else pd.read_parquet(path)
+        except Exception as exc:
+            raise _fail(key, f"cannot read {str(path)!r}: {exc}") from None
+        if self.target not in frame.columns:
+            raise _fail(
+                "data.target",
+                f"column {self.target!r} is not in {str(path)!r}; columns: {list(frame.columns)}",
+            )
+        return frame.drop(columns=[self.target]), frame[self.target].to_numpy()
+
+
+def _check_data(data: Any, base: Path) -> DataSpec:
+    table = _table(data, "data")
+    _unknown(table, _DATA, "data")
+    sources = [k for k in ("loader", "csv", "parquet") if k in table]
+    if len(sources) != 1:
+        raise _fail("data", "give exactly one of 'loader', 'csv' or 'parquet'")
+    params = _table(table.get("params", {}), "data.params")
+    src = sources[0]
+    value = table[src]
+    if not isinstance(value, str) or not value:
+        raise _fail(f"data.{src}", f"must be a non-empty string, got {value!r}")
+    if src == "loader":
+        if "target" in table:
+            raise _fail("data.target", "only for csv or parquet data")
+        fn = import_object(value, "data.loader")
+        if not callable(fn):
+            raise _fail("data.loader", f"{value!r} is not callable")
+        return DataSpec(loader=value, params=params)
+    target = table.get("target")
+    if not isinstance(target, str) or not target:
+        raise _fail("data.target", f"missing; name the column to predict in the {src} file")
+    path = Path(value)
+    path = path if path.is_absolute() else base / path
+    if not path.exists():
+        raise _fail(f"data.{src}", f"file {str(path)!r} does not exist")
+    return DataSpec(**{src: path}, target=target, params=params)  # type: ignore[arg-type]
+
+
+@dataclass
+class Experiment:
+    """A parsed, checked experiment file."""
+
+    path: Path
+    text: str
+    estimator: Any
+    data: DataSpec
+    space: Space
+    search: dict[str, Any]
+
+    def objective(self, X: Any, y: Any) -> Any:
+        """The cross-validated objective the file describes."""
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        from evotune.objective import CrossValScore
+
+        cv: Any = self.search.get("cv", 5)
+        if self.search.get("shuffle", True) and isinstance(cv, int):
+            seed = self.search.get("random_state", 0)
+            cls = StratifiedKFold if is_classifier(self.estimator) else KFold
+            cv = cls(cv, shuffle=True, random_state=seed)
+        return CrossValScore(
+            self.estimator,
+            X,
+            y,
+            cv=cv,
+            scoring=self.search.get("scoring"),
+            error_score=self.search.get("error_score", float("nan")),
+        )
+
+    def evolve_kwargs(self) -> dict[str, Any]:
+        """The settings of :func:`evotune.evolve` the file sets."""
+        skip = {"cv", "scoring", "error_score", "shuffle"}
+        return {k: v for k, v in self.search.items() if k not in skip}
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and check an experiment file; nothing runs and nothing is written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "e.toml"
+    >>> _ = f.write_text('[estimator]\\nclass = "sklearn.svm.SVC"\\n'
+    ...                  '[data]\\nloader = "sklearn.datasets.load_iris"\\n'
+    ...                  '[space]\\nC = { type = "float", low = 0.1, high = 10.0, log = true }\\n')
+    >>> load_experiment(f).space
+    Space({'C': Float(0.1, 10.0, log=True)})
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ExperimentError(f"{str(p)!r}: no such experiment file")
+    try:
+        text = p.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentError(f"{str(p)!r} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ExperimentError(f"{str(p)!r} cannot be read: {exc}") from None
+    _unknown(data, _TOP, "")
+    for section in ("estimator", "data", "space"):
+        if section not in data:
+            raise _fail(section, "missing section")
+    estimator = _build_estimator(data["estimator"])
+    data_spec = _check_data(data["data"], p.parent)
+    space = _build_space(data["space"])
+    search = _check_search(data.get("search"))
+    for name in space.names:
+        if name not in estimator.get_params(deep=True):
+            raise _fail(
+                f"space.{name}",
+                f"{type(estimator).__name__} has no parameter {name!r}",
+            )
+    return Experiment(p, text, estimator, data_spec, space, search)
