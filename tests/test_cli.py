@@ -8,6 +8,7 @@ import subprocess
 import sys
 from contextlib import redirect_stdout
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -140,3 +141,109 @@ def test_python_dash_m_help():
     )
     assert out.returncode == 0
     assert "demo" in out.stdout
+
+
+# ------------------------------------------------------------ run / resume / report
+EXAMPLE_TOML = Path(__file__).parent.parent / "examples" / "experiment.toml"
+
+
+def _cli(*args, cwd=None, timeout=300):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "evotune", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def wine_run(tmp_path_factory):
+    """The issue's TOML run with `evotune run`, then extended with `resume`."""
+    import shutil
+
+    work = tmp_path_factory.mktemp("cli")
+    toml = work / "anywhere.toml"
+    shutil.copyfile(EXAMPLE_TOML, toml)
+    out = work / "run"
+    first = _cli("run", toml, "--out", out)
+    second = _cli("resume", out, "--generations", "6")
+    return out, first, second
+
+
+def test_run_writes_the_run_directory(wine_run):
+    out, first, _ = wine_run
+    assert first.returncode == 0, first.stderr
+    for name in (
+        "journal.jsonl",
+        "meta.json",
+        "history.csv",
+        "hall_of_fame.csv",
+        "experiment.toml",
+    ):
+        assert (out / name).exists(), name
+    assert first.stdout.count("generation") >= 4  # plain progress lines: not a terminal
+    assert "best score" in first.stdout
+
+
+def test_resume_extends_the_run_to_more_generations(wine_run):
+    import pandas as pd
+
+    out, _, second = wine_run
+    assert second.returncode == 0, second.stderr
+    history = pd.read_csv(out / "history.csv")
+    assert history["generation"].max() == 5
+    assert history["id"].is_unique
+    assert not history.duplicated(subset=[c for c in history if c.startswith("param_")]).any()
+    assert "stopped by generations" in second.stdout
+
+
+def test_report_prints_a_leaderboard_and_writes_pngs(wine_run):
+    out, _, _ = wine_run
+    proc = _cli("report", out, "--top", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "mean_score" in proc.stdout or "score" in proc.stdout
+    pngs = sorted((out / "report").glob("*.png"))
+    assert len(pngs) >= 3
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    as_json = _cli("report", out, "--json", "--no-plots")
+    assert as_json.returncode == 0, as_json.stderr
+    import json
+
+    data = json.loads(as_json.stdout)
+    assert len(data["leaderboard"]) == 10
+
+
+def test_a_bad_experiment_is_one_line_exit_2_and_no_run_directory(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE_TOML.read_text().replace("low = 20, high = 200", "low = 200, high = 20"))
+    out = tmp_path / "run"
+    proc = _cli("run", bad, "--out", out)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("evotune: error: space.n_estimators:")
+    assert not out.exists()
+    debug = _cli("run", bad, "--out", out, "--debug")
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+
+
+def test_run_refuses_an_existing_run_without_resume(wine_run):
+    out, _, _ = wine_run
+    proc = _cli("run", out / "experiment.toml", "--out", out)
+    assert proc.returncode == 2
+    assert "--resume" in proc.stderr
+
+
+def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
+    proc = _cli("resume", tmp_path)
+    assert proc.returncode == 2 and "not a run directory" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "resume", "report", "demo"])
+def test_every_command_has_help(command):
+    proc = _cli(command, "--help")
+    assert proc.returncode == 0 and "usage: evotune" in proc.stdout

@@ -218,3 +218,23 @@ def test_integer_space_on_pool_matches_serial():
         evolve(f, space, population_size=6, generations=3, n_jobs=n, random_state=5) for n in (1, 2)
     ]
     pd.testing.assert_frame_equal(comparable(runs[0].history), comparable(runs[1].history))
+
+
+def test_a_script_without_a_main_guard_runs_on_the_pool(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from evotune import Float, evolve\n"
+        "def f(p):\n"
+        "    return -(p['x'] - 0.25) ** 2\n"
+        "r = evolve(f, {'x': Float(0, 1)}, population_size=4, generations=2, n_jobs=2,\n"
+        "           random_state=0)\n"
+        "print('evaluations', len(r.history))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("evaluations") == 1  # the workers did not run it again

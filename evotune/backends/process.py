@@ -10,9 +10,12 @@ worker exits by itself as soon as its parent is gone.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +50,29 @@ def check_picklable(objective: Any) -> bytes:
             f"the objective {objective!r} cannot be sent to worker processes{culprit}: "
             f"{type(exc).__name__}: {exc}. Use n_jobs=1, or make it picklable."
         ) from exc
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start a worker without it re-running the user's script.
+
+    A spawned child normally imports the parent's ``__main__`` first, so a
+    script without an ``if __name__ == "__main__":`` guard would start its
+    search again in every worker. The objective reaches the workers pickled
+    by value (dill), so they never need ``__main__``: hide it while starting.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 @dataclass
@@ -135,7 +161,8 @@ class ProcessPoolBackend:
             name="evotune-worker",
             daemon=True,
         )
-        proc.start()
+        with _main_module_hidden():
+            proc.start()
         child.close()
         assert self._payload is not None
         parent.send_bytes(self._payload)

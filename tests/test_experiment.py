@@ -1,0 +1,169 @@
+"""Experiment files: what runs, and every bad file's error names its key."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from evotune import Categorical, Float, Integer
+from evotune.experiment import ExperimentError, load_experiment
+
+GOOD = """
+[estimator]
+class = "sklearn.ensemble.RandomForestClassifier"
+params = { n_jobs = 1 }
+[data]
+loader = "sklearn.datasets.load_wine"
+[space]
+n_estimators = { type = "int", low = 20, high = 200 }
+max_features = { type = "categorical", choices = ["sqrt", "log2"] }
+min_impurity_decrease = { type = "float", low = 1e-6, high = 1e-1, log = true }
+[search]
+population_size = 10
+generations = 4
+cv = 3
+scoring = "accuracy"
+n_jobs = 2
+random_state = 0
+"""
+
+
+def _write(tmp_path, text, name="e.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_the_issue_example_loads(tmp_path):
+    exp = load_experiment(_write(tmp_path, GOOD))
+    assert type(exp.estimator).__name__ == "RandomForestClassifier"
+    assert exp.estimator.n_jobs == 1
+    assert isinstance(exp.space["n_estimators"], Integer)
+    assert isinstance(exp.space["max_features"], Categorical)
+    p = exp.space["min_impurity_decrease"]
+    assert isinstance(p, Float) and p.log
+    assert exp.evolve_kwargs() == {
+        "population_size": 10,
+        "generations": 4,
+        "n_jobs": 2,
+        "random_state": 0,
+    }
+    X, y = exp.data.load()
+    obj = exp.objective(X, y)
+    assert obj.n_tasks == 3 and obj.scoring == "accuracy"
+
+
+def test_a_pipeline_with_a_condition(tmp_path):
+    text = """
+    [estimator]
+    steps = [
+        { name = "scale", class = "sklearn.preprocessing.StandardScaler" },
+        { name = "svc", class = "sklearn.svm.SVC", params = { probability = false } },
+    ]
+    [data]
+    loader = "sklearn.datasets.load_iris"
+    [space]
+    svc__kernel = { type = "categorical", choices = ["rbf", "poly"] }
+    svc__degree = { type = "int", low = 2, high = 5, when = { svc__kernel = "poly" } }
+    """
+    exp = load_experiment(_write(tmp_path, text))
+    assert [n for n, _ in exp.estimator.steps] == ["scale", "svc"]
+    assert exp.space["svc__degree"].when == {"svc__kernel": ("poly",)}
+
+
+def test_csv_data_relative_to_the_file(tmp_path):
+    (tmp_path / "train.csv").write_text("a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    text = """
+    [estimator]
+    class = "sklearn.linear_model.LogisticRegression"
+    [data]
+    csv = "train.csv"
+    target = "label"
+    [space]
+    C = { type = "float", low = 0.1, high = 10.0 }
+    """
+    exp = load_experiment(_write(tmp_path, text))
+    X, y = exp.data.load()
+    assert list(X.columns) == ["a", "b"] and list(y) == [0, 1, 0, 1]
+
+
+BAD = [
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 1, high = 2 }\n[search]\npopulaton_size = 3\n',
+        r"^search\.populaton_size: unknown key",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 1, high = 2 }\n[search]\ngenerations = "4"\n',
+        r"^search\.generations: must be int, got str",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVQ"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 1, high = 2 }\n',
+        r"^estimator\.class: module 'sklearn\.svm' has no attribute 'SVQ'",
+    ),
+    (
+        '[estimator]\nclass = "nosuchpackage.Model"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 1, high = 2 }\n',
+        r"^estimator\.class: cannot import module 'nosuchpackage'",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 5, high = 2 }\n',
+        r"^space\.C: .*'low' must be < 'high'",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 0, high = 2, log = true }\n',
+        r"^space\.C: .*log=True needs 'low' > 0",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "real", low = 1, high = 2 }\n',
+        r"^space\.C\.type: must be one of int, float, categorical",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 1 }\n',
+        r"^space\.C\.high: missing",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nCee = { type = "float", low = 1, high = 2 }\n',
+        r"^space\.Cee: SVC has no parameter 'Cee'",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\ndegree = { type = "int", low = 2, high = 5, when = { kernal = "poly" } }\n',
+        r"^space: .*unknown parameter 'kernal'",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\nparams = { Cc = 1 }\n'
+        '[data]\nloader = "sklearn.datasets.load_iris"\n[space]\nC = { type = "float", low = 1, high = 2 }\n',
+        r"^estimator\.params: SVC does not take these parameters",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\ncsv = "missing.csv"\ntarget = "y"\n'
+        '[space]\nC = { type = "float", low = 1, high = 2 }\n',
+        r"^data\.csv: file .* does not exist",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n',
+        r"^space: missing section",
+    ),
+    ('[estimator]\nclass = "sklearn.svm.SVC"\n[dataa]\n', r"^dataa: unknown key"),
+    ("not toml at all = = =\n", r"is not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "match"), BAD, ids=[m for _, m in BAD])
+def test_bad_files_name_the_key(tmp_path, text, match):
+    with pytest.raises(ExperimentError, match=match):
+        load_experiment(_write(tmp_path, text))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ExperimentError, match="no such experiment file"):
+        load_experiment(tmp_path / "nope.toml")
