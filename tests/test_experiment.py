@@ -105,7 +105,8 @@ BAD = [
         r"^estimator\.class: module 'sklearn\.svm' has no attribute 'SVQ'",
     ),
     (
-        '[estimator]\nclass = "nosuchpackage.Model"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[estimator]\nclass = "nosuchpackage.Model"\n'
+        '[data]\nloader = "sklearn.datasets.load_iris"\n'
         '[space]\nC = { type = "float", low = 1, high = 2 }\n',
         r"^estimator\.class: cannot import module 'nosuchpackage'",
     ),
@@ -141,7 +142,8 @@ BAD = [
     ),
     (
         '[estimator]\nclass = "sklearn.svm.SVC"\nparams = { Cc = 1 }\n'
-        '[data]\nloader = "sklearn.datasets.load_iris"\n[space]\nC = { type = "float", low = 1, high = 2 }\n',
+        '[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 1, high = 2 }\n',
         r"^estimator\.params: SVC does not take these parameters",
     ),
     (
