@@ -756,6 +756,12 @@ class _Loop:
                         elapsed=time.perf_counter() - start,
                         evolution=evo,
                     )
+                    logger.info(
+                        "generation %d: %d evaluations, best %.6g",
+                        state.generation,
+                        state.n_evaluations,
+                        state.best_score,
+                    )
                     if _call_callbacks(self.callbacks, state):
                         stop_reason = "callback"
                         break

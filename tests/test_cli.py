@@ -247,3 +247,30 @@ def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
 def test_every_command_has_help(command):
     proc = _cli(command, "--help")
     assert proc.returncode == 0 and "usage: evotune" in proc.stdout
+
+
+def test_sigterm_exits_143_and_the_run_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evotune", "run", str(EXAMPLE_TOML), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"type":"fold"') >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "evotune resume" in err
+    again = _cli("resume", out)
+    assert again.returncode == 0, again.stderr
