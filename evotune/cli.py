@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import shutil
 import sys
 import traceback
@@ -256,6 +257,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        # the reader went away (`evotune report DIR | head`): not an error
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except Interrupted as exc:
         print(f"evotune: interrupted by {exc}", file=sys.stderr)
         return exc.exit_code

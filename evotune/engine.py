@@ -708,7 +708,8 @@ class _Loop:
             )
 
         if self.run_dir is not None:
-            self.run_dir.record_start(resumed)
+            backend = self.evaluator.backend
+            self.run_dir.record_start(resumed, getattr(backend, "n_workers", 1))
         evo.budget = (
             evo.population_size * generations
             if max_evaluations is None

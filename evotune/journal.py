@@ -100,11 +100,31 @@ def _json_safe(value: Any) -> Any:
     return {"repr": repr(value)}
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null, so every line is strict JSON (jq, browsers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(record: Any) -> str:
+    """One strict-JSON line; the common all-finite record takes the fast path."""
+    try:
+        return json.dumps(record, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(record), separators=(",", ":"), allow_nan=False)
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
+            # insertion order kept: the space's parameters stay in the user's order
+            fh.write(json.dumps(_finite(data), indent=2, allow_nan=False))
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -129,17 +149,21 @@ def _fold_to_json(result: FoldResult) -> dict[str, Any]:
     }
 
 
+def _num(value: Any, default: float = math.nan) -> float:
+    return default if value is None else float(value)
+
+
 def _fold_from_json(data: Mapping[str, Any]) -> FoldResult:
     return FoldResult(
-        score=float(data["score"]) if data["score"] is not None else math.nan,
-        fit_time=float(data.get("fit_time", 0.0)),
-        score_time=float(data.get("score_time", 0.0)),
+        score=_num(data["score"]),
+        fit_time=_num(data.get("fit_time"), 0.0),
+        score_time=_num(data.get("score_time"), 0.0),
         status=str(data.get("status", "ok")),
         error=data.get("error"),
-        metrics=dict(data.get("metrics") or {}),
+        metrics={k: _num(v) for k, v in (data.get("metrics") or {}).items()},
         worker=int(data.get("worker", 0)),
-        started=float(data.get("started", math.nan)),
-        finished=float(data.get("finished", math.nan)),
+        started=_num(data.get("started")),
+        finished=_num(data.get("finished")),
     )
 
 
@@ -355,7 +379,7 @@ class RunDirectory:
         once a second."""
         if self._fh is None:
             raise RuntimeError("the run directory is closed")
-        self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._fh.write(dumps(record) + "\n")
         self._fh.flush()
         self._dirty = True
         self.tick()
@@ -371,8 +395,16 @@ class RunDirectory:
             self._dirty = False
         self._last_sync = time.monotonic()
 
-    def record_start(self, resumed: bool) -> None:
-        self.append({"type": "start", "pid": os.getpid(), "time": time.time(), "resumed": resumed})
+    def record_start(self, resumed: bool, n_workers: int | None = None) -> None:
+        self.append(
+            {
+                "type": "start",
+                "pid": os.getpid(),
+                "time": time.time(),
+                "resumed": resumed,
+                "n_workers": n_workers,
+            }
+        )
 
     def record_ask(self, generation: int, candidates: list[Any]) -> None:
         self.append(
@@ -456,7 +488,7 @@ EXTENSIBLE = frozenset(
 
 
 def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=repr)
+    return json.dumps(_finite(value), sort_keys=True, default=repr)
 
 
 def _short(value: Any, limit: int = 160) -> str:

@@ -11,6 +11,7 @@ worker exits by itself as soon as its parent is gone.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
@@ -65,7 +66,9 @@ def _main_module_hidden() -> Iterator[None]:
     if main is None:
         yield
         return
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
+    }
     main.__dict__.pop("__file__", None)
     main.__dict__["__spec__"] = None
     try:
@@ -109,9 +112,9 @@ class ProcessPoolBackend:
     --------
     >>> from evotune.evaluation import FunctionObjective, Task
     >>> pool = ProcessPoolBackend(2)
-    >>> pool.start(FunctionObjective(lambda p: p["x"] * 2))   # doctest: +SKIP
-    >>> pool.submit(Task("0:0", 0, {"x": 1.5}, 0, 0))          # doctest: +SKIP
-    >>> [r.score for _, r in pool.wait()]                       # doctest: +SKIP
+    >>> pool.start(FunctionObjective(lambda p: p["x"] * 2))
+    >>> pool.submit(Task("0:0", 0, {"x": 1.5}, 0, 0))
+    >>> [r.score for _, r in pool.wait()]
     [3.0]
     >>> pool.shutdown()
     """
@@ -217,7 +220,9 @@ class ProcessPoolBackend:
         except Exception:
             pass
 
-    def _finish(self, task: Task, result: FoldResult, slot: int = -1, started: float = 0.0) -> None:
+    def _finish(
+        self, task: Task, result: FoldResult, slot: int = -1, started: float = math.nan
+    ) -> None:
         result.worker = slot
         result.started = started
         result.finished = time.time()
