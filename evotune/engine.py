@@ -25,6 +25,7 @@ import numpy as np
 
 from evotune._seeds import encode_seeds, seeds_fingerprint
 from evotune._signals import exit_on_second_signal, sigterm_interrupts
+from evotune._tables import TableWriter
 from evotune._validation import (
     check_choice,
     check_int,
@@ -646,6 +647,7 @@ class _Loop:
             on_idle=run.tick if run is not None else None,
         )
         self._recorded = set(run.evaluated) if run is not None else set()
+        self._tables: TableWriter | None = None
 
     def _on_result(self, ev: Evaluation) -> None:
         if self.run_dir is not None and ev.key not in self._recorded:
@@ -685,7 +687,9 @@ class _Loop:
                 f"cannot resume {str(run.path)!r}: after generation {generation} the random "
                 "state differs from the journal's (was the code or the objective changed?)"
             )
-        result_factory().save(run.path)
+        if self._tables is None:
+            self._tables = TableWriter(self.evo.space)
+        self._tables.write(run.path, self.evo.evaluations, [g.id for g in self.evo.hall_of_fame])
 
     def run(
         self,

@@ -68,15 +68,32 @@ class RunLockedError(RuntimeError):
     """Another live process is using this run directory."""
 
 
+_VERSION_MODULES = {
+    "evotune": "evotune",
+    "deap": "deap",
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "scikit-learn": "sklearn",
+    "pandas": "pandas",
+    "multiprocess": "multiprocess",
+}
+
+
 def package_versions() -> dict[str, str]:
-    from importlib import metadata
+    """Versions of Python and the packages a run depends on.
+
+    Read from each module's ``__version__`` (the modules are imported by
+    then); scanning the installed distributions' metadata would cost a
+    noticeable part of a short run.
+    """
+    import importlib
 
     out = {"python": platform.python_version()}
-    for name in ("evotune", "deap", "numpy", "scipy", "scikit-learn", "pandas", "multiprocess"):
+    for dist, module in _VERSION_MODULES.items():
         try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "unknown"
+            out[dist] = str(getattr(importlib.import_module(module), "__version__", "unknown"))
+        except ImportError:
+            out[dist] = "unknown"
     return out
 
 

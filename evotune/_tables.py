@@ -1,0 +1,100 @@
+"""``history.csv`` and ``hall_of_fame.csv`` for a live run, rewritten cheaply.
+
+A long run rewrites both files after every generation. Building pandas frames
+for that each time costs more than the journal itself, so rows are rendered to
+CSV text once, when their evaluation arrives, and each rewrite only joins the
+cached rows, writes a temporary file, fsyncs it and renames it over the old
+one. The columns are those of :func:`evotune.result.history_frame`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evotune.evaluation import Evaluation
+    from evotune.space import Space
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return value
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class TableWriter:
+    """Keeps the rendered rows of a run and rewrites its two CSV files."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+        self._n_splits = -1
+        self._rows: list[str] = []  # history rows, with the error column
+        self._short: dict[int, str] = {}  # candidate id -> row without the error column
+        self._done = 0
+
+    def _header(self, n_splits: int) -> list[str]:
+        return (
+            ["id", "generation", "origin"]
+            + [f"param_{n}" for n in self.space.names]
+            + ["mean_score", "std_score"]
+            + [f"split{k}_score" for k in range(n_splits)]
+            + ["fit_time", "score_time", "status", "error"]
+        )
+
+    @staticmethod
+    def _line(fields: list[Any]) -> str:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([_cell(f) for f in fields])
+        return buf.getvalue()
+
+    def _render(self, e: Evaluation, n_splits: int) -> None:
+        scores = list(e.fold_scores) + [math.nan] * (n_splits - len(e.fold_scores))
+        fields = (
+            [e.candidate_id, e.generation, e.origin]
+            + [e.params.get(n) for n in self.space.names]
+            + [e.mean_score, e.std_score]
+            + scores[:n_splits]
+            + [e.fit_time, e.score_time, e.status]
+        )
+        self._rows.append(self._line([*fields, e.error]))
+        self._short[e.candidate_id] = self._line(fields)
+
+    def write(
+        self, directory: Path, evaluations: Sequence[Evaluation], best_ids: Sequence[int]
+    ) -> None:
+        """Rewrite ``history.csv`` and ``hall_of_fame.csv`` (ids best first)."""
+        n_splits = max((len(e.fold_scores) for e in evaluations), default=0)
+        if n_splits != self._n_splits:  # a new fold count: render everything again
+            self._n_splits, self._rows, self._short, self._done = n_splits, [], {}, 0
+        for e in evaluations[self._done :]:
+            self._render(e, n_splits)
+        self._done = len(evaluations)
+        header = self._header(n_splits)
+        _write_atomic(directory / "history.csv", self._line(header) + "".join(self._rows))
+        hof = [self._line(["rank", *header[:-1]]).rstrip("\n") + "\n"]
+        for rank, cid in enumerate(best_ids, start=1):
+            hof.append(f"{rank}," + self._short[cid])
+        _write_atomic(directory / "hall_of_fame.csv", "".join(hof))
