@@ -208,18 +208,21 @@ class CrossValScore:
         ``metric`` one, the fitness.
         """
         train, test = self.splits_[task]
-        X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
-        y_train = None if self.y is None else _safe_indexing(self.y, train)
-        y_test = None if self.y is None else _safe_indexing(self.y, test)
         n = self.n_samples_
-        fit_params = {k: _index_fit_param(v, train, n) for k, v in self.fit_params.items()}
-        test_params = {k: _index_fit_param(v, test, n) for k, v in self.score_params.items()}
-        start = time.perf_counter()
         fit_time = score_time = 0.0
+        start = time.perf_counter()
         try:
             # the parameter values are cloned too: an estimator among a
             # categorical's choices must not be fitted in place and shared
             model = clone(self.estimator).set_params(**clone(params, safe=False))
+            # times as scikit-learn's cross_validate counts them: the fit time
+            # includes splitting the data, not cloning and setting parameters
+            start = time.perf_counter()
+            X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
+            y_train = None if self.y is None else _safe_indexing(self.y, train)
+            y_test = None if self.y is None else _safe_indexing(self.y, test)
+            fit_params = {k: _index_fit_param(v, train, n) for k, v in self.fit_params.items()}
+            test_params = {k: _index_fit_param(v, test, n) for k, v in self.score_params.items()}
             if y_train is None:
                 model.fit(X_train, **fit_params)
             else:
