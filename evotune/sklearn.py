@@ -303,6 +303,8 @@ refit_time_, multimetric_
         sub = get_tags(self.estimator).target_tags
         tags.target_tags.multi_output = sub.multi_output
         tags.target_tags.single_output = sub.single_output
+        # the search slices folds with numpy; it does not claim Array API inputs
+        tags.array_api_support = False
         return tags
 
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
