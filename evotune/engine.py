@@ -65,6 +65,7 @@ logger = logging.getLogger("evotune")
 STRATEGIES = ("ga", "mu_plus_lambda", "mu_comma_lambda")
 SAMPLINGS = ("lhs", "sobol", "random")
 SIGMA_MIN, SIGMA_MAX = 0.005, 0.5
+SCREEN_REFERENCE = 2000
 
 
 class AllFailedError(ValueError):
@@ -118,7 +119,12 @@ class Evolution:
         evaluations are taken best first.
     hall_of_fame_size : int, default=10
     mutation_sigma : float, default=0.15
-        Gaussian step in unit space.
+        Initial Gaussian step in unit space (each genome then adapts its own).
+    screening : int, default=4
+        Surrogate screening: breed this many times the offspring a generation
+        needs and evaluate those a nearest-neighbour model of the history rates
+        best (a quarter drawn at random from the pool, to keep exploring).
+        1 turns it off. It changes which candidates are asked, never how many.
 
     Examples
     --------
@@ -147,6 +153,7 @@ class Evolution:
         hall_of_fame_size: int = 10,
         mutation_sigma: float = 0.15,
         max_novelty_tries: int = 20,
+        screening: int = 4,
     ) -> None:
         self.space = space if isinstance(space, Space) else Space(space)
         self.population_size = check_int("population_size", population_size, low=2)
@@ -166,6 +173,7 @@ class Evolution:
         self.hall_of_fame_size = check_int("hall_of_fame_size", hall_of_fame_size, low=1)
         self.mutation_sigma = check_real("mutation_sigma", mutation_sigma, low=0, low_open=True)
         self.max_novelty_tries = check_int("max_novelty_tries", max_novelty_tries, low=0)
+        self.screening = check_int("screening", screening, low=1)
         self.rng = check_random_state(random_state)
         self._seeds = (
             encode_seeds(initial_population, self.space, self.rng)
@@ -216,6 +224,8 @@ class Evolution:
             self._carried = []
         else:
             genes, origins, parents, sigmas = self._breed()
+            if self.screening > 1:
+                genes, origins, parents, sigmas = self._screen(genes, origins, parents, sigmas)
 
         batch: set[str] = set()
         new: list[Genome] = []
@@ -278,6 +288,64 @@ class Evolution:
         tau = 1.0 / math.sqrt(2.0 * self.space.n_genes)
         out = sigma * np.exp(tau * self.rng.normal(size=sigma.shape))
         return np.clip(out, SIGMA_MIN, SIGMA_MAX)
+
+    def _screen(
+        self,
+        genes: np.ndarray,
+        origins: list[str],
+        parents: list[tuple[int, ...]],
+        sigmas: np.ndarray,
+    ) -> tuple[np.ndarray, list[str], list[tuple[int, ...]], np.ndarray]:
+        """Surrogate screening: breed ``screening`` times the offspring needed
+        and keep those a nearest-neighbour model of the history rates best.
+
+        The model predicts an offspring's fitness as the distance-weighted
+        mean fitness of its ``k`` nearest evaluated genomes (unit space;
+        a categorical mismatch counts 0.5). A quarter of the kept offspring are
+        drawn at random from the pool, so the model cannot lock the search in.
+        """
+        known = [g for g in self._seen.values() if math.isfinite(g.selection_value())]
+        n = len(genes)
+        if len(known) < max(8, 2 * self.space.n_genes):
+            return genes, origins, parents, sigmas
+        pool = [(genes, origins, parents, sigmas)]
+        for _ in range(self.screening - 1):
+            pool.append(self._breed())
+        all_genes = np.vstack([p[0] for p in pool])
+        all_origins = [o for p in pool for o in p[1]]
+        all_parents = [q for p in pool for q in p[2]]
+        all_sigmas = np.concatenate([p[3] for p in pool])
+        # the reference set: the best evaluated genomes, bounded for large runs
+        known.sort(key=lambda g: -g.selection_value())
+        known = known[:SCREEN_REFERENCE]
+        ref = np.stack([g.genes for g in known])
+        fit = np.array([g.selection_value() for g in known])
+        cats = self.space.schema.categorical
+        num = ~cats
+        k = min(5, len(ref))
+        pred = np.empty(len(all_genes))
+        for lo in range(0, len(all_genes), 256):  # in blocks: bounded memory
+            block = all_genes[lo : lo + 256]
+            d2 = np.zeros((len(block), len(ref)))
+            if num.any():
+                d2 += ((block[:, None, num] - ref[None, :, num]) ** 2).sum(axis=2)
+            if cats.any():
+                d2 += 0.25 * (block[:, None, cats] != ref[None, :, cats]).sum(axis=2)
+            near = np.argpartition(d2, k - 1, axis=1)[:, :k]
+            w = 1.0 / (np.sqrt(np.take_along_axis(d2, near, axis=1)) + 1e-9)
+            pred[lo : lo + 256] = (w * fit[near]).sum(axis=1) / w.sum(axis=1)
+        n_model = n - n // 4
+        order = np.argsort(-pred, kind="stable")
+        chosen = list(order[:n_model])
+        rest = np.setdiff1d(np.arange(len(all_genes)), chosen)
+        chosen += list(self.rng.choice(rest, size=n - n_model, replace=False))
+        idx = np.array(chosen)
+        return (
+            all_genes[idx],
+            [all_origins[i] for i in idx],
+            [all_parents[i] for i in idx],
+            all_sigmas[idx],
+        )
 
     def _breed(self) -> tuple[np.ndarray, list[str], list[tuple[int, ...]], np.ndarray]:
         pop = self.population
@@ -486,6 +554,7 @@ def evolve(
     callbacks: Iterable[Any] = (),
     initial_sampling: str = "lhs",
     initial_population: Any = None,
+    screening: int = 4,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     timeout: float | None = None,
@@ -526,6 +595,8 @@ def evolve(
     initial_population : list of dict, DataFrame, cv_results_ dict or path, optional
         A warm start: known parameter sets that open generation 0 (see
         :class:`Evolution`).
+    screening : int, default=4
+        Surrogate screening of offspring (see :class:`Evolution`); 1 turns it off.
     checkpoint : path, optional
         A run directory: every asked generation and every finished fold is
         journaled there, and ``history.csv`` / ``hall_of_fame.csv`` are
@@ -591,6 +662,7 @@ def evolve(
         random_state=random_state,
         initial_sampling=initial_sampling,
         initial_population=initial_population,
+        screening=screening,
     )
     runner = get_backend(backend, n_jobs, timeout=timeout)
     if getattr(runner, "needs_pickle", False):
@@ -607,6 +679,7 @@ def evolve(
             "random_state": int(random_state),
             "initial_sampling": evo.initial_sampling,
             "initial_population": seeds_fingerprint(initial_population),
+            "screening": evo.screening,
             "generations": generations,
             "max_evaluations": max_evaluations,
             "time_budget": time_budget,

@@ -192,7 +192,7 @@ class EvolutionarySearchCV(BaseSearchCV):
         The seed of the whole search.
     population_size, generations, strategy, crossover_prob, mutation_prob, elitism, \
 tournament_size, max_evaluations, time_budget, patience, initial_sampling, \
-initial_population
+initial_population, screening
         As in :func:`evotune.evolve`; the budget is at most
         ``population_size * generations`` candidates.
     checkpoint : path, optional
@@ -262,6 +262,7 @@ refit_time_, multimetric_
         patience: int | None = None,
         initial_sampling: str = "lhs",
         initial_population: Any = None,
+        screening: int = 4,
         checkpoint: Any = None,
         resume: bool = False,
         timeout: float | None = None,
@@ -290,6 +291,7 @@ refit_time_, multimetric_
         self.patience = patience
         self.initial_sampling = initial_sampling
         self.initial_population = initial_population
+        self.screening = screening
         self.checkpoint = checkpoint
         self.resume = resume
         self.timeout = timeout
@@ -370,6 +372,7 @@ refit_time_, multimetric_
             callbacks=callbacks,
             initial_sampling=self.initial_sampling,
             initial_population=self.initial_population,
+            screening=self.screening,
             checkpoint=self.checkpoint,
             resume=self.resume,
             timeout=self.timeout,

@@ -705,3 +705,24 @@ def test_all_candidates_returning_non_numbers_raises_all_failed_error():
             generations=3,
             random_state=0,
         )
+
+
+def test_screening_changes_which_candidates_not_how_many():
+    space = {"x": Float(-2.0, 2.0), "y": Float(-2.0, 2.0)}
+
+    def f(p):
+        return -((p["x"] - 0.5) ** 2) - (p["y"] + 0.5) ** 2
+
+    plain = evolve(f, space, population_size=10, generations=6, random_state=3, screening=1)
+    screened = evolve(f, space, population_size=10, generations=6, random_state=3)
+    assert len(plain.history) == len(screened.history)
+    assert not plain.history["param_x"].equals(screened.history["param_x"])
+    # generation 0 is sampled the same way; screening acts on offspring only
+    g0 = plain.history["generation"] == 0
+    assert plain.history.loc[g0, "param_x"].tolist() == screened.history.loc[g0, "param_x"].tolist()
+    assert screened.best_score >= plain.best_score - 1e-3
+
+
+def test_bad_screening_is_refused_naming_it():
+    with pytest.raises(ValueError, match="screening"):
+        evolve(lambda p: 0.0, {"x": Float(0.0, 1.0)}, screening=0)
