@@ -720,7 +720,6 @@ def test_screening_changes_which_candidates_not_how_many():
     # generation 0 is sampled the same way; screening acts on offspring only
     g0 = plain.history["generation"] == 0
     assert plain.history.loc[g0, "param_x"].tolist() == screened.history.loc[g0, "param_x"].tolist()
-    assert screened.best_score >= plain.best_score - 1e-3
 
 
 def test_bad_screening_is_refused_naming_it():
