@@ -111,7 +111,7 @@ def grid_levels(case: Case, budget: int) -> dict[str, int]:
 
     def size() -> int:
         total = 0
-        for fixed, active in branches(case):
+        for _fixed, active in branches(case):
             n = 1
             for p in active:
                 n *= len(p.choices) if p.kind == "cat" else levels[p.name]
@@ -129,9 +129,7 @@ def sklearn_grid(case: Case, budget: int) -> dict[str, Any] | list[dict[str, Any
     from dataclasses import replace
 
     levels = grid_levels(case, budget)
-    specs = {
-        p.name: replace(p, grid=levels[p.name]) if p.kind != "cat" else p for p in case.params
-    }
+    specs = {p.name: replace(p, grid=levels[p.name]) if p.kind != "cat" else p for p in case.params}
     out = [
         {
             **{k: [v] for k, v in fixed.items()},
@@ -170,7 +168,8 @@ def _sklearn_output(search: Any, wall: float, case: Case, workers: int) -> Searc
     n_splits = int(search.n_splits_)
     scores = [float(s) for s in res["mean_test_score"]]
     costs = [
-        (float(f) + float(s)) * n_splits for f, s in zip(res["mean_fit_time"], res["mean_score_time"])
+        (float(f) + float(s)) * n_splits
+        for f, s in zip(res["mean_fit_time"], res["mean_score_time"])
     ]
     params = list(res["params"])
     return SearchOutput(
@@ -187,7 +186,9 @@ def _sklearn_output(search: Any, wall: float, case: Case, workers: int) -> Searc
     )
 
 
-def run_random(case: Case, data: Data, seed: int, n_jobs: int, budget: int, pop: int) -> SearchOutput:
+def run_random(
+    case: Case, data: Data, seed: int, n_jobs: int, budget: int, pop: int
+) -> SearchOutput:
     """scikit-learn ``RandomizedSearchCV`` with ``n_iter`` = budget."""
     from sklearn.model_selection import RandomizedSearchCV
 

@@ -6,6 +6,7 @@ scale run on a trivial objective.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from dataclasses import dataclass
@@ -61,13 +62,15 @@ def scale_summary(probes: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": runs, "linear": None, "slopes_kb": []}
     if len(runs) >= 3:
         slopes = [
-            (b["peak_tree_mb"] - a["peak_tree_mb"]) * 1024 / (b["n_evaluations"] - a["n_evaluations"])
-            for a, b in zip(runs, runs[1:])
+            (b["peak_tree_mb"] - a["peak_tree_mb"])
+            * 1024
+            / (b["n_evaluations"] - a["n_evaluations"])
+            for a, b in itertools.pairwise(runs)
         ]
         out["slopes_kb"] = slopes
         # a slope under 0.1 KiB per evaluation is flat whatever the ratio
         out["linear"] = all(
-            s2 <= max(LINEAR_SLACK * s1, 0.1) for s1, s2 in zip(slopes, slopes[1:])
+            s2 <= max(LINEAR_SLACK * s1, 0.1) for s1, s2 in itertools.pairwise(slopes)
         )
     return out
 
@@ -135,9 +138,7 @@ def evaluate_targets(
         out.append(Target("C4 journal cost < 2% of wall", "not measured", None))
     # scale
     scale = scale_summary(probes)
-    big = next(
-        (r for r in scale["runs"] if r["n_evaluations"] >= 0.99 * SCALE_EVALUATIONS), None
-    )
+    big = next((r for r in scale["runs"] if r["n_evaluations"] >= 0.99 * SCALE_EVALUATIONS), None)
     name = f"scale: {SCALE_EVALUATIONS:,} evaluations of a trivial objective in < 2 min"
     if big is None:
         out.append(Target(name, "not measured", None))

@@ -189,6 +189,9 @@ class Evolution:
         self._stats = make_statistics(self.direction)
         self._seen: dict[str, Genome] = {}
         self._cost: dict[int, float] = {}
+        # every evaluated genome and its fitness, in order: the surrogate's data
+        self._hist_genes: list[np.ndarray] = []
+        self._hist_fit: list[float] = []
         self._pending: dict[int, Genome] = {}
         self._carried: list[Genome] = []
         self._elites: list[Genome] = []
@@ -304,9 +307,10 @@ class Evolution:
         a categorical mismatch counts 0.5). A quarter of the kept offspring are
         drawn at random from the pool, so the model cannot lock the search in.
         """
-        known = [g for g in self._seen.values() if math.isfinite(g.selection_value())]
         n = len(genes)
-        if len(known) < max(8, 2 * self.space.n_genes):
+        all_fit = np.asarray(self._hist_fit)
+        finite = np.flatnonzero(np.isfinite(all_fit))
+        if len(finite) < max(8, 2 * self.space.n_genes):
             return genes, origins, parents, sigmas
         pool = [(genes, origins, parents, sigmas)]
         for _ in range(self.screening - 1):
@@ -316,10 +320,11 @@ class Evolution:
         all_parents = [q for p in pool for q in p[2]]
         all_sigmas = np.concatenate([p[3] for p in pool])
         # the reference set: the best evaluated genomes, bounded for large runs
-        known.sort(key=lambda g: -g.selection_value())
-        known = known[:SCREEN_REFERENCE]
-        ref = np.stack([g.genes for g in known])
-        fit = np.array([g.selection_value() for g in known])
+        if len(finite) > SCREEN_REFERENCE:
+            top = np.argpartition(-all_fit[finite], SCREEN_REFERENCE - 1)[:SCREEN_REFERENCE]
+            finite = np.sort(finite[top])
+        ref = np.stack([self._hist_genes[i] for i in finite])
+        fit = all_fit[finite]
         cats = self.space.schema.categorical
         num = ~cats
         k = min(5, len(ref))
@@ -442,6 +447,8 @@ class Evolution:
                 continue
             g.set_score(told.mean_score if told.status == "ok" else math.nan)
             self._seen[g.key] = g
+            self._hist_genes.append(g.genes)
+            self._hist_fit.append(g.selection_value())
             self._cost[g.id] = told.fit_time + told.score_time
             self.evaluations.append(told)
             offspring.append(g)
