@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from _strategies import schemas
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,28 +22,6 @@ from operators.schema import (
 )
 
 PROPERTY = settings(max_examples=60, deadline=None)
-
-
-@st.composite
-def schemas(draw, kinds=("float", "int", "categorical"), max_genes=6):
-    d = draw(st.integers(1, max_genes))
-    ks, nc, lo, hi, lg = [], [], [], [], []
-    for _ in range(d):
-        k = draw(st.sampled_from(kinds))
-        ks.append(k)
-        if k == "int":
-            log = draw(st.booleans())
-            low = draw(st.integers(1, 50)) if log else draw(st.integers(-50, 50))
-            nc.append(0)
-            lo.append(low)
-            hi.append(low + draw(st.integers(1, 200)))
-            lg.append(log)
-        else:
-            nc.append(draw(st.integers(1, 6)) if k == "categorical" else 0)
-            lo.append(np.nan)
-            hi.append(np.nan)
-            lg.append(False)
-    return GeneSchema.from_lists(ks, nc, lo, hi, lg)
 
 
 @st.composite
