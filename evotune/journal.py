@@ -49,6 +49,7 @@ __all__ = [
     "build_meta",
     "package_versions",
     "peek_meta",
+    "read_meta",
 ]
 
 FORMAT_VERSION = 1
@@ -184,6 +185,23 @@ def _fold_from_json(data: Mapping[str, Any]) -> FoldResult:
     )
 
 
+def read_meta(path: Path) -> dict[str, Any]:
+    """A run's ``meta.json``, checked to be a JSON object of this format version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise JournalError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise JournalError(f"{path} must hold a JSON object, got {type(data).__name__}")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise JournalError(
+            f"{path} has format_version {version!r}; this evotune reads version "
+            f"{FORMAT_VERSION} only"
+        )
+    return data
+
+
 class _Lock:
     """An exclusive ``flock`` on ``lock``: released by the kernel when the
     holder dies, so a lock left by a dead process is simply taken over."""
@@ -282,7 +300,7 @@ class RunDirectory:
                         f"{meta_path} is missing, so the journal in {str(root)!r} cannot be "
                         "checked against this run; nothing was changed"
                     )
-                run.meta = run._read_meta(meta_path)
+                run.meta = read_meta(meta_path)
                 run._check_meta(meta)
                 if journal.exists():
                     run._replay(journal)
@@ -294,22 +312,6 @@ class RunDirectory:
             run._lock.release()
             raise
         return run
-
-    @staticmethod
-    def _read_meta(path: Path) -> dict[str, Any]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise JournalError(f"{path} is not readable JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise JournalError(f"{path} must hold a JSON object")
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise JournalError(
-                f"{path} has format_version {version!r}; this evotune reads version "
-                f"{FORMAT_VERSION} only"
-            )
-        return data
 
     def _check_meta(self, meta: Mapping[str, Any]) -> None:
         """Resuming with another space, data or seed would not be the same run."""
@@ -518,7 +520,7 @@ def peek_meta(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     meta = Path(path) / META
     if not meta.exists():
         return None
-    return RunDirectory._read_meta(meta)
+    return read_meta(meta)
 
 
 def build_meta(

@@ -1,0 +1,416 @@
+"""The report's PNG plots: progress, score against each parameter, worker timeline."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+from evotune.report._run import (
+    Run,
+    _as_float,
+    _as_int,
+    _category_index,
+    _display,
+    _fmt_cell,
+    _is_ok,
+    _params,
+)
+from evotune.report._timeline import worker_timeline
+
+# Okabe-Ito colours: told apart by colour-blind readers and in greyscale print
+STATUS_COLOURS = {
+    "ok": "#0072B2",
+    "failed": "#D55E00",
+    "timeout": "#E69F00",
+    "crashed": "#000000",
+}
+_OTHER_COLOUR = "#999999"
+_DPI = 110
+
+
+# ------------------------------------------------------------------- plots
+def write_plots(run: Run, out_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Write ``progress.png``, ``parameters.png`` and ``timeline.png``.
+
+    Drawn with matplotlib's Agg canvas directly (no pyplot), so the global
+    backend of the calling program is left as it was.
+
+    Parameters
+    ----------
+    run : Run
+    out_dir : path, optional
+        Where the PNGs go; by default ``run.path / "report"``.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order above.
+
+    Examples
+    --------
+    >>> from evotune.report import load_run
+    >>> [p.name for p in write_plots(load_run(example_run))]
+    ['progress.png', 'parameters.png', 'timeline.png']
+    """
+    try:
+        from matplotlib.figure import Figure  # noqa: F401  (checks it is installed)
+    except ImportError:  # pragma: no cover - matplotlib is optional for the package
+        raise ImportError("evotune report plots need matplotlib: pip install matplotlib") from None
+    out = Path(out_dir) if out_dir is not None else run.path / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, draw in (
+        ("progress.png", _plot_progress),
+        ("parameters.png", _plot_parameters),
+        ("timeline.png", _plot_timeline),
+    ):
+        fig = draw(run)
+        path = out / name
+        _save(fig, path)
+        written.append(path)
+    return written
+
+
+def _save(fig: Figure, path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)  # binds the figure to Agg; pyplot's backend is untouched
+    # through a temporary file and a rename: a reader never sees half a PNG
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=_DPI)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _score_label(run: Run) -> str:
+    """'score (accuracy; higher is better)': the metric if the meta names it."""
+    fp = run.meta.get("fingerprint")
+    fp = fp if isinstance(fp, Mapping) else {}
+    metric = fp.get("metric")
+    name = None
+    if isinstance(metric, str) and metric and metric != "score":
+        name = metric
+    else:
+        scoring = fp.get("scoring")  # a repr: "'accuracy'" for a named scorer
+        if isinstance(scoring, str) and len(scoring) > 2 and scoring[0] == scoring[-1] == "'":
+            name = scoring[1:-1]
+    better = "higher" if run.direction == "maximize" else "lower"
+    return f"mean score ({name + '; ' if name else ''}{better} is better)"
+
+
+def _message(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.35")
+
+
+def _plot_progress(run: Run) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(8.5, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    gens = run.generations
+    x = [_as_float(g.get("generation")) for g in gens]
+    best = [_as_float(g.get("best")) for g in gens]
+    mean = [_as_float(g.get("mean")) for g in gens]
+    std = [_as_float(g.get("std")) for g in gens]
+    std = [s if math.isfinite(s) else 0.0 for s in std]
+    lo = [m - s for m, s in zip(mean, std)]
+    hi = [m + s for m, s in zip(mean, std)]
+
+    # every successful evaluation, faintly: the spread behind the summary lines
+    # (and the only thing to show if no generation has finished yet)
+    ok = [ev for ev in run.evaluations if _is_ok(ev) and _as_int(ev.get("generation")) is not None]
+    ok_x = [float(_as_int(ev.get("generation")) or 0) for ev in ok]
+    if ok:
+        ax.scatter(
+            ok_x,
+            [_as_float(ev.get("mean_score")) for ev in ok],
+            s=12,
+            color="0.65",
+            alpha=0.6,
+            linewidths=0,
+            label="one evaluation",
+            zorder=1,
+        )
+    has_mean = any(math.isfinite(m) for m in mean)
+    if has_mean and len(gens) == 1:
+        # a band over one x is an invisible sliver: draw the spread as an error bar
+        ax.errorbar(
+            x,
+            mean,
+            yerr=std,
+            color="#0072B2",
+            marker="o",
+            ms=5,
+            capsize=8,
+            lw=1.5,
+            label="population mean ± std",
+        )
+    elif has_mean:
+        ax.fill_between(x, lo, hi, color="#56B4E9", alpha=0.3, label="population mean ± std")
+        ax.plot(x, mean, color="#0072B2", marker="o", ms=4, label="population mean")
+    if any(math.isfinite(b) for b in best):
+        ax.plot(x, best, color="#D55E00", marker="o", ms=6, lw=2, label="best so far")
+    if not gens and not ok:
+        _message(ax, "no generation has finished yet")
+    elif not ok:
+        _message(ax, "no successful evaluation: nothing to plot")
+    n_gen = len(gens)
+    failed = run.n_failed
+    ax.set_title(
+        f"Progress: {n_gen} generation{'s' if n_gen != 1 else ''}, "
+        f"{len(run.evaluations)} evaluations ({failed} failed)"
+    )
+    ax.set_xlabel("generation (0 = initial population)")
+    ax.set_ylabel(_score_label(run))
+    all_x = [v for v in x if math.isfinite(v)] + ok_x
+    distinct = sorted(set(all_x))
+    if 0 < len(distinct) <= 12:
+        ax.set_xticks(distinct)  # few generations: a tick on each, no fractions
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if all_x and max(all_x) == min(all_x):
+        ax.set_xlim(min(all_x) - 0.5, max(all_x) + 0.5)  # one generation: not a 0-wide axis
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def _choice_label(choice: Any, width: int = 18) -> str:
+    return _fmt_cell(_display(choice), active=True, width=width)
+
+
+def _plot_parameters(run: Run) -> Figure:
+    import numpy as np
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    names = run.param_names
+    n = max(1, len(names))
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(4.4 * ncols + 0.9, 3.5 * nrows + 0.7), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[len(names) :]:
+        ax.set_visible(False)
+
+    ok = [ev for ev in run.evaluations if _is_ok(ev)]
+    best = run.best
+    gens = [_as_int(ev.get("generation")) or 0 for ev in ok]
+    vmax = max(gens, default=0)
+    rng = np.random.default_rng(0)  # fixed jitter: the same run draws the same plot
+    colour_map = None
+    score_label = _score_label(run)
+    for i, (ax, name) in enumerate(zip(flat, names)):
+        spec = run.space.get(name)
+        spec = spec if isinstance(spec, Mapping) else {}
+        kind = spec.get("type")
+        n_failed = sum(1 for ev in run.evaluations if not _is_ok(ev) and name in _params(ev))
+        n_inactive = sum(1 for ev in run.evaluations if name not in _params(ev))
+        xs: list[float] = []
+        ys: list[float] = []
+        cs: list[int] = []
+        best_xy: tuple[float, float] | None = None
+        if kind == "categorical":
+            choices = list(spec.get("choices") or [])
+            for ev, g in zip(ok, gens):
+                index = _category_index(ev, name, choices)
+                if index is None:
+                    continue
+                x = index + float(rng.uniform(-0.22, 0.22))
+                xs.append(x)
+                ys.append(_as_float(ev.get("mean_score")))
+                cs.append(g)
+                if ev is best:
+                    best_xy = (float(index), ys[-1])
+            labels = [_choice_label(c) for c in choices]
+            ax.set_xticks(range(len(choices)))
+            long = sum(len(t) for t in labels) > 28 or any(len(t) > 8 for t in labels)
+            ax.set_xticklabels(
+                labels,
+                rotation=25 if long else 0,
+                ha="right" if long else "center",
+                rotation_mode="anchor",  # a slanted label ends at its own tick
+            )
+            ax.set_xlim(-0.5, max(len(choices), 1) - 0.5)
+            ax.set_xlabel(f"{name} (choice)")
+        else:
+            log = bool(spec.get("log", False))
+            low, high = _as_float(spec.get("low")), _as_float(spec.get("high"))
+            # a few integers: many points share an x, so spread them a little
+            jitter = 0.12 if kind == "int" and not log and high - low <= 30 else 0.0
+            for ev, g in zip(ok, gens):
+                value = _params(ev).get(name)
+                x = _as_float(value)
+                if not math.isfinite(x) or (log and x <= 0):
+                    continue
+                if ev is best:
+                    best_xy = (x, _as_float(ev.get("mean_score")))
+                if jitter:
+                    x += float(rng.uniform(-jitter, jitter))
+                xs.append(x)
+                ys.append(_as_float(ev.get("mean_score")))
+                cs.append(g)
+            if log and (low > 0 or xs):
+                ax.set_xscale("log")
+            if math.isfinite(low) and math.isfinite(high) and high > low:
+                # the whole range, so a reader sees where in it the search went
+                if log and low > 0:
+                    pad = (high / low) ** 0.04
+                    ax.set_xlim(low / pad, high * pad)
+                else:
+                    pad = 0.04 * (high - low)
+                    if kind == "int":
+                        pad = max(pad, 0.4)  # room for the jitter at the ends
+                    ax.set_xlim(low - pad, high + pad)
+            if kind == "int":
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            bounds = f"{low:g} to {high:g}" if math.isfinite(low) and math.isfinite(high) else ""
+            scale = "log scale" if log else "linear"
+            ax.set_xlabel(f"{name} ({bounds}, {scale})" if bounds else f"{name} ({scale})")
+        if xs:
+            colour_map = ax.scatter(
+                xs,
+                ys,
+                c=cs,
+                cmap="viridis",
+                vmin=0,
+                vmax=max(vmax, 1),
+                s=22,
+                alpha=0.85,
+                edgecolors="none",
+            )
+        else:
+            _message(ax, "no successful evaluation\nwith this parameter active")
+        if best_xy is not None:
+            ax.scatter(
+                [best_xy[0]],
+                [best_xy[1]],
+                marker="*",
+                s=220,
+                color="#D55E00",
+                edgecolors="black",
+                linewidths=0.6,
+                zorder=5,
+                label="best",
+            )
+        notes = [f"{len(xs)} shown"]
+        if n_failed:
+            notes.append(f"{n_failed} failed (not shown)")
+        if n_inactive:
+            notes.append(f"{n_inactive} inactive")
+        ax.set_title(f"{name}: " + ", ".join(notes), fontsize="medium")
+        ax.grid(True, alpha=0.3)
+        if i % ncols == 0:
+            ax.set_ylabel(score_label)
+    if not names:
+        _message(flat[0], "the space in meta.json names no parameter")
+    if colour_map is not None and vmax > 0:
+        bar = fig.colorbar(
+            colour_map, ax=[a for a in flat if a.get_visible()], shrink=0.8, aspect=30
+        )
+        bar.set_label("generation")
+        bar.locator = MaxNLocator(integer=True)  # generations are whole numbers
+        bar.update_ticks()
+    for ax in flat:
+        handles, labels = ax.get_legend_handles_labels()
+        if handles:
+            # outside the axes: inside, it may hide the very star it explains
+            fig.legend(handles, labels, loc="outside lower center", fontsize="small")
+            break
+    fig.suptitle(
+        f"Score against each parameter ({len(ok)} successful of {len(run.evaluations)} evaluations)"
+    )
+    return fig
+
+
+def _plot_timeline(run: Run) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    tl = worker_timeline(run)
+    n_lanes = max(1, len(tl.lanes))
+    height = min(2.2 + 0.42 * n_lanes, 14.0)
+    fig = Figure(figsize=(10.0, height), layout="constrained")
+    ax = fig.add_subplot()
+    row_of = {w: i for i, w in enumerate(tl.lanes)}
+    counts = Counter(b[3] for b in tl.bars)
+    statuses = list(STATUS_COLOURS) + sorted(s for s in counts if s not in STATUS_COLOURS)
+    for status in statuses:
+        colour = STATUS_COLOURS.get(status, _OTHER_COLOUR)
+        for worker in tl.lanes:
+            spans = [(s, f - s) for w, s, f, st in tl.bars if w == worker and st == status]
+            if spans:
+                # an edge in the bar's own colour keeps very short tasks visible
+                ax.broken_barh(
+                    spans,
+                    (row_of[worker] - 0.38, 0.76),
+                    facecolors=colour,
+                    edgecolors=colour,
+                    linewidth=0.5,
+                )
+    for x in tl.resumes:
+        ax.axvline(x, color="0.3", ls="--", lw=1)
+    ax.set_yticks(range(len(tl.lanes)))
+    ax.set_yticklabels([f"worker {w}" for w in tl.lanes])
+    ax.set_ylim(n_lanes - 0.5, -0.5)  # worker 0 on top
+    if tl.span > 0:
+        ax.set_xlim(0, tl.span * 1.01)
+    label = "seconds since start"
+    if tl.resumes:
+        label += " (pauses between sessions cut out; dashed line = resumed)"
+    ax.set_xlabel(label)
+    ax.set_ylabel("worker lane")
+    ax.grid(True, axis="x", alpha=0.3)
+    if tl.bars:
+        frac = tl.busy_fraction
+        lanes = f"{len(tl.lanes)} worker{'s' if len(tl.lanes) != 1 else ''}"
+        fig.suptitle(f"Worker timeline: {len(tl.bars)} tasks on {lanes}, pool {frac:.0%} busy")
+        ax.set_title(
+            f"{tl.busy:.3g} s of work in {len(tl.lanes)} × {tl.span:.3g} s since start; "
+            f"{tl.work_fraction:.0%} busy from the first task to the last",
+            fontsize="medium",
+            color="0.25",
+        )
+        handles = [
+            Patch(color=STATUS_COLOURS.get(s, _OTHER_COLOUR), label=f"{s} ({counts.get(s, 0)})")
+            for s in statuses
+        ]
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=len(handles),
+            fontsize="small",
+            frameon=False,
+            title="task status (count)",
+            title_fontsize="small",
+        )
+    else:
+        ax.set_title("Worker timeline: no timed tasks in the journal")
+        _message(ax, "no fold record with start and end times")
+    if tl.skipped:
+        fig.text(
+            0.99,
+            0.01,
+            f"{tl.skipped} task(s) without times not shown",
+            ha="right",
+            fontsize="small",
+            color="0.35",
+        )
+    return fig

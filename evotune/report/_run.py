@@ -1,0 +1,355 @@
+"""Reading a run directory: its metadata and journal, as JSON only."""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from evotune.journal import JOURNAL, META, JournalError, read_meta
+
+if TYPE_CHECKING:
+    pass
+
+
+class ReportError(ValueError):
+    """A run directory that cannot be reported on (missing, or not a run)."""
+
+
+# ---------------------------------------------------------------- reading
+@dataclass
+class Run:
+    """What a run directory holds, as plain JSON values.
+
+    Attributes
+    ----------
+    path : Path
+        The run directory.
+    meta : dict
+        ``meta.json``: format version, space, settings, fingerprint, versions.
+    evaluations : list of dict
+        The journal's ``evaluation`` records, in candidate-id order, one per
+        genome key (the first one kept).
+    folds : list of dict
+        The journal's ``fold`` records (one finished (candidate, fold) task each).
+    generations : list of dict
+        The ``logbook`` row of each ``tell`` record, by generation: keys
+        ``generation``, ``evaluations``, ``failed``, ``best``, ``mean``,
+        ``std``, ``elapsed``.
+    direction : str
+        ``"maximize"`` or ``"minimize"``.
+    stopped : str or None
+        The reason of the last ``stop`` record, or None when the run is still
+        going or was killed (no ``stop`` after its last ``start``).
+    starts : list of float
+        Wall-clock times of the ``start`` records (one per session: the first
+        run and each resume), used to lay out the worker timeline.
+
+    Examples
+    --------
+    >>> run = load_run(example_run)   # a run directory made by evolve(checkpoint=...)
+    >>> run.direction, len(run.evaluations), run.stopped
+    ('maximize', 11, 'generations')
+    """
+
+    path: Path
+    meta: dict[str, Any]
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    folds: list[dict[str, Any]] = field(default_factory=list)
+    generations: list[dict[str, Any]] = field(default_factory=list)
+    direction: str = "maximize"
+    stopped: str | None = None
+    starts: list[float] = field(default_factory=list)
+
+    @property
+    def space(self) -> dict[str, Any]:
+        """The space as ``Space.to_dict`` wrote it: name -> parameter description."""
+        space = self.meta.get("space")
+        return space if isinstance(space, dict) else {}
+
+    @property
+    def param_names(self) -> list[str]:
+        """Parameter names, in the order of ``meta.json``'s space."""
+        return list(self.space)
+
+    @property
+    def n_failed(self) -> int:
+        """Evaluations without a finite score (failed, timed out or crashed)."""
+        return sum(1 for ev in self.evaluations if not _is_ok(ev))
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """The best successful evaluation record, or None if none succeeded."""
+        ranked = _ranked(self)
+        return ranked[0] if ranked and _is_ok(ranked[0]) else None
+
+
+def load_run(path: str | os.PathLike[str]) -> Run:
+    """Read a run directory: ``meta.json`` and ``journal.jsonl``, as JSON only.
+
+    A torn last journal line (the writer was killed mid-line) is skipped with
+    a warning; a corrupt line elsewhere is an error.
+
+    Parameters
+    ----------
+    path : path
+        The run directory, as given to ``evolve(..., checkpoint=path)``.
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    ReportError
+        If the directory does not exist, or has no ``meta.json`` or no
+        journal, or either file is not what evotune writes.
+
+    Examples
+    --------
+    >>> run = load_run(example_run)
+    >>> run.space["C"]
+    {'type': 'float', 'low': 0.1, 'high': 10.0, 'log': False, 'when': {}}
+    """
+    root = Path(path)
+    if not root.exists():
+        raise ReportError(f"the run directory {str(root)!r} does not exist")
+    if not root.is_dir():
+        raise ReportError(f"{str(root)!r} is not a run directory (it is a file)")
+    meta = _read_meta(root / META)
+    journal = root / JOURNAL
+    if not journal.is_file():
+        raise ReportError(
+            f"{str(root)!r} has no {JOURNAL}: it is not a run directory, or its run has not started"
+        )
+    records = _read_journal(journal)
+
+    settings = meta.get("settings")
+    direction = settings.get("direction", "maximize") if isinstance(settings, dict) else "maximize"
+    if direction not in ("maximize", "minimize"):
+        raise ReportError(
+            f"{root / META}: settings.direction must be 'maximize' or 'minimize', got {direction!r}"
+        )
+
+    evaluations: dict[Any, dict[str, Any]] = {}
+    folds: list[dict[str, Any]] = []
+    generations: dict[int, dict[str, Any]] = {}
+    starts: list[float] = []
+    stopped: str | None = None
+    for record in records:
+        kind = record["type"]
+        if kind == "evaluation":
+            # a resumed run may meet a genome again; the first record is the one
+            # the history keeps, so the report keeps it too
+            key = record.get("key", ("candidate", record.get("candidate")))
+            evaluations.setdefault(_hashable(key), record)
+        elif kind == "fold":
+            folds.append(record)
+        elif kind == "tell":
+            gen = _as_int(record.get("generation"))
+            book = record.get("logbook")
+            row = dict(book) if isinstance(book, Mapping) else {}
+            if gen is None:
+                gen = _as_int(row.get("generation"))
+            if gen is None:
+                continue
+            row.setdefault("generation", gen)
+            generations.setdefault(gen, row)
+        elif kind == "start":
+            stopped = None  # a later session that has not stopped (yet)
+            t = _as_float(record.get("time"))
+            if math.isfinite(t):
+                starts.append(t)
+        elif kind == "stop":
+            reason = record.get("reason")
+            stopped = str(reason) if reason is not None else None
+        # "ask" and unknown types (a newer writer) are not needed for a report
+
+    ordered = sorted(
+        evaluations.values(),
+        key=lambda ev: (_as_int(ev.get("candidate")) is None, _as_int(ev.get("candidate")) or 0),
+    )
+    return Run(
+        path=root,
+        meta=meta,
+        evaluations=ordered,
+        folds=folds,
+        generations=[generations[g] for g in sorted(generations)],
+        direction=str(direction),
+        stopped=stopped,
+        starts=sorted(starts),
+    )
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ReportError(
+            f"{path} is missing: {str(path.parent)!r} is not a run directory written by "
+            "evotune (or its meta.json was deleted)"
+        )
+    try:
+        return read_meta(path)
+    except JournalError as exc:
+        raise ReportError(str(exc)) from None
+
+
+def _read_journal(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReportError(f"{path} cannot be read: {exc}") from None
+    # split bytes, not text: a line torn inside a multi-byte character must
+    # not make the whole file undecodable
+    lines = data.split(b"\n")
+    last = max((i for i, raw in enumerate(lines) if raw.strip()), default=-1)
+    records: list[dict[str, Any]] = []
+    for i, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+            if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+                raise ValueError("not a journal record")
+        except ValueError as exc:
+            if i == last:
+                # the live run (or a killed one) was writing it; resume drops it too
+                warnings.warn(
+                    f"{path}: line {i + 1} is cut short (the writer was stopped while "
+                    "writing it); it is skipped",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                break
+            raise ReportError(
+                f"{path}, line {i + 1}: not a valid journal record ({exc}); the journal is "
+                "corrupted"
+            ) from None
+        records.append(record)
+    return records
+
+
+# ------------------------------------------------------------ JSON values
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    return value
+
+
+def _as_float(value: Any) -> float:
+    """A JSON number as float; anything else (null, text, bool) is NaN."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return math.nan
+    return float(value)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
+def _is_ok(ev: Mapping[str, Any]) -> bool:
+    return ev.get("status", "ok") == "ok" and math.isfinite(_as_float(ev.get("mean_score")))
+
+
+def _params(ev: Mapping[str, Any]) -> dict[str, Any]:
+    params = ev.get("params")
+    return params if isinstance(params, dict) else {}
+
+
+def _is_repr(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"repr"} and isinstance(value["repr"], str)
+
+
+def _display(value: Any) -> Any:
+    """A value as a person reads it: an object stored as ``{"repr": r}`` is ``r``."""
+    return value["repr"] if _is_repr(value) else value
+
+
+def _clean_json(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become None, numpy scalars plain numbers."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        return x if math.isfinite(x) else None
+    if isinstance(value, Mapping):
+        return {str(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_json(v) for v in value]
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _ranked(run: Run) -> list[dict[str, Any]]:
+    """Evaluations best first; those without a finite score last, by id."""
+    sign = -1.0 if run.direction == "maximize" else 1.0
+
+    def order(ev: dict[str, Any]) -> tuple[int, float, int]:
+        ident = _as_int(ev.get("candidate"))
+        ident = ident if ident is not None else 2**62
+        if _is_ok(ev):
+            return (0, sign * _as_float(ev.get("mean_score")), ident)
+        return (1, 0.0, ident)
+
+    return sorted(run.evaluations, key=order)
+
+
+def _category_index(ev: Mapping[str, Any], name: str, choices: list[Any]) -> int | None:
+    """Which choice an evaluation took: from the genome key (which stores a
+    category by its index), else by comparing JSON forms."""
+    key = ev.get("key")
+    if isinstance(key, str):
+        try:
+            parts = json.loads(key)
+        except ValueError:
+            parts = None
+        if isinstance(parts, list):
+            for part in parts:
+                if isinstance(part, list) and len(part) == 2 and part[0] == name:
+                    index = _as_int(part[1])
+                    if index is not None and 0 <= index < len(choices):
+                        return index
+    params = _params(ev)
+    if name not in params:
+        return None
+    # (a tuple or dict choice is a repr in the space but a JSON value in the
+    # params, so only the key finds those)
+    form = json.dumps(params[name], sort_keys=True)
+    for i, c in enumerate(choices):
+        if json.dumps(c, sort_keys=True) == form:
+            return i
+    return None
+
+
+def _fmt_cell(value: Any, *, active: bool, width: int = 28) -> str:
+    if not active:
+        return ""
+    if isinstance(value, bool) or value is None:
+        text = str(value)
+    elif isinstance(value, numbers.Integral):
+        text = str(int(value))
+    elif isinstance(value, numbers.Real):
+        text = f"{float(value):.5g}"
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, separators=(",", ":"), default=str)
+    text = " ".join(text.split())  # a multi-line repr stays on one line
+    return text if len(text) <= width else text[: width - 1] + "…"
