@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _strategies import schemas
+from _strategies import assert_valid, schemas, valid_genes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,36 +16,10 @@ CROSSOVERS = [crossover_uniform, crossover_blend, crossover_sbx]
 
 
 @st.composite
-def valid_genes(draw, schema, n):
-    rows = []
-    for _ in range(n):
-        row = []
-        for j in range(schema.n_genes):
-            if schema.categorical[j]:
-                row.append(float(draw(st.integers(0, int(schema.n_choices[j]) - 1))))
-            else:
-                row.append(draw(st.floats(0.0, 1.0)))
-        rows.append(row)
-    genes = np.array(rows, dtype=np.float64).reshape(n, schema.n_genes)
-    return repair(genes, schema)
-
-
-@st.composite
 def parent_pairs(draw, kinds=("float", "int", "categorical")):
     schema = draw(schemas(kinds))
     n = draw(st.integers(1, 8))
     return schema, draw(valid_genes(schema, n)), draw(valid_genes(schema, n))
-
-
-def assert_valid(out: np.ndarray, schema: GeneSchema) -> None:
-    assert out.dtype == np.float64
-    assert np.isfinite(out).all()
-    num = out[:, schema.numeric]
-    assert ((num >= 0) & (num <= 1)).all()
-    cats = out[:, schema.categorical]
-    assert (cats == np.rint(cats)).all()
-    assert ((cats >= 0) & (cats < schema.n_choices[schema.categorical])).all()
-    np.testing.assert_array_equal(repair(out, schema), out)
 
 
 def assert_genewise_permutation(c1, c2, a, b, columns=slice(None)):

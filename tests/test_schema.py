@@ -193,6 +193,7 @@ def test_repair_rejects_bad_shape():
 
 
 def assert_valid(out: np.ndarray, schema: GeneSchema) -> None:
+    # checked from the bin arithmetic, not with repair(): repair is under test here
     assert np.isfinite(out).all()
     num = out[:, schema.numeric]
     assert ((num >= 0) & (num <= 1)).all()
