@@ -176,7 +176,6 @@ class _Loop:
             if max_evaluations is None
             else min(max_evaluations, evo.population_size * generations)
         )
-        finished: Result | None = None
         _call_hook(self.callbacks, "on_run_start", evo)
         try:
             with sigterm_interrupts():

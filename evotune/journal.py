@@ -32,13 +32,13 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from evotune._atomic import atomic_open
 from evotune.evaluation import Evaluation, FoldResult
 
 __all__ = [
@@ -138,19 +138,9 @@ def dumps(record: Any) -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            # insertion order kept: the space's parameters stay in the user's order
-            fh.write(json.dumps(_finite(data), indent=2, allow_nan=False))
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path) as fh:
+        # insertion order kept: the space's parameters stay in the user's order
+        fh.write(json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
 
 
 def _fold_to_json(result: FoldResult) -> dict[str, Any]:

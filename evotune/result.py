@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from evotune._atomic import atomic_open
 
 if TYPE_CHECKING:
     from evotune.engine import Evolution
@@ -71,21 +72,9 @@ def _hall_of_fame_frame(genomes: Sequence[Genome], history: pd.DataFrame) -> pd.
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write ``frame`` to ``path`` through a temporary file and a rename, so a
-    reader never sees half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            frame.to_csv(fh, index=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``frame`` to ``path`` so that a reader never sees half a file."""
+    with atomic_open(path) as fh:
+        frame.to_csv(fh, index=False)
 
 
 @dataclass

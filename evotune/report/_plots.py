@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +13,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+from evotune._atomic import atomic_open
 from evotune.report._run import (
     Run,
     _as_float,
@@ -84,16 +84,8 @@ def _save(fig: Figure, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)  # binds the figure to Agg; pyplot's backend is untouched
-    # through a temporary file and a rename: a reader never sees half a PNG
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=_DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:  # a reader never sees half a PNG
+        fig.savefig(fh, format="png", dpi=_DPI)
 
 
 def _score_label(run: Run) -> str:
