@@ -205,7 +205,7 @@ def test_report_prints_a_leaderboard_and_writes_pngs(wine_run):
     out, _, _ = wine_run
     proc = _cli("report", out, "--top", "5")
     assert proc.returncode == 0, proc.stderr
-    assert "mean_score" in proc.stdout or "score" in proc.stdout
+    assert "mean_score" in proc.stdout and "(top 5 of " in proc.stdout
     pngs = sorted((out / "report").glob("*.png"))
     assert len(pngs) >= 3
     for png in pngs:
