@@ -168,7 +168,13 @@ class ProgressBar(Callback):
         if not plain:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(
+            class _Bar(tqdm):  # type: ignore[misc,valid-type]
+                # tqdm's monitor thread would make forking the pool's workers
+                # unsafe (see ProcessPoolBackend's start_method); the bar is
+                # updated at every evaluation, so it needs no monitor.
+                monitor_interval = 0
+
+            self._bar = _Bar(
                 total=getattr(evolution, "budget", None),
                 unit="eval",
                 file=stream,

@@ -238,3 +238,67 @@ def test_a_script_without_a_main_guard_runs_on_the_pool(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("evaluations") == 1  # the workers did not run it again
+
+
+def _pid(params):
+    return float(os.getpid())
+
+
+def test_auto_start_forks_a_single_threaded_parent_and_spawns_otherwise():
+    import threading
+
+    pool = ProcessPoolBackend(1)
+    assert pool._method() == "fork"
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert pool._method() == "spawn"
+    finally:
+        stop.set()
+        thread.join()
+    assert ProcessPoolBackend(1, limit_threads=False)._method() == "spawn"
+    assert ProcessPoolBackend(1, start_method="spawn")._method() == "spawn"
+    with pytest.raises(ValueError, match=r"start_method must be one of .*got 'thread'"):
+        ProcessPoolBackend(1, start_method="thread")
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_workers_of_either_start_method_give_the_same_results(method):
+    pool = ProcessPoolBackend(2, start_method=method)
+    pool.start(FunctionObjective(lambda p: p["x"] ** 2))
+    for i in range(6):
+        pool.submit(Task(f"{i}:0", i, {"x": float(i)}, 0, 0))
+    got: dict[str, float] = {}
+    while len(got) < 6:
+        got.update((t.task_id, r.score) for t, r in pool.wait())
+    pool.shutdown()
+    assert got == {f"{i}:0": float(i * i) for i in range(6)}
+
+
+def test_a_forked_worker_does_not_keep_the_parents_lock(tmp_path):
+    import fcntl
+    import subprocess
+    import sys
+
+    lock = tmp_path / "lock"
+    fh = open(lock, "w")
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    pool = ProcessPoolBackend(1, start_method="fork")
+    pool.start(FunctionObjective(_pid))
+    pool.submit(Task("0:0", 0, {}, 0, 0))
+    (worker_pid,) = {r.score for _, r in pool.wait(timeout=30)}
+    assert worker_pid != os.getpid()
+    fh.close()  # the parent lets go: the lock must be free although the worker lives
+    probe = (
+        "import fcntl, sys; f = open(sys.argv[1], 'w'); "
+        "fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')"
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", probe, str(lock)], capture_output=True, text=True, timeout=30
+        )
+        assert out.stdout.strip() == "free", out.stderr
+        os.kill(int(worker_pid), 0)  # the worker is still alive
+    finally:
+        pool.shutdown()

@@ -43,8 +43,28 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def worker_main(conn: Any, parent_pid: int, limit_threads: bool) -> None:
+def _drop_inherited(fds: list[int]) -> None:
+    """Point the parent's file descriptors that a fork copied at /dev/null.
+
+    Closing them would free their numbers for reuse, and a copied Python file
+    object finalised later would then close a descriptor it does not own.
+    """
+    if not fds:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in fds:
+        if fd != null:
+            try:
+                os.dup2(null, fd)
+            except OSError:
+                pass
+
+
+def worker_main(
+    conn: Any, parent_pid: int, limit_threads: bool, inherited: list[int] | None = None
+) -> None:
     """Entry point of a pool worker process."""
+    _drop_inherited(list(inherited or []))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent_pid)
