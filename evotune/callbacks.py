@@ -168,7 +168,7 @@ class ProgressBar(Callback):
         if not plain:
             from tqdm.auto import tqdm
 
-            class _Bar(tqdm):  # type: ignore[misc,valid-type]
+            class _Bar(tqdm):
                 # tqdm's monitor thread would make forking the pool's workers
                 # unsafe (see ProcessPoolBackend's start_method); the bar is
                 # updated at every evaluation, so it needs no monitor.
