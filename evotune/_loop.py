@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evotune._racing import Race, reference_for, resolve_top
 from evotune._signals import exit_on_second_signal, sigterm_interrupts
 from evotune._tables import TableWriter
 from evotune.evaluation import Candidate, Evaluation, Evaluator, summarise_failures
@@ -92,6 +93,7 @@ class _Loop:
         backend: Any,
         run: RunDirectory | None,
         callbacks: list[Any],
+        racing: bool | int = False,
     ) -> None:
         self.evo = evo
         self.run_dir = run
@@ -105,6 +107,12 @@ class _Loop:
         )
         self._recorded = set(run.evaluated) if run is not None else set()
         self._tables: TableWriter | None = None
+        self.racing = racing
+        self._asked_count: dict[int, int] = {}
+        self._start = time.perf_counter()
+        self._best_so_far = -math.inf
+        self._stale = 0
+        self._patience: int | None = None
 
     def _on_result(self, ev: Evaluation) -> None:
         if self.run_dir is not None and ev.key not in self._recorded:
@@ -128,17 +136,15 @@ class _Loop:
         elif len(keys) > len(before):
             run.record_ask(generation, candidates)
 
-    def _journal_tell(self, result_factory: Any) -> None:
+    def _journal_tell(
+        self, generation: int, state: dict[str, Any], n_evaluations: int, record: dict[str, Any]
+    ) -> None:
         run = self.run_dir
         if run is None:
             return
-        generation = self.evo.generation - 1
-        state = self.evo.rng.bit_generator.state
         before = run.told.get(generation)
         if before is None:
-            run.record_tell(
-                generation, dict(state), self.evo.n_evaluations, dict(self.evo.logbook[-1])
-            )
+            run.record_tell(generation, dict(state), n_evaluations, dict(record))
         elif json.dumps(before, sort_keys=True) != json.dumps(state, sort_keys=True):
             raise JournalError(
                 f"cannot resume {str(run.path)!r}: after generation {generation} the random "
@@ -147,6 +153,161 @@ class _Loop:
         if self._tables is None:
             self._tables = TableWriter(self.evo.space)
         self._tables.write(run.path, self.evo.evaluations, [g.id for g in self.evo.hall_of_fame])
+
+    def _race(self) -> Race | None:
+        if not self.racing:
+            return None
+        return reference_for(
+            self.evo.evaluations,
+            resolve_top(self.racing, self.evo.population_size),
+            self.evo.direction,
+            int(self.evaluator.objective.n_tasks),
+        )
+
+    def _generation_end(self, boundary: dict[str, Any]) -> str | None:
+        """Journal, log, call the callbacks and apply the stop rules at the end
+        of a generation; the stop reason, or None to go on."""
+        evo = self.evo
+        generation = int(boundary["generation"])
+        self._journal_tell(
+            generation, boundary["rng"], boundary["n_evaluations"], boundary["record"]
+        )
+        best = boundary["best"]
+        if best is None and generation == 0:
+            raise AllFailedError(
+                f"All the {boundary['n_evaluations']} evaluations of the first generation "
+                "failed.\n" + summarise_failures(evo.evaluations)
+            )
+        value = best.selection_value() if best is not None else -math.inf
+        if value > self._best_so_far:
+            self._best_so_far, self._stale = value, 0
+        else:
+            self._stale += 1
+        state = GenerationState(
+            generation=generation,
+            n_evaluations=boundary["n_evaluations"],
+            best_score=best.score if best is not None else math.nan,
+            best_params=dict(best.params) if best is not None else None,
+            record=dict(boundary["record"]),
+            elapsed=time.perf_counter() - self._start,
+            evolution=evo,
+        )
+        logger.info(
+            "generation %d: %d evaluations, best %.6g",
+            state.generation,
+            state.n_evaluations,
+            state.best_score,
+        )
+        if _call_callbacks(self.callbacks, state):
+            return "callback"
+        if self._patience is not None and self._stale >= self._patience:
+            return "patience"
+        return None
+
+    def _boundary(self) -> dict[str, Any]:
+        evo = self.evo
+        return {
+            "generation": evo.generation - 1,
+            "rng": dict(evo.rng.bit_generator.state),
+            "n_evaluations": evo.n_evaluations,
+            "record": dict(evo.logbook[-1]),
+            "best": evo.best,
+        }
+
+    def _generational(
+        self, generations: int, max_evaluations: int | None, time_budget: float | None
+    ) -> str:
+        evo, evaluator = self.evo, self.evaluator
+        for _ in range(generations):
+            remaining = None if max_evaluations is None else max_evaluations - evo.n_evaluations
+            if remaining is not None and remaining <= 0:
+                return "max_evaluations"
+            if time_budget is not None and time.perf_counter() - self._start >= time_budget:
+                return "time_budget"
+            candidates = evo.ask(limit=remaining)
+            if not candidates:
+                evo.tell([])
+                return "exhausted"
+            self._journal_ask(evo.generation, candidates)
+            race = self._race()
+            evo.tell(evaluator.evaluate(candidates, on_result=self._on_result, race=race))
+            stop = self._generation_end(self._boundary())
+            if stop is not None:
+                return stop
+        if max_evaluations is not None and evo.n_evaluations >= max_evaluations:
+            return "max_evaluations"
+        return "generations"
+
+    def _steady(
+        self, generations: int, max_evaluations: int | None, time_budget: float | None
+    ) -> str:
+        """The asynchronous loop: results are told one at a time in birth order,
+        so every generation's end is seen at the same point of the run, at any
+        ``n_jobs``; new children are asked as soon as they are born."""
+        evo, evaluator = self.evo, self.evaluator
+        budget = evo.population_size * generations
+        if max_evaluations is not None:
+            budget = min(budget, max_evaluations)
+        queue: list[Candidate] = []  # asked, in birth order, not yet told
+        done: dict[int, Evaluation] = {}
+        n_asked = 0
+        stop: str | None = None
+        while True:
+            if stop is None:
+                fresh = evo.ask(limit=budget - n_asked)
+                if fresh:
+                    n_asked += len(fresh)
+                    for c in fresh:
+                        self._journal_ask_one(c)
+                    queue.extend(fresh)
+                    evaluator.submit(fresh, on_result=self._on_result, race=self._race())
+            if not queue:
+                break
+            finished = evaluator.poll()
+            if not finished and not evaluator.n_open and queue[0].id not in done:
+                raise RuntimeError(f"candidate {queue[0].id} was asked and never evaluated")
+            for c, ev in finished:
+                done[c.id] = ev
+            while queue and queue[0].id in done:
+                evo.tell([done.pop(queue.pop(0).id)])
+                while evo.boundaries:
+                    reason = self._generation_end(evo.boundaries.pop(0))
+                    if stop is None and reason is not None:
+                        stop = reason
+                if (
+                    stop is None
+                    and time_budget is not None
+                    and time.perf_counter() - self._start >= time_budget
+                ):
+                    stop = "time_budget"
+        evo._finish_steady()
+        while evo.boundaries:
+            self._generation_end(evo.boundaries.pop(0))
+        if stop is not None:
+            return stop
+        if n_asked < budget:
+            return "exhausted"
+        if max_evaluations is not None and n_asked >= max_evaluations:
+            return "max_evaluations"
+        return "generations"
+
+    def _journal_ask_one(self, c: Candidate) -> None:
+        run = self.run_dir
+        if run is None:
+            return
+        before = run.asked.setdefault(c.generation, [])
+        n = self._asked_count.get(c.generation, 0)
+        self._asked_count[c.generation] = n + 1
+        if n < len(before):
+            if before[n] != c.key:
+                raise JournalError(
+                    f"cannot resume {str(run.path)!r}: generation {c.generation} now asks "
+                    "other candidates than the journal holds (was the code or the objective "
+                    "changed?)"
+                )
+            return
+        run.record_ask(c.generation, [c], append=True)
+        before.append(c.key)
 
     def run(
         self,
@@ -158,15 +319,9 @@ class _Loop:
         resumed: bool,
     ) -> Result:
         evo, evaluator = self.evo, self.evaluator
-        start = time.perf_counter()
+        self._start = start = time.perf_counter()
+        self._best_so_far, self._stale, self._patience = -math.inf, 0, patience
         stop_reason = "generations"
-        best_so_far = -math.inf
-        stale = 0
-
-        def result() -> Result:
-            return Result.from_evolution(
-                evo, stop_reason=stop_reason, elapsed=time.perf_counter() - start
-            )
 
         if self.run_dir is not None:
             backend = self.evaluator.backend
@@ -177,64 +332,10 @@ class _Loop:
             else min(max_evaluations, evo.population_size * generations)
         )
         _call_hook(self.callbacks, "on_run_start", evo)
+        body = self._steady if evo.strategy == "steady_state" else self._generational
         try:
             with sigterm_interrupts():
-                for _ in range(generations):
-                    remaining = (
-                        None if max_evaluations is None else max_evaluations - evo.n_evaluations
-                    )
-                    if remaining is not None and remaining <= 0:
-                        stop_reason = "max_evaluations"
-                        break
-                    if time_budget is not None and time.perf_counter() - start >= time_budget:
-                        stop_reason = "time_budget"
-                        break
-                    candidates = evo.ask(limit=remaining)
-                    if not candidates:
-                        evo.tell([])
-                        stop_reason = "exhausted"
-                        break
-                    self._journal_ask(evo.generation, candidates)
-                    evo.tell(evaluator.evaluate(candidates, on_result=self._on_result))
-                    self._journal_tell(result)
-                    if evo.best is None and evo.generation == 1:
-                        raise AllFailedError(
-                            f"All the {evo.n_evaluations} evaluations of the first generation "
-                            "failed.\n" + summarise_failures(evo.evaluations)
-                        )
-                    best = evo.best
-                    value = best.selection_value() if best is not None else -math.inf
-                    if value > best_so_far:
-                        best_so_far, stale = value, 0
-                    else:
-                        stale += 1
-                    state = GenerationState(
-                        generation=evo.generation - 1,
-                        n_evaluations=evo.n_evaluations,
-                        best_score=best.score if best is not None else math.nan,
-                        best_params=dict(best.params) if best is not None else None,
-                        record=dict(evo.logbook[-1]),
-                        elapsed=time.perf_counter() - start,
-                        evolution=evo,
-                    )
-                    logger.info(
-                        "generation %d: %d evaluations, best %.6g",
-                        state.generation,
-                        state.n_evaluations,
-                        state.best_score,
-                    )
-                    if _call_callbacks(self.callbacks, state):
-                        stop_reason = "callback"
-                        break
-                    if patience is not None and stale >= patience:
-                        stop_reason = "patience"
-                        break
-                if (
-                    max_evaluations is not None
-                    and evo.n_evaluations >= max_evaluations
-                    and stop_reason == "generations"
-                ):
-                    stop_reason = "max_evaluations"
+                stop_reason = body(generations, max_evaluations, time_budget)
         except KeyboardInterrupt:
             with exit_on_second_signal():
                 _call_hook(self.callbacks, "on_run_end", None)
@@ -256,7 +357,7 @@ class _Loop:
                 self._close("error")
             raise
         self._close(stop_reason)
-        n_failed = sum(1 for e in evo.evaluations if e.status != "ok")
+        n_failed = sum(1 for e in evo.evaluations if e.status not in ("ok", "raced"))
         if n_failed:
             warnings.warn(
                 f"{n_failed} of {evo.n_evaluations} evaluations failed; they are in the history "
@@ -264,7 +365,9 @@ class _Loop:
                 UserWarning,
                 stacklevel=3,
             )
-        finished = result()
+        finished = Result.from_evolution(
+            evo, stop_reason=stop_reason, elapsed=time.perf_counter() - start
+        )
         _call_hook(self.callbacks, "on_run_end", finished)
         return finished
 

@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 
 from evotune._loop import AllFailedError, GenerationState, _check_callbacks, _Loop
+from evotune._racing import check_racing
 from evotune._seeds import encode_seeds, seeds_fingerprint
+from evotune._steady import SteadyState
 from evotune._surrogate import predict_nearest, reference_indices
 from evotune._validation import (
     check_choice,
@@ -60,12 +62,12 @@ __all__ = ["STRATEGIES", "AllFailedError", "Evolution", "GenerationState", "evol
 
 logger = logging.getLogger("evotune")
 
-STRATEGIES = ("ga", "mu_plus_lambda", "mu_comma_lambda")
+STRATEGIES = ("ga", "mu_plus_lambda", "mu_comma_lambda", "steady_state")
 SAMPLINGS = ("lhs", "sobol", "random")
 SIGMA_MIN, SIGMA_MAX = 0.005, 0.5
 
 
-class Evolution:
+class Evolution(SteadyState):
     """Evolutionary search as an ask/tell state machine.
 
     Parameters
@@ -74,13 +76,16 @@ class Evolution:
         The search space (a dict is converted with :class:`Space`).
     population_size : int, default=20
         Genomes per generation (``mu`` and ``lambda`` for the ``mu_*`` strategies).
-    strategy : {"ga", "mu_plus_lambda", "mu_comma_lambda"}, default="ga"
+    strategy : {"ga", "mu_plus_lambda", "mu_comma_lambda", "steady_state"}, default="ga"
         ``"ga"``: generational, the best ``elitism`` parents survive, the rest
         are tournament-selected offspring (crossover then mutation, each with
         its probability). ``"mu_plus_lambda"`` / ``"mu_comma_lambda"``: each
         offspring comes from crossover, mutation or reproduction (DEAP's
         ``varOr``); the next parents are the best of parents and offspring, or
-        of the offspring alone.
+        of the offspring alone. ``"steady_state"``: asynchronous, a child is
+        bred as each result is told, so no worker waits for the slowest fit
+        of a generation; results are applied in birth order, so the history is
+        the same at every ``n_jobs`` (see :mod:`evotune._steady`).
     crossover_prob, mutation_prob : float
         Probabilities of crossover and mutation.
     elitism : int, default=1
@@ -100,6 +105,12 @@ class Evolution:
     hall_of_fame_size : int, default=10
     mutation_sigma : float, default=0.15
         Initial Gaussian step in unit space (each genome then adapts its own).
+    in_flight : int, optional
+        ``"steady_state"`` only: candidates being evaluated at once (default
+        half the population). It is a setting of the run, not of the machine,
+        so the history does not depend on ``n_jobs``; to keep every worker
+        busy, give at least one candidate per worker (more when fit times
+        vary a lot).
     screening : int, default=4
         Surrogate screening: breed this many times the offspring a generation
         needs and evaluate those a nearest-neighbour model of the history rates
@@ -134,6 +145,7 @@ class Evolution:
         mutation_sigma: float = 0.15,
         max_novelty_tries: int = 20,
         screening: int = 4,
+        in_flight: int | None = None,
     ) -> None:
         self.space = space if isinstance(space, Space) else Space(space)
         self.population_size = check_int("population_size", population_size, low=2)
@@ -154,6 +166,11 @@ class Evolution:
         self.mutation_sigma = check_real("mutation_sigma", mutation_sigma, low=0, low_open=True)
         self.max_novelty_tries = check_int("max_novelty_tries", max_novelty_tries, low=0)
         self.screening = check_int("screening", screening, low=1)
+        self.in_flight = check_int(
+            "in_flight",
+            max(1, self.population_size // 2) if in_flight is None else in_flight,
+            low=1,
+        )
         self.rng = check_random_state(random_state)
         self._seeds = (
             encode_seeds(initial_population, self.space, self.rng)
@@ -178,14 +195,21 @@ class Evolution:
         self._next_id = 0
         self.budget: int | None = None  # set by evolve: the most evaluations the run may make
         self._clock = time.perf_counter()
+        self._steady_init()
 
     # ------------------------------------------------------------------ ask
     def ask(self, limit: int | None = None) -> list[Candidate]:
         """The new candidates of the next generation (at most ``limit``).
 
         Offspring equal to a genome already evaluated keep its known fitness
-        and are not asked again.
+        and are not asked again. With ``strategy="steady_state"``: the
+        candidates born and not yet asked (the whole initial population first,
+        then one child per told result).
         """
+        if self.strategy == "steady_state":
+            if limit is not None:
+                check_int("limit", limit, low=0)
+            return self._ask_steady(limit)
         if self._pending:
             raise RuntimeError(
                 f"generation {self.generation} was asked and not told: call tell() with its "
@@ -396,7 +420,15 @@ class Evolution:
 
     def tell(self, evaluations: Sequence[Evaluation]) -> None:
         """Record the evaluations of the asked candidates and form the next
-        population. Asked candidates left out are dropped."""
+        population. Asked candidates left out are dropped.
+
+        With ``strategy="steady_state"`` any asked candidates may be told, in
+        any order and any number at a time; each is applied when all those
+        born before it have been.
+        """
+        if self.strategy == "steady_state":
+            self._tell_steady(list(evaluations))
+            return
         by_id: dict[int, Evaluation] = {}
         for e in evaluations:
             if e.candidate_id not in self._pending:
@@ -492,6 +524,8 @@ def evolve(
     initial_sampling: str = "lhs",
     initial_population: Any = None,
     screening: int = 4,
+    racing: bool | int = False,
+    in_flight: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     timeout: float | None = None,
@@ -534,6 +568,17 @@ def evolve(
         :class:`Evolution`).
     screening : int, default=4
         Surrogate screening of offspring (see :class:`Evolution`); 1 turns it off.
+    racing : bool or int, default=False
+        Racing over cross-validation folds: a candidate's folds run in order
+        and it stops after a fold once its scores trail those of the
+        ``racing``-th best complete evaluation (``True``: half the population)
+        on the same folds by more than that reference's fold spread. Its row
+        says ``raced``; it ranks below every complete evaluation and is never
+        the best. Saves the fits of hopeless candidates; see
+        :mod:`evotune._racing` for the rule.
+    in_flight : int, optional
+        ``strategy="steady_state"`` only: candidates evaluated at once (see
+        :class:`Evolution`).
     checkpoint : path, optional
         A run directory: every asked generation and every finished fold is
         journaled there, and ``history.csv`` / ``hall_of_fame.csv`` are
@@ -600,7 +645,9 @@ def evolve(
         initial_sampling=initial_sampling,
         initial_population=initial_population,
         screening=screening,
+        in_flight=in_flight,
     )
+    racing = check_racing(racing)
     runner = get_backend(backend, n_jobs, timeout=timeout)
     if getattr(runner, "needs_pickle", False):
         check_picklable(obj)  # a clear error now, before any work or any file
@@ -617,6 +664,8 @@ def evolve(
             "initial_sampling": evo.initial_sampling,
             "initial_population": seeds_fingerprint(initial_population),
             "screening": evo.screening,
+            "racing": racing,
+            "in_flight": evo.in_flight if evo.strategy == "steady_state" else None,
             "generations": generations,
             "max_evaluations": max_evaluations,
             "time_budget": time_budget,
@@ -626,7 +675,7 @@ def evolve(
         }
         meta = build_meta(space.to_dict(), settings, _fingerprint(obj))
         run = RunDirectory.open(checkpoint, meta, resume=resume)
-    return _Loop(evo, obj, runner, run, callback_list).run(
+    return _Loop(evo, obj, runner, run, callback_list, racing=racing).run(
         generations=generations,
         max_evaluations=max_evaluations,
         time_budget=time_budget,

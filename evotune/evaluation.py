@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
+    from evotune._racing import Race
     from evotune.backends.base import Backend
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "as_objective",
 ]
 
-STATUSES = ("ok", "failed", "timeout", "crashed")
+STATUSES = ("ok", "failed", "timeout", "crashed", "raced")
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,17 @@ def assemble(candidate: Candidate, folds: Sequence[FoldResult]) -> Evaluation:
     )
 
 
+@dataclass
+class _Open:
+    """A candidate being evaluated: its folds so far and what was sent."""
+
+    candidate: Candidate
+    got: dict[int, FoldResult]
+    race: Race | None
+    on_result: Callable[[Evaluation], None] | None
+    sent: set[int] = field(default_factory=set)
+
+
 class Evaluator:
     """Evaluate candidates on a backend, with a cache keyed by canonical genome key.
 
@@ -258,6 +270,12 @@ class Evaluator:
         self.on_idle = on_idle
         self.n_dispatched = 0
         self._started = False
+        self._n_tasks = int(objective.n_tasks)
+        self._open: dict[int, _Open] = {}
+        self._open_keys: dict[str, int] = {}
+        self._aliases: dict[int, list[Candidate]] = {}
+        self._finished: list[tuple[Candidate, Evaluation]] = []
+        self._in_flight = 0
         error_score = getattr(objective, "error_score", math.nan)
         self._error_score = (
             float(error_score) if isinstance(error_score, (int, float)) else math.nan
@@ -287,98 +305,177 @@ class Evaluator:
             folds = [got[k] for k in range(n_tasks)]
         return assemble(c, folds)
 
+    def _raced(
+        self, c: Candidate, got: dict[int, FoldResult], n_tasks: int, why: str
+    ) -> Evaluation:
+        filler = getattr(self.objective, "error_metrics", None)
+        unrun = [
+            FoldResult(
+                score=math.nan,
+                status="raced",
+                error=why,
+                metrics=filler(math.nan) if callable(filler) else {},
+            )
+            for _ in range(n_tasks - len(got))
+        ]
+        ev = assemble(c, [got[k] for k in range(len(got))] + unrun)
+        ran = np.asarray(ev.fold_scores[: len(got)], dtype=float)
+        ev.mean_score, ev.std_score = float(ran.mean()), float(ran.std())
+        return ev
+
+    def _advance(self, st: _Open) -> list[Task]:
+        """The tasks ``st`` needs next; finishes it when it needs none."""
+        n_tasks = self._n_tasks
+        c, got = st.candidate, st.got
+        if any(r.status == "timeout" for r in got.values()):
+            self._finish(st, self._complete(c, got, n_tasks))
+            return []
+        if st.race is None:
+            missing = [k for k in range(n_tasks) if k not in got and k not in st.sent]
+            if not missing and len(got) == n_tasks:
+                self._finish(st, self._complete(c, got, n_tasks))
+            st.sent.update(missing)
+            return [Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed) for k in missing]
+        # racing: folds in order, a verdict after each (a prefix already known,
+        # from a journal, is judged fold by fold as a fresh run would have)
+        k = next(i for i in range(n_tasks + 1) if i not in got)
+        for j in range(1, k + 1):
+            if j == n_tasks or any(got[i].status != "ok" for i in range(j)):
+                break
+            why = st.race.verdict([got[i].score for i in range(j)])
+            if why is not None:
+                kept = {i: got[i] for i in range(j)}
+                self._finish(st, self._raced(c, kept, n_tasks, why))
+                return []
+        if k == n_tasks:
+            self._finish(st, self._complete(c, got, n_tasks))
+            return []
+        if k in st.sent:
+            return []
+        st.sent.add(k)
+        return [Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed)]
+
+    def _finish(self, st: _Open, ev: Evaluation) -> None:
+        self._open.pop(st.candidate.id, None)
+        self._open_keys.pop(st.candidate.key, None)
+        self.cache[st.candidate.key] = ev
+        self._finished.append((st.candidate, ev))
+        if st.on_result is not None:
+            st.on_result(ev)
+
+    def submit(
+        self,
+        candidates: Sequence[Candidate],
+        on_result: Callable[[Evaluation], None] | None = None,
+        *,
+        race: Race | None = None,
+    ) -> None:
+        """Start evaluating ``candidates``; :meth:`poll` returns them as they finish.
+
+        A candidate whose key is in the cache is not sent again; nor is any
+        (candidate, fold) task in ``fold_cache``. With ``race`` (see
+        :mod:`evotune._racing`) a candidate's folds run in order and it stops
+        once the race's rule says it cannot make the cut.
+        """
+        self._n_tasks = n_tasks = int(self.objective.n_tasks)
+        if n_tasks < 2:
+            race = None
+        to_send: list[Task] = []
+        for c in candidates:
+            hit = self.cache.get(c.key)
+            if hit is not None:
+                self._finished.append((c, hit))
+                continue
+            first = self._open_keys.get(c.key)
+            if first is not None:  # the same genome twice at once: run it once
+                self._aliases.setdefault(first, []).append(c)
+                continue
+            known = {k: r for k in range(n_tasks) if (r := self.fold_cache.get((c.key, k)))}
+            st = _Open(c, known, race, on_result)
+            self._open[c.id] = st
+            self._open_keys[c.key] = c.id
+            to_send.extend(self._advance(st))
+        self._send(to_send)
+
+    def _send(self, tasks: list[Task]) -> None:
+        if not tasks:
+            return
+        # longest expected first, so no worker is left with a long task at
+        # the end of the batch while the others wait (stable for ties)
+        cost = {t.candidate_id: self._open[t.candidate_id].candidate.expected_cost for t in tasks}
+        tasks.sort(key=lambda t: -cost[t.candidate_id] if cost[t.candidate_id] > 0 else 0.0)
+        self._start()
+        for task in tasks:
+            self.backend.submit(task)
+        self.n_dispatched += len(tasks)
+        self._in_flight += len(tasks)
+
+    @property
+    def n_open(self) -> int:
+        """Candidates submitted and not yet finished."""
+        return len(self._open)
+
+    def poll(self, timeout: float | None = 1.0) -> list[tuple[Candidate, Evaluation]]:
+        """The candidates finished since the last call, waiting up to
+        ``timeout`` seconds for one when none has."""
+        if not self._finished and self._in_flight:
+            self._receive(timeout)
+        done, self._finished = self._finished, []
+        out: list[tuple[Candidate, Evaluation]] = []
+        for c, ev in done:
+            out.append((c, ev))
+            for alias in self._aliases.pop(c.id, []):
+                out.append((alias, ev))
+        return out
+
+    def _receive(self, timeout: float | None) -> None:
+        finished = self.backend.wait(timeout=timeout)
+        if not finished:
+            if self.on_idle is not None:
+                self.on_idle()
+            if getattr(self.backend, "n_pending", 1) == 0:
+                raise RuntimeError(f"the backend lost {self._in_flight} task(s)")
+            return
+        n_tasks = self._n_tasks
+        more: list[Task] = []
+        for task, result in finished:
+            self._in_flight -= 1
+            st = self._open.get(task.candidate_id)
+            if st is None:
+                continue  # its candidate was already given up (a timeout)
+            c = st.candidate
+            if result.status in ("crashed", "timeout") and math.isnan(result.score):
+                result.score = self._error_score
+            if result.status != "ok" and not result.metrics:
+                filler = getattr(self.objective, "error_metrics", None)
+                if callable(filler):
+                    result.metrics = filler(result.score)
+            self.fold_cache[(c.key, task.fold)] = result
+            if self.on_fold is not None:
+                self.on_fold(c.key, task.fold, c.id, result)
+            st.got[task.fold] = result
+            if result.status == "timeout" and len(st.got) < n_tasks:
+                cancel = getattr(self.backend, "cancel", None)
+                if cancel is not None:
+                    ids = {f"{c.id}:{k}" for k in range(n_tasks) if k not in st.got}
+                    self._in_flight -= len(cancel(ids))
+            more.extend(self._advance(st))
+        self._send(more)
+
     def evaluate(
         self,
         candidates: Sequence[Candidate],
         on_result: Callable[[Evaluation], None] | None = None,
+        *,
+        race: Race | None = None,
     ) -> list[Evaluation]:
-        """Evaluate ``candidates`` and return their evaluations in the same order.
-
-        A candidate whose key is in the cache is not sent again; nor is any
-        (candidate, fold) task in ``fold_cache``. ``on_result`` is called as
-        each evaluation completes.
-        """
+        """Evaluate ``candidates`` and return their evaluations in the same order
+        (:meth:`submit`, then :meth:`poll` until every one is back)."""
+        self.submit(candidates, on_result, race=race)
         out: dict[int, Evaluation] = {}
-        n_tasks = int(self.objective.n_tasks)
-        folds: dict[int, dict[int, FoldResult]] = {}
-        by_id: dict[int, Candidate] = {}
-        to_send: list[Task] = []
-
-        def finish(c: Candidate) -> None:
-            ev = self._complete(c, folds[c.id], n_tasks)
-            self.cache[c.key] = ev
-            out[c.id] = ev
-            if on_result is not None:
-                on_result(ev)
-
-        aliases: list[tuple[Candidate, Candidate]] = []
-        first_of_key: dict[str, Candidate] = {}
-        for c in candidates:
-            hit = self.cache.get(c.key)
-            if hit is not None:
-                out[c.id] = hit
-                continue
-            if c.key in first_of_key:  # the same genome twice in one batch: run it once
-                aliases.append((c, first_of_key[c.key]))
-                continue
-            first_of_key[c.key] = c
-            known = {k: r for k in range(n_tasks) if (r := self.fold_cache.get((c.key, k)))}
-            folds[c.id] = known
-            by_id[c.id] = c
-            if len(known) == n_tasks or any(r.status == "timeout" for r in known.values()):
-                finish(c)
-                continue
-            to_send.extend(
-                Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed)
-                for k in range(n_tasks)
-                if k not in known
-            )
-        if to_send:
-            # longest expected first, so no worker is left with a long task at
-            # the end of the batch while the others wait (stable for ties)
-            cost = {c.id: c.expected_cost for c in candidates}
-            to_send.sort(key=lambda t: -cost[t.candidate_id] if cost[t.candidate_id] > 0 else 0.0)
-            self._start()
-            for task in to_send:
-                self.backend.submit(task)
-            self.n_dispatched += len(to_send)
-        remaining = len(to_send)
-        open_ids = {t.candidate_id for t in to_send}
-        while remaining:
-            finished = self.backend.wait(timeout=1.0)
-            if not finished:
-                if self.on_idle is not None:
-                    self.on_idle()
-                if getattr(self.backend, "n_pending", 1) == 0:
-                    raise RuntimeError(f"the backend lost {remaining} task(s)")
-                continue
-            for task, result in finished:
-                remaining -= 1
-                cid = task.candidate_id
-                if cid not in open_ids:
-                    continue  # its candidate was already given up (a timeout)
-                c = by_id[cid]
-                if result.status in ("crashed", "timeout") and math.isnan(result.score):
-                    result.score = self._error_score
-                if result.status != "ok" and not result.metrics:
-                    filler = getattr(self.objective, "error_metrics", None)
-                    if callable(filler):
-                        result.metrics = filler(result.score)
-                self.fold_cache[(c.key, task.fold)] = result
-                if self.on_fold is not None:
-                    self.on_fold(c.key, task.fold, cid, result)
-                got = folds[cid]
-                got[task.fold] = result
-                if result.status == "timeout" and len(got) < n_tasks:
-                    cancel = getattr(self.backend, "cancel", None)
-                    if cancel is not None:
-                        ids = {f"{cid}:{k}" for k in range(n_tasks) if k not in got}
-                        remaining -= len(cancel(ids))
-                if len(got) == n_tasks or result.status == "timeout":
-                    open_ids.discard(cid)
-                    finish(c)
-        for alias, original in aliases:
-            out[alias.id] = out[original.id]
+        while len(out) < len(candidates):
+            for c, ev in self.poll():
+                out[c.id] = ev
         return [out[c.id] for c in candidates]
 
     def close(self) -> None:
@@ -391,6 +488,8 @@ def summarise_failures(evaluations: Sequence[Evaluation], limit: int = 3) -> str
     """The distinct error texts of failed evaluations, most frequent first."""
     tally: dict[str, int] = {}
     for e in evaluations:
+        if e.status == "raced":
+            continue  # stopped on purpose, not a failure
         if e.status != "ok" or not math.isfinite(e.mean_score):
             text = e.error or (e.status if e.status != "ok" else f"a score of {e.mean_score}")
             tally[text] = tally.get(text, 0) + 1

@@ -367,7 +367,11 @@ class RunDirectory:
                     record["result"]
                 )
             elif kind == "ask":
-                self.asked[int(record["generation"])] = [str(k) for k in record["keys"]]
+                keys = [str(k) for k in record["keys"]]
+                if record.get("append"):
+                    self.asked.setdefault(int(record["generation"]), []).extend(keys)
+                else:
+                    self.asked[int(record["generation"])] = keys
             elif kind == "tell":
                 self.told[int(record["generation"])] = record["rng"]
             elif kind == "evaluation":
@@ -415,11 +419,14 @@ class RunDirectory:
             }
         )
 
-    def record_ask(self, generation: int, candidates: list[Any]) -> None:
+    def record_ask(self, generation: int, candidates: list[Any], *, append: bool = False) -> None:
+        """Journal asked candidates; ``append`` adds them to the generation's
+        earlier asks (the steady-state strategy asks one at a time)."""
         self.append(
             {
                 "type": "ask",
                 "generation": generation,
+                **({"append": True} if append else {}),
                 "keys": [c.key for c in candidates],
                 "ids": [c.id for c in candidates],
                 "origins": [c.origin for c in candidates],

@@ -186,7 +186,7 @@ def test_ask_tell_is_deterministic():
 # ----------------------------------------------------------------- strategies
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_strategies_improve_and_respect_budget(strategy):
-    assert set(STRATEGIES) == {"ga", "mu_plus_lambda", "mu_comma_lambda"}
+    assert set(STRATEGIES) == {"ga", "mu_plus_lambda", "mu_comma_lambda", "steady_state"}
     res = evolve(
         quadratic,
         {"x": Float(-3.0, 3.0)},
