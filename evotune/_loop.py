@@ -252,17 +252,23 @@ class _Loop:
         done: dict[int, Evaluation] = {}
         n_asked = 0
         stop: str | None = None
-        while True:
-            if stop is None:
-                fresh = evo.ask(limit=budget - n_asked)
-                if fresh:
-                    n_asked += len(fresh)
-                    for c in fresh:
-                        self._journal_ask_one(c)
-                    queue.extend(fresh)
-                    evaluator.submit(fresh, on_result=self._on_result, race=self._race())
-            if not queue:
-                break
+
+        def ask() -> None:
+            # right after each tell: a child is asked, and its race reference
+            # taken, at the same point of the run whatever the timing
+            nonlocal n_asked
+            if stop is not None:
+                return
+            fresh = evo.ask(limit=budget - n_asked)
+            if fresh:
+                n_asked += len(fresh)
+                for c in fresh:
+                    self._journal_ask_one(c)
+                queue.extend(fresh)
+                evaluator.submit(fresh, on_result=self._on_result, race=self._race())
+
+        ask()
+        while queue:
             finished = evaluator.poll()
             if not finished and not evaluator.n_open and queue[0].id not in done:
                 raise RuntimeError(f"candidate {queue[0].id} was asked and never evaluated")
@@ -280,6 +286,7 @@ class _Loop:
                     and time.perf_counter() - self._start >= time_budget
                 ):
                     stop = "time_budget"
+                ask()
         evo._finish_steady()
         while evo.boundaries:
             self._generation_end(evo.boundaries.pop(0))

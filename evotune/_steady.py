@@ -86,6 +86,7 @@ class SteadyState:
             origins = ["seeded"] * len(seeds) + ["initial"] * len(rest)
             for row, origin in zip(genes, origins):
                 self._born(row, origin, (), self.mutation_sigma, fresh=True)
+            self._schedule()
         n = len(self._ready) if limit is None else min(limit, len(self._ready))
         asked, self._ready = self._ready[:n], self._ready[n:]
         for g in asked:
@@ -206,10 +207,19 @@ class SteadyState:
         self._applied += 1
         if self._applied % self.population_size == 0:
             self._close_generation()
-        # the child born in_flight places after this result
-        due = self._applied + self.in_flight - self.population_size
-        while self.population and self._births < self.population_size + max(0, due):
-            self._breed_one()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Breed the children due: the child born ``in_flight`` places after
+        each applied result. Those due before any result exists (``in_flight``
+        above ``population_size``) are sampled, as the initial population is."""
+        due = self.population_size + max(0, self._applied + self.in_flight - self.population_size)
+        while self._births < due:
+            if self.population:
+                self._breed_one()
+            else:
+                row = self.space.sample(1, self.rng, "random")[0]
+                self._born(row, "initial", (), self.mutation_sigma, fresh=True)
 
     def _close_generation(self) -> None:
         block = self.evaluations[-self.population_size :]

@@ -107,10 +107,12 @@ class Evolution(SteadyState):
         Initial Gaussian step in unit space (each genome then adapts its own).
     in_flight : int, optional
         ``"steady_state"`` only: candidates being evaluated at once (default
-        half the population). It is a setting of the run, not of the machine,
-        so the history does not depend on ``n_jobs``; to keep every worker
-        busy, give at least one candidate per worker (more when fit times
-        vary a lot).
+        ``population_size``). Results are applied in birth order, so a slow
+        candidate holds back the breeding of the children due after it once
+        the ``in_flight - 1`` born after it are done: give at least a few
+        candidates per worker, more when fit times vary a lot. It is a setting
+        of the run, not of the machine, so the history does not depend on
+        ``n_jobs``.
     screening : int, default=4
         Surrogate screening: breed this many times the offspring a generation
         needs and evaluate those a nearest-neighbour model of the history rates
@@ -168,7 +170,7 @@ class Evolution(SteadyState):
         self.screening = check_int("screening", screening, low=1)
         self.in_flight = check_int(
             "in_flight",
-            max(1, self.population_size // 2) if in_flight is None else in_flight,
+            self.population_size if in_flight is None else in_flight,
             low=1,
         )
         self.rng = check_random_state(random_state)
@@ -591,8 +593,11 @@ def evolve(
         Seconds one task (one fold, or one call of a plain objective) may
         run; a task past it is killed and its candidate's row says
         ``timeout``. Runs tasks in worker processes even for ``n_jobs=1``.
-    backend : Backend or {"serial", "process"}, optional
+    backend : Backend or {"serial", "process", "dask"}, optional
         Where tasks run; by default serial for ``n_jobs=1``, else a process pool.
+        ``"dask"`` starts a local Dask cluster of ``n_jobs`` workers; a
+        :class:`~evotune.DaskBackend` (``DaskBackend("tcp://host:8786")``)
+        runs on an existing cluster. The history is the same on every backend.
 
     Returns
     -------

@@ -192,8 +192,9 @@ class EvolutionarySearchCV(BaseSearchCV):
         The seed of the whole search.
     population_size, generations, strategy, crossover_prob, mutation_prob, elitism, \
 tournament_size, max_evaluations, time_budget, patience, initial_sampling, \
-initial_population, screening
-        As in :func:`evotune.evolve`; the budget is at most
+initial_population, screening, racing, in_flight
+        As in :func:`evotune.evolve`; a raced candidate's unrun splits are NaN
+        in ``cv_results_`` and it ranks last; the budget is at most
         ``population_size * generations`` candidates.
     checkpoint : path, optional
         A run directory that journals the search; with ``resume=True`` a
@@ -201,7 +202,9 @@ initial_population, screening
     resume : bool, default=False
     timeout : float, optional
         Seconds one fold may take; a candidate past it is given up.
-    backend : Backend or str, optional
+    backend : Backend or {"serial", "process", "dask"}, optional
+        As in :func:`evotune.evolve`: ``"dask"`` starts a local Dask cluster of
+        ``n_jobs`` workers; a :class:`~evotune.DaskBackend` runs on an existing one.
     callbacks : sequence
         As in :func:`evotune.evolve`.
 
@@ -263,6 +266,8 @@ refit_time_, multimetric_
         initial_sampling: str = "lhs",
         initial_population: Any = None,
         screening: int = 4,
+        racing: bool | int = False,
+        in_flight: int | None = None,
         checkpoint: Any = None,
         resume: bool = False,
         timeout: float | None = None,
@@ -292,6 +297,8 @@ refit_time_, multimetric_
         self.initial_sampling = initial_sampling
         self.initial_population = initial_population
         self.screening = screening
+        self.racing = racing
+        self.in_flight = in_flight
         self.checkpoint = checkpoint
         self.resume = resume
         self.timeout = timeout
@@ -373,6 +380,8 @@ refit_time_, multimetric_
             initial_sampling=self.initial_sampling,
             initial_population=self.initial_population,
             screening=self.screening,
+            racing=self.racing,
+            in_flight=self.in_flight,
             checkpoint=self.checkpoint,
             resume=self.resume,
             timeout=self.timeout,

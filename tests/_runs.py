@@ -67,7 +67,8 @@ SCRIPT = textwrap.dedent(
         try:
             r = evolve(objective, SPACE, population_size=8, generations=int(sys.argv[3]),
                        random_state=0, n_jobs=int(sys.argv[2]), checkpoint=sys.argv[1],
-                       resume=True, callbacks=[at_end])
+                       resume=True, callbacks=[at_end],
+                       strategy=os.environ.get("STRATEGY", "ga"))
         except Interrupted as exc:
             sys.exit(exc.exit_code)
         print("done", len(r.history))
@@ -148,3 +149,16 @@ def _make_killing_estimator():
 
 KillingLR = _make_killing_estimator()
 del KillingLogisticRegression
+
+
+class FoldObjective:
+    """``mixed`` on three "folds" that differ by a fixed offset, like CV
+    folds of unequal difficulty (for racing)."""
+
+    n_tasks = 3
+    OFFSETS = (0.0, -0.3, 0.2)
+
+    def run(self, params: dict, task: int, seed: int):
+        from evotune import FoldResult
+
+        return FoldResult(score=mixed(params) + self.OFFSETS[task] * (1 + 0.1 * params["n"]))
