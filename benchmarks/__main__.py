@@ -26,7 +26,7 @@ from typing import Any
 from benchmarks.cases import CASES, get_case
 from benchmarks.figures import add_derived, format_table, plot_curves, summarise
 from benchmarks.machine import machine_info, machine_lines
-from benchmarks.peers import TOOLS
+from benchmarks.peers import TOOLS, VARIANTS
 from benchmarks.runner import run_subprocess
 from benchmarks.targets import evaluate_targets, format_targets, journal_cost
 
@@ -143,7 +143,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="1 seed, smaller budgets on C2/C3/C5")
     parser.add_argument("--cases", nargs="+", default=sorted(CASES), choices=sorted(CASES))
-    parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=list(TOOLS))
+    parser.add_argument(
+        "--tools",
+        nargs="+",
+        default=list(TOOLS),
+        choices=list(TOOLS) + list(VARIANTS),
+        help="tools to run (default: evotune and the five peers; evotune-steady and "
+        "evotune-racing measure those techniques)",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, help="default: 0 (quick) or 0 1 2")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--no-probes", action="store_true", help="skip journal and scale probes")

@@ -11,6 +11,7 @@ Wall time covers the search only (data are loaded before the clock starts);
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -22,7 +23,7 @@ import numpy as np
 
 from benchmarks.cases import Case, Param, branches, effective_key, evotune_space
 
-__all__ = ["TOOLS", "SearchOutput", "ga_shape", "grid_levels", "run_tool"]
+__all__ = ["TOOLS", "VARIANTS", "SearchOutput", "ga_shape", "grid_levels", "run_tool"]
 
 
 @dataclass
@@ -394,9 +395,11 @@ def run_evotune(
     budget: int,
     pop: int,
     checkpoint: str | None = None,
+    **options: Any,
 ) -> SearchOutput:
     """``evotune.evolve`` on a ``CrossValScore``: population x generations ~ budget,
-    capped at the budget by ``max_evaluations``; C5's space is conditional."""
+    capped at the budget by ``max_evaluations``; C5's space is conditional.
+    ``options`` go to ``evolve`` (the technique variants: strategy, racing)."""
     from evotune import CrossValScore, evolve
 
     X, y = data
@@ -420,6 +423,7 @@ def run_evotune(
         random_state=seed,
         callbacks=[Stamp()],
         checkpoint=checkpoint,
+        **options,
     )
     wall = time.perf_counter() - start
     hist = result.history
@@ -441,7 +445,11 @@ def run_evotune(
         fit_score_time=float(hist["fit_time"].sum() + hist["score_time"].sum()),
         workers=n_jobs,
         best_params=repr(result.best_params),
-        extra={"stop_reason": result.stop_reason},
+        extra={
+            "stop_reason": result.stop_reason,
+            "folds_fitted": int(hist.filter(like="split").notna().to_numpy().sum()),
+            "raced": int((hist["status"] == "raced").sum()),
+        },
     )
 
 
@@ -456,13 +464,21 @@ TOOLS: dict[str, Runner] = {
     "evotune": run_evotune,
 }
 
+# evotune's techniques one by one (not peers: run them with --tools)
+VARIANTS: dict[str, Runner] = {
+    "evotune-steady": functools.partial(run_evotune, strategy="steady_state"),
+    "evotune-racing": functools.partial(run_evotune, racing=True),
+}
+
 
 def run_tool(
     tool: str, case: Case, data: Data, seed: int, n_jobs: int, budget: int, pop: int
 ) -> SearchOutput:
     """Run ``tool`` (a key of :data:`TOOLS`) once."""
     try:
-        runner = TOOLS[tool]
+        runner = {**TOOLS, **VARIANTS}[tool]
     except KeyError:
-        raise ValueError(f"unknown tool {tool!r}; the tools are {sorted(TOOLS)}") from None
+        raise ValueError(
+            f"unknown tool {tool!r}; the tools are {sorted(TOOLS) + sorted(VARIANTS)}"
+        ) from None
     return runner(case, data, seed, n_jobs, budget, pop)

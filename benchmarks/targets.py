@@ -84,7 +84,7 @@ def evaluate_targets(
     # search quality, case by case
     for case in cases:
         evo = _get(summary, case, EVOTUNE)
-        peers = [s for s in summary if s["case"] == case and s["tool"] != EVOTUNE]
+        peers = [s for s in summary if s["case"] == case and not s["tool"].startswith(EVOTUNE)]
         peers = [s for s in peers if not math.isnan(s["best"])]
         name = f"{case} quality: evotune's median best >= every peer's"
         if evo is None or math.isnan(evo["best"]) or not peers:
