@@ -22,8 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from deap import tools
 
 from evotune._loop import AllFailedError, GenerationState, _check_callbacks, _Loop
+from evotune._pareto import FitnessMulti, Objectives, crowded_keys, fitness_values, hypervolume
 from evotune._racing import check_racing
 from evotune._seeds import encode_seeds, seeds_fingerprint
 from evotune._steady import SteadyState
@@ -113,6 +115,15 @@ class Evolution(SteadyState):
         candidates per worker, more when fit times vary a lot. It is a setting
         of the run, not of the machine, so the history does not depend on
         ``n_jobs``.
+    objectives : dict, optional
+        Several objectives (see :mod:`evotune._pareto`): ``{"score":
+        "maximize", "fit_time": "minimize"}``. The search is then NSGA-II: the
+        survivors are the best of parents and offspring by non-domination
+        rank and crowding distance (``deap.tools.selNSGA2``), parents are
+        drawn by tournament on the same order, :attr:`pareto_front` holds
+        every non-dominated evaluation and the logbook records the front's
+        size and hypervolume. The first objective is the primary one (the hall
+        of fame and ``best``).
     screening : int, default=4
         Surrogate screening: breed this many times the offspring a generation
         needs and evaluate those a nearest-neighbour model of the history rates
@@ -148,6 +159,7 @@ class Evolution(SteadyState):
         max_novelty_tries: int = 20,
         screening: int = 4,
         in_flight: int | None = None,
+        objectives: Objectives | Mapping[str, Any] | None = None,
     ) -> None:
         self.space = space if isinstance(space, Space) else Space(space)
         self.population_size = check_int("population_size", population_size, low=2)
@@ -174,6 +186,16 @@ class Evolution(SteadyState):
             low=1,
         )
         self.rng = check_random_state(random_state)
+        if objectives is not None and not isinstance(objectives, Objectives):
+            objectives = Objectives.parse(objectives)
+        self.objectives: Objectives | None = objectives
+        if objectives is not None and self.strategy != "ga":
+            raise ValueError(
+                "with several 'objectives' the search is NSGA-II, which breeds as the 'ga' "
+                f"strategy does: leave 'strategy' at 'ga', got {strategy!r}"
+            )
+        if objectives is not None:
+            self.elitism = 0  # NSGA-II's survival keeps the best of parents and offspring
         self._seeds = (
             encode_seeds(initial_population, self.space, self.rng)
             if initial_population is not None
@@ -184,6 +206,11 @@ class Evolution(SteadyState):
         self.population: list[Genome] = []
         self.evaluations: list[Evaluation] = []
         self.hall_of_fame = make_hall_of_fame(self.hall_of_fame_size)
+        # every non-dominated evaluation (several objectives only)
+        self.pareto_front: tools.ParetoFront | None = (
+            tools.ParetoFront(similar=lambda a, b: a.key == b.key) if objectives else None
+        )
+        self._hv_reference: np.ndarray | None = None
         self.logbook = make_logbook()
         self._stats = make_statistics(self.direction)
         self._seen: dict[str, Genome] = {}
@@ -347,7 +374,10 @@ class Evolution(SteadyState):
         pop = self.population
         schema = self.space.schema
         genes = np.stack([g.genes for g in pop])
-        fit = np.array([g.selection_value() for g in pop])
+        if self.objectives is not None:
+            fit = self._crowded(pop)
+        else:
+            fit = np.array([g.selection_value() for g in pop])
         sig = np.array([g.sigma for g in pop])
         rng = self.rng
         if self.strategy == "ga":
@@ -445,6 +475,11 @@ class Evolution(SteadyState):
             if told is None:
                 continue
             g.set_score(told.mean_score if told.status == "ok" else math.nan)
+            if self.objectives is not None:
+                g.fitness = FitnessMulti(
+                    self.objectives.weights,
+                    fitness_values(self.objectives.values(told), self.objectives.weights),
+                )
             self._seen[g.key] = g
             self._hist_genes.append(g.genes)
             self._hist_fit.append(g.selection_value())
@@ -456,6 +491,8 @@ class Evolution(SteadyState):
         mu = self.population_size
         if self.generation == 0 or not self.population:
             self.population = members
+        elif self.objectives is not None:
+            self.population = self._nsga2(self.population + members, mu)
         elif self.strategy == "ga":
             self.population = list(self._elites) + members
         elif self.strategy == "mu_plus_lambda":
@@ -468,17 +505,56 @@ class Evolution(SteadyState):
             self.population = chosen
         self._carried = []
         self.hall_of_fame.update([g for g in offspring if math.isfinite(g.score)])
+        extra = self._update_front(offspring) if self.pareto_front is not None else {}
         record = {
             "generation": self.generation,
             "evaluations": len(offspring),
             "failed": sum(1 for g in offspring if not math.isfinite(g.score)),
             **self._stats.compile(self.population),
             "elapsed": time.perf_counter() - self._clock,
+            **extra,
         }
         if len(self.hall_of_fame):
             record["best"] = float(self.hall_of_fame[0].score)
         self.logbook.record(**record)
         self.generation += 1
+
+    # ------------------------------------------------------- several objectives
+    @staticmethod
+    def _finite(g: Genome) -> bool:
+        return all(math.isfinite(v) for v in g.fitness.wvalues)
+
+    def _crowded(self, pop: list[Genome]) -> np.ndarray:
+        """NSGA-II's crowded comparison as one number per genome (failed: -inf)."""
+        ok = [g for g in pop if self._finite(g)]
+        keys = dict(zip(map(id, ok), crowded_keys(ok)))
+        return np.array([keys.get(id(g), -math.inf) for g in pop])
+
+    def _nsga2(self, genomes: list[Genome], mu: int) -> list[Genome]:
+        ok = [g for g in genomes if self._finite(g)]
+        chosen = tools.selNSGA2(ok, min(mu, len(ok))) if ok else []
+        if len(chosen) < mu:  # too few real scores: fill with the failed
+            chosen += [g for g in genomes if not self._finite(g)][: mu - len(chosen)]
+        return list(chosen)
+
+    def _update_front(self, offspring: list[Genome]) -> dict[str, float]:
+        """Add the generation to the Pareto front; its size and hypervolume.
+
+        The hypervolume's reference point is fixed after generation 0: the
+        worst finite value of each objective then, less a tenth of its range.
+        """
+        assert self.pareto_front is not None
+        self.pareto_front.update([g for g in offspring if self._finite(g)])
+        front = np.array([g.fitness.wvalues for g in self.pareto_front], dtype=float)
+        if self._hv_reference is None:
+            seen = np.array(
+                [g.fitness.wvalues for g in self._seen.values() if self._finite(g)], dtype=float
+            )
+            if len(seen):
+                lo, hi = seen.min(axis=0), seen.max(axis=0)
+                self._hv_reference = lo - 0.1 * np.where(hi > lo, hi - lo, 1.0)
+        volume = hypervolume(front, self._hv_reference) if self._hv_reference is not None else 0.0
+        return {"front": float(len(front)), "hypervolume": float(volume)}
 
     @staticmethod
     def _best(genomes: list[Genome], k: int) -> list[Genome]:
@@ -528,6 +604,7 @@ def evolve(
     screening: int = 4,
     racing: bool | int = False,
     in_flight: int | None = None,
+    objectives: Mapping[str, Any] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     timeout: float | None = None,
@@ -581,6 +658,15 @@ def evolve(
     in_flight : int, optional
         ``strategy="steady_state"`` only: candidates evaluated at once (see
         :class:`Evolution`).
+    objectives : dict, optional
+        Several objectives, e.g. ``{"score": "maximize", "fit_time":
+        "minimize"}``; a value may be ``(direction, measure)`` with
+        ``measure(fitted_estimator) -> float`` (a :class:`CrossValScore`
+        computes it on every fold). NSGA-II selection; the result's
+        ``pareto_front`` holds the non-dominated evaluations (see
+        :class:`Evolution`). Fit times vary from run to run, so a time
+        objective makes the history depend on them (a resume still replays
+        the journaled times exactly).
     checkpoint : path, optional
         A run directory: every asked generation and every finished fold is
         journaled there, and ``history.csv`` / ``hall_of_fame.csv`` are
@@ -624,6 +710,16 @@ def evolve(
     callback_list = _check_callbacks(callbacks)
     obj = as_objective(objective)
     space = space if isinstance(space, Space) else Space(space)
+    parsed = None
+    if objectives is not None:
+        parsed = Objectives.parse(objectives, getattr(obj, "metric_names_", ()))
+        if parsed.measures:
+            if not hasattr(obj, "measures"):
+                raise ValueError(
+                    "objectives: a measure of the fitted estimator needs a CrossValScore "
+                    f"objective, got {obj!r}"
+                )
+            obj.measures = {**obj.measures, **dict(parsed.measures)}
 
     run: RunDirectory | None = None
     if checkpoint is not None:
@@ -651,6 +747,7 @@ def evolve(
         initial_population=initial_population,
         screening=screening,
         in_flight=in_flight,
+        objectives=parsed,
     )
     racing = check_racing(racing)
     runner = get_backend(backend, n_jobs, timeout=timeout)
@@ -671,6 +768,7 @@ def evolve(
             "screening": evo.screening,
             "racing": racing,
             "in_flight": evo.in_flight if evo.strategy == "steady_state" else None,
+            "objectives": parsed.to_dict() if parsed is not None else None,
             "generations": generations,
             "max_evaluations": max_evaluations,
             "time_budget": time_budget,

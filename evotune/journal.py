@@ -462,6 +462,8 @@ class RunDirectory:
                 "score_time": ev.score_time,
                 "status": ev.status,
                 "error": ev.error,
+                # per fold, for objectives a report computes (scorers, measures)
+                **({"metrics": ev.metrics} if any(ev.metrics) else {}),
             }
         )
 

@@ -7,9 +7,10 @@ process needs nothing but this object to score any (candidate, fold) task.
 
 from __future__ import annotations
 
+import math
 import numbers
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,11 @@ class CrossValScore:
         Also score the training part of each fold.
     metric : str, optional
         With multi-metric ``scoring``, the scorer whose mean is the fitness.
+    measures : dict, optional
+        ``name -> measure(fitted_estimator) -> float``, computed on each
+        fold's fitted model (e.g. a tree's number of leaves) and kept in the
+        fold's metrics as ``measure_<name>``; an objective of a
+        multi-objective run can name it.
 
     Examples
     --------
@@ -108,7 +114,15 @@ class CrossValScore:
         error_score: Any = np.nan,
         return_train_score: bool = False,
         metric: str | None = None,
+        measures: Mapping[str, Callable[[Any], float]] | None = None,
     ) -> None:
+        if measures is not None and (
+            not isinstance(measures, Mapping) or not all(callable(f) for f in measures.values())
+        ):
+            raise TypeError(
+                "CrossValScore: 'measures' must be a dict of name -> callable(fitted estimator) "
+                f"-> float, got {measures!r}"
+            )
         if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
             raise TypeError(
                 f"CrossValScore: 'estimator' must be a scikit-learn estimator with fit and "
@@ -147,6 +161,7 @@ class CrossValScore:
         self.score_params = dict(score_params or {})
         self.error_score = error_score
         self.return_train_score = bool(return_train_score)
+        self.measures = dict(measures or {})
         self.scorer_ = check_scoring(estimator, scoring=scoring)
         self.metric_names_ = _metric_names(scoring)
         if len(self.metric_names_) > 1 or (metric is not None and self.metric_names_ != ["score"]):
@@ -187,6 +202,7 @@ class CrossValScore:
             "metric": self.metric,
             "return_train_score": self.return_train_score,
             "n_folds": self.n_tasks,
+            **({"measures": sorted(self.measures)} if self.measures else {}),
         }
 
     @property
@@ -238,6 +254,8 @@ class CrossValScore:
                 train_scores = self._scores(model, X_train, y_train, train_params)
                 metrics.update({f"train_{k}": v for k, v in train_scores.items()})
             score_time = time.perf_counter() - start
+            for name, measure in self.measures.items():
+                metrics[f"measure_{name}"] = float(measure(model))
             if self.metric not in test_scores:
                 raise KeyError(
                     f"the scorer returned {sorted(test_scores)}, without {self.metric!r}"
@@ -267,6 +285,7 @@ class CrossValScore:
         out = {f"test_{k}": value for k in self.metric_names_}
         if self.return_train_score:
             out.update({f"train_{k}": value for k in self.metric_names_})
+        out.update({f"measure_{k}": math.nan for k in self.measures})
         return out
 
     def __repr__(self) -> str:

@@ -71,6 +71,21 @@ def _hall_of_fame_frame(genomes: Sequence[Genome], history: pd.DataFrame) -> pd.
     return frame
 
 
+def _pareto_frame(evo: Evolution, history: pd.DataFrame) -> pd.DataFrame | None:
+    """The non-dominated evaluations, best primary objective first, with one
+    column per objective (``None`` for a single-objective run)."""
+    objectives, front = evo.objectives, evo.pareto_front
+    if objectives is None or front is None:
+        return None
+    by_id = {e.candidate_id: e for e in evo.evaluations}
+    members = sorted(front, key=lambda g: (-g.fitness.wvalues[0], g.id))
+    frame = history.set_index("id", drop=False).loc[[g.id for g in members]]
+    frame = frame.reset_index(drop=True).drop(columns=["error"])
+    for k, name in enumerate(objectives.names):
+        frame[f"objective_{name}"] = [objectives.values(by_id[g.id])[k] for g in members]
+    return frame
+
+
 def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write ``frame`` to ``path`` so that a reader never sees half a file."""
     with atomic_open(path) as fh:
@@ -109,6 +124,7 @@ class Result:
     stop_reason: str = "generations"
     elapsed: float = 0.0
     evaluations: list[Evaluation] = field(default_factory=list, repr=False)
+    pareto_front: pd.DataFrame | None = None
 
     @classmethod
     def from_evolution(cls, evo: Evolution, *, stop_reason: str, elapsed: float) -> Result:
@@ -125,6 +141,7 @@ class Result:
             stop_reason=stop_reason,
             elapsed=elapsed,
             evaluations=list(evo.evaluations),
+            pareto_front=_pareto_frame(evo, history),
         )
 
     @property

@@ -196,6 +196,18 @@ initial_population, screening, racing, in_flight
         As in :func:`evotune.evolve`; a raced candidate's unrun splits are NaN
         in ``cv_results_`` and it ranks last; the budget is at most
         ``population_size * generations`` candidates.
+    objectives : dict, optional
+        Several objectives for an NSGA-II search, e.g. ``{"accuracy":
+        "maximize", "fit_time": "minimize"}``: scorer names of ``scoring``,
+        ``"score"`` (the single scorer), ``"fit_time"``, ``"score_time"``, or
+        ``name: (direction, measure)`` with ``measure(fitted_estimator) ->
+        float`` (e.g. ``lambda m: m.get_n_leaves()``). ``pareto_front_`` then
+        holds the non-dominated candidates. ``refit`` picks one of them:
+        ``True`` or a scorer name, the best score of that scorer (on the front
+        by definition); ``"knee"``, the front's knee point (after scaling each
+        objective to [0, 1] over the front, the point farthest beyond the
+        line through the extremes: the best trade-off); a callable, as in
+        scikit-learn (it gets ``cv_results_`` and returns an index).
     checkpoint : path, optional
         A run directory that journals the search; with ``resume=True`` a
         killed search continues where it stopped and ends where it would have.
@@ -219,6 +231,10 @@ refit_time_, multimetric_
         evotune's history (status, error, generation, origin of every row).
     hall_of_fame_ : DataFrame
     logbook_ : DataFrame
+    pareto_front_ : DataFrame
+        With ``objectives``: the non-dominated candidates, best primary
+        objective first, with their ``cv_results_index``, parameters and one
+        ``objective_<name>`` column per objective.
 
     Examples
     --------
@@ -237,6 +253,7 @@ refit_time_, multimetric_
         **BaseSearchCV._parameter_constraints,
         "param_space": [dict, Space],
         "random_state": ["random_state"],
+        "objectives": [dict, None],
     }
     _parameter_constraints.pop("pre_dispatch", None)
 
@@ -268,6 +285,7 @@ refit_time_, multimetric_
         screening: int = 4,
         racing: bool | int = False,
         in_flight: int | None = None,
+        objectives: Mapping[str, Any] | None = None,
         checkpoint: Any = None,
         resume: bool = False,
         timeout: float | None = None,
@@ -299,6 +317,7 @@ refit_time_, multimetric_
         self.screening = screening
         self.racing = racing
         self.in_flight = in_flight
+        self.objectives = objectives
         self.checkpoint = checkpoint
         self.resume = resume
         self.timeout = timeout
@@ -315,6 +334,20 @@ refit_time_, multimetric_
         # the search slices folds with numpy; it does not claim Array API inputs
         tags.array_api_support = False
         return tags
+
+    def _knee_index(self, result: Result) -> int:
+        """The ``cv_results_`` row of the front's knee (see evotune._pareto.knee_index)."""
+        from evotune._pareto import knee_index
+
+        front = self.pareto_front_
+        specs = dict(self.objectives or {})
+        weights = [
+            1.0 if (d if isinstance(d, str) else d[0]) == "maximize" else -1.0
+            for d in specs.values()
+        ]
+        cols = [f"objective_{n}" for n in specs]
+        points = front[cols].to_numpy(dtype=float) * np.asarray(weights)
+        return int(front["cv_results_index"].iloc[knee_index(points)])
 
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         raise NotImplementedError("EvolutionarySearchCV runs evotune's engine in fit()")
@@ -337,7 +370,24 @@ refit_time_, multimetric_
         self
         """
         self._validate_params()
-        scorers, refit_metric = self._get_scorers()
+        knee = self.objectives is not None and isinstance(self.refit, str) and self.refit == "knee"
+        if knee:
+            # "knee" picks from the Pareto front; the scorers are set up as for
+            # a refit on the primary objective (or the first scorer)
+            saved = self.refit
+            names = list(self.objectives or {})
+            scoring_names = (
+                list(self.scoring) if isinstance(self.scoring, (list, tuple, dict)) else []
+            )
+            self.refit = next((n for n in names if n in scoring_names), True)
+            if self.refit is True and scoring_names:
+                self.refit = scoring_names[0]
+            try:
+                scorers, refit_metric = self._get_scorers()
+            finally:
+                self.refit = saved
+        else:
+            scorers, refit_metric = self._get_scorers()
         space = self.param_space if isinstance(self.param_space, Space) else Space(self.param_space)
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)
@@ -382,6 +432,7 @@ refit_time_, multimetric_
             screening=self.screening,
             racing=self.racing,
             in_flight=self.in_flight,
+            objectives=self.objectives,
             checkpoint=self.checkpoint,
             resume=self.resume,
             timeout=self.timeout,
@@ -400,7 +451,16 @@ refit_time_, multimetric_
         self.hall_of_fame_ = result.hall_of_fame
         self.logbook_ = result.logbook
         self.result_ = result
-        if self.refit or not self.multimetric_:
+        if result.pareto_front is not None:
+            row_of = {int(i): k for k, i in enumerate(result.history["id"])}
+            front = result.pareto_front.copy()
+            front.insert(0, "cv_results_index", [row_of[int(i)] for i in front["id"]])
+            self.pareto_front_ = front
+        if knee:
+            self.best_index_ = self._knee_index(result)
+            self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])
+            self.best_params_ = results["params"][self.best_index_]
+        elif self.refit or not self.multimetric_:
             self.best_index_ = int(self._select_best_index(self.refit, refit_metric, results))
             if not callable(self.refit):
                 self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])

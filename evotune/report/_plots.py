@@ -39,7 +39,8 @@ _DPI = 110
 
 # ------------------------------------------------------------------- plots
 def write_plots(run: Run, out_dir: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Write ``progress.png``, ``parameters.png`` and ``timeline.png``.
+    """Write ``progress.png``, ``parameters.png`` and ``timeline.png`` (and
+    ``pareto.png`` for a run with several objectives).
 
     Drawn with matplotlib's Agg canvas directly (no pyplot), so the global
     backend of the calling program is left as it was.
@@ -68,11 +69,14 @@ def write_plots(run: Run, out_dir: str | os.PathLike[str] | None = None) -> list
     out = Path(out_dir) if out_dir is not None else run.path / "report"
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, draw in (
+    plots = [
         ("progress.png", _plot_progress),
         ("parameters.png", _plot_parameters),
         ("timeline.png", _plot_timeline),
-    ):
+    ]
+    if len(_objectives(run)) >= 2:
+        plots.append(("pareto.png", _plot_front))
+    for name, draw in plots:
         fig = draw(run)
         path = out / name
         _save(fig, path)
@@ -405,4 +409,55 @@ def _plot_timeline(run: Run) -> Figure:
             fontsize="small",
             color="0.35",
         )
+    return fig
+
+
+def _objectives(run: Run) -> dict[str, str]:
+    settings = run.meta.get("settings")
+    objectives = settings.get("objectives") if isinstance(settings, Mapping) else None
+    return dict(objectives) if isinstance(objectives, Mapping) else {}
+
+
+def _plot_front(run: Run) -> Figure:
+    """Every evaluation in the plane of the primary objective and each other
+    one; the non-dominated ones (over all objectives) joined as the front."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from evotune._pareto import objective_value
+
+    objectives = _objectives(run)
+    names = list(objectives)
+    sign = np.array([1.0 if objectives[n] == "maximize" else -1.0 for n in names])
+    values = np.array([[objective_value(n, ev) for n in names] for ev in run.evaluations])
+    ok = np.all(np.isfinite(values), axis=1) if len(values) else np.zeros(0, dtype=bool)
+    pts = values[ok] * sign if ok.any() else np.empty((0, len(names)))
+    on_front = np.array(
+        [not np.any(np.all(pts >= p, axis=1) & np.any(pts > p, axis=1)) for p in pts], dtype=bool
+    )
+    pairs = [(0, k) for k in range(1, len(names))]
+    fig = Figure(figsize=(6.0 * len(pairs), 4.6))
+    for i, (a, b) in enumerate(pairs):
+        ax = fig.add_subplot(1, len(pairs), i + 1)
+        if not ok.any():
+            _message(ax, "no evaluation with every objective")
+            continue
+        shown = values[ok]
+        ax.scatter(shown[:, b], shown[:, a], s=14, color="0.7", label="evaluations")
+        front = shown[on_front]
+        order = np.argsort(front[:, b])
+        ax.plot(
+            front[order, b],
+            front[order, a],
+            "o-",
+            color="tab:red",
+            markersize=5,
+            drawstyle="steps-post",
+            label=f"Pareto front ({int(on_front.sum())})",
+        )
+        ax.set_xlabel(f"{names[b]} ({objectives[names[b]]})")
+        ax.set_ylabel(f"{names[a]} ({objectives[names[a]]})")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    fig.suptitle(f"trade-offs of {int(ok.sum())} evaluations")
     return fig
