@@ -26,6 +26,7 @@ _EXPORTS = {
     "Candidate": "evotune.evaluation",
     "Categorical": "evotune.space",
     "CrossValScore": "evotune.objective",
+    "DaskBackend": "evotune.backends.dask",
     "EarlyStopping": "evotune.callbacks",
     "Evaluation": "evotune.evaluation",
     "Evaluator": "evotune.evaluation",
@@ -52,6 +53,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
     from evotune.backends import Backend, SerialBackend
+    from evotune.backends.dask import DaskBackend
     from evotune.backends.process import ProcessPoolBackend
     from evotune.callbacks import Callback, EarlyStopping, ProgressBar, TimeBudget
     from evotune.engine import AllFailedError, Evolution, GenerationState, evolve

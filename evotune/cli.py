@@ -1,7 +1,8 @@
 """The ``evotune`` command line: run, resume, report, demo.
 
 Exit status: 0 success, 2 bad input (a one-line error; ``--debug`` shows the
-traceback), 130 interrupted by Ctrl-C, 143 by SIGTERM.
+traceback), 1 a lost Dask scheduler (the run can be resumed), 130 interrupted
+by Ctrl-C, 143 by SIGTERM.
 """
 
 from __future__ import annotations
@@ -252,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="evotune: %(message)s",
     )
     from evotune._signals import Interrupted
+    from evotune.backends.base import SchedulerLostError
     from evotune.experiment import ExperimentError
     from evotune.journal import JournalError, RunLockedError
 
@@ -270,6 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("evotune: interrupted", file=sys.stderr)
         return 130
+    except SchedulerLostError as exc:
+        # not bad input: the cluster went away; the journal is whole
+        if args.debug:
+            traceback.print_exc()
+        print(f"evotune: error: {exc}", file=sys.stderr)
+        return 1
     except (
         UsageError,
         ExperimentError,

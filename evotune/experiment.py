@@ -25,6 +25,8 @@
     scoring = "accuracy"
     n_jobs = 2
     random_state = 0
+    # backend = "dask"                     # serial, process (n_jobs != 1) or dask
+    # scheduler = "tcp://10.0.0.5:8786"    # with backend = "dask": an existing cluster
 
 Every error names the key (``space.n_estimators.low``), says what is wrong
 and what is allowed.
@@ -33,6 +35,7 @@ and what is allowed.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,6 +82,8 @@ _SEARCH: dict[str, tuple[type, ...]] = {
     "initial_sampling": (str,),
     "error_score": (float, int, str),
     "shuffle": (bool,),
+    "backend": (str,),
+    "scheduler": (str,),
 }
 
 
@@ -213,7 +218,40 @@ def _check_search(data: Any) -> dict[str, Any]:
         if not ok:
             names = " or ".join(t.__name__ for t in types)
             raise _fail(f"search.{k}", f"must be {names}, got {type(v).__name__} {v!r}")
+    _check_backend(table)
     return table
+
+
+def _check_backend(table: dict[str, Any]) -> None:
+    """``backend`` and ``scheduler``: their values, and that Dask is there if named."""
+    from evotune.backends.base import BACKEND_NAMES, check_scheduler_address
+
+    backend = table.get("backend")
+    if backend is not None and backend not in BACKEND_NAMES:
+        allowed = ", ".join(repr(n) for n in BACKEND_NAMES)
+        raise _fail("search.backend", f"must be one of {allowed}; got {backend!r}")
+    if "scheduler" in table:
+        if backend != "dask":
+            got = "not set" if backend is None else f"{backend!r}"
+            raise _fail(
+                "search.scheduler",
+                f'needs backend = "dask" in [search] (backend is {got}); the scheduler is '
+                "the address of an existing Dask cluster",
+            )
+        try:
+            check_scheduler_address(table["scheduler"])
+        except ValueError as exc:
+            raise _fail("search.scheduler", str(exc).removeprefix("scheduler ")) from None
+    if backend == "serial" and "timeout" in table:
+        raise _fail(
+            "search.timeout",
+            'cannot be enforced with backend = "serial" (a hung fit cannot be killed '
+            'in-process); use backend = "process" or "dask"',
+        )
+    if backend == "dask" and importlib.util.find_spec("distributed") is None:
+        from evotune.backends.base import DASK_MISSING
+
+        raise _fail("search.backend", DASK_MISSING)
 
 
 @dataclass
@@ -320,9 +358,20 @@ class Experiment:
         )
 
     def evolve_kwargs(self) -> dict[str, Any]:
-        """The settings of :func:`evotune.evolve` the file sets."""
-        skip = {"cv", "scoring", "error_score", "shuffle"}
-        return {k: v for k, v in self.search.items() if k not in skip}
+        """The settings of :func:`evotune.evolve` the file sets.
+
+        ``scheduler`` becomes ``backend=DaskBackend(scheduler, timeout=timeout)``
+        (nothing is contacted until the run starts).
+        """
+        skip = {"cv", "scoring", "error_score", "shuffle", "scheduler"}
+        kwargs = {k: v for k, v in self.search.items() if k not in skip}
+        if "scheduler" in self.search:
+            from evotune.backends.dask import DaskBackend
+
+            kwargs["backend"] = DaskBackend(
+                self.search["scheduler"], timeout=self.search.get("timeout")
+            )
+        return kwargs
 
 
 def load_experiment(path: str | Path) -> Experiment:

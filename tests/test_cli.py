@@ -274,3 +274,16 @@ def test_sigterm_exits_143_and_the_run_resumes(tmp_path):
     assert "evotune resume" in err
     again = _cli("resume", out)
     assert again.returncode == 0, again.stderr
+
+
+def test_a_lost_scheduler_is_exit_1_with_one_line(monkeypatch, capsys, tmp_path):
+    import evotune.cli as cli
+    from evotune.backends.base import SchedulerLostError
+
+    def lost(args):
+        raise SchedulerLostError("lost the Dask scheduler at tcp://127.0.0.1:1; resume it")
+
+    monkeypatch.setattr(cli, "_cmd_resume", lost)
+    assert cli.main(["resume", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["evotune: error: lost the Dask scheduler at tcp://127.0.0.1:1; resume it"]

@@ -1,0 +1,305 @@
+"""The three backends side by side: serial, the process pool and Dask.
+
+    python -m benchmarks.backends [--repeats 3] [--workers 2]
+
+On benchmark case C4 (LogisticRegression(max_iter=50) on
+make_classification(500, 20), 3 folds, budget 200, population 20: fits of a
+few milliseconds, so the backends' own costs show), and on a function that
+keeps a core busy for a fixed time per call (where the work dominates):
+
+- **startup**: from ``start()`` to the first result of one task, and the
+  ``shutdown()`` after it (the pool's workers and the local Dask cluster);
+- **wall**, **own overhead per evaluation** ((wall - sum of task times /
+  workers) / evaluations, start-up included) and the **speedup** over serial
+  of whole ``evolve`` runs, with a check that every backend gave the serial
+  history; "after start-up" compares the walls after each run's first
+  evaluation (the speedup a long run approaches);
+- **round trip**: one task at a time, submit to result, on a trivial objective,
+  and the time per task when 200 of them are queued at once;
+- **per-task CPU** of the driver and of the Dask scheduler (the helper process
+  that hosts the local cluster), from which the closing note estimates how
+  the overhead scales with workers.
+
+Medians over ``--repeats``. Nothing here is a test: run it on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+from benchmarks.cases import get_case
+from benchmarks.machine import machine_info
+from benchmarks.peers import evotune_generations
+
+BACKENDS = ("serial", "process", "dask")
+
+
+def busy(seconds: float) -> Callable[[dict[str, Any]], float]:
+    """A plain objective that keeps one core busy for ``seconds`` per call."""
+
+    def objective(p: dict[str, Any]) -> float:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+        return -((p["x"] - 0.3) ** 2)
+
+    return objective
+
+
+def make_backend(name: str, workers: int) -> Any:
+    from evotune import DaskBackend, SerialBackend
+    from evotune.backends.process import ProcessPoolBackend
+
+    if name == "serial":
+        return SerialBackend()
+    if name == "process":
+        return ProcessPoolBackend(workers)
+    return DaskBackend(n_workers=workers)
+
+
+def c4_objective() -> tuple[Any, Any]:
+    from benchmarks.cases import evotune_space
+    from evotune import CrossValScore
+
+    case = get_case("C4")
+    X, y = case.load_data()
+    objective = CrossValScore(case.make_estimator(), X, y, cv=case.cv(), scoring=case.scoring)
+    return objective, evotune_space(case)
+
+
+def startup(name: str, workers: int, objective: Any) -> tuple[float, float]:
+    """Seconds from start() to one task's result, and of the shutdown."""
+    from evotune.evaluation import Task
+
+    backend = make_backend(name, workers)
+    t0 = time.perf_counter()
+    backend.start(objective)
+    backend.submit(Task("0:0", 0, {"C": 1.0}, 0, 0))
+    while not backend.wait(timeout=1.0):
+        pass
+    first = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    backend.shutdown()
+    return first, time.perf_counter() - t1
+
+
+class FirstResult:
+    """Clocks the first evaluation of a run (start-up and first task included)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.first = math.nan
+
+    def on_evaluation(self, evaluation: Any) -> None:
+        if math.isnan(self.first):
+            self.first = time.perf_counter() - self.t0
+
+
+def run(
+    name: str, workers: int, objective: Any, space: Any, **settings: Any
+) -> tuple[float, float, Any, int]:
+    """One evolve run: wall seconds, seconds to its first evaluation, its
+    result, workers used."""
+    from evotune import evolve
+
+    backend = make_backend(name, workers)
+    clock = FirstResult()
+    result = evolve(objective, space, backend=backend, callbacks=[clock], **settings)
+    wall = time.perf_counter() - clock.t0
+    return wall, clock.first, result, 1 if name == "serial" else workers
+
+
+def round_trip_and_cpu(name: str, workers: int, n: int = 200) -> dict[str, float]:
+    """Trivial tasks: the sequential round trip, and the CPU per task of this
+    process and (Dask) of the helper process that hosts the scheduler."""
+    from evotune.evaluation import FunctionObjective, Task
+
+    backend = make_backend(name, workers)
+    backend.start(FunctionObjective(_trivial))
+    task = Task("w:0", 0, {"x": 0.0}, 0, 0)
+    backend.submit(task)
+    while not backend.wait(timeout=1.0):
+        pass
+    t0 = time.perf_counter()
+    for i in range(50):
+        backend.submit(Task(f"r{i}:0", i, {"x": 0.0}, 0, 0))
+        while not backend.wait(timeout=1.0):
+            pass
+    rtt = (time.perf_counter() - t0) / 50
+    helper = _dask_helper() if name == "dask" else None
+    h0 = _cpu(helper)
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    for i in range(n):
+        backend.submit(Task(f"b{i}:0", i, {"x": 0.0}, 0, 0))
+    got = 0
+    while got < n:
+        got += len(backend.wait(timeout=1.0))
+    wall = time.perf_counter() - t0
+    driver = time.process_time() - c0
+    scheduler = _cpu(helper) - h0 if helper is not None else float("nan")
+    backend.shutdown()
+    return {
+        "rtt_ms": 1000 * rtt,
+        "throughput_ms": 1000 * wall / n,
+        "driver_cpu_ms": 1000 * driver / n,
+        "scheduler_cpu_ms": 1000 * scheduler / n,
+    }
+
+
+def _trivial(p: dict[str, Any]) -> float:
+    return float(p["x"])
+
+
+def _dask_helper() -> psutil.Process | None:
+    for child in psutil.Process().children():
+        try:
+            if "_serve_local_cluster" in " ".join(child.cmdline()):
+                return child
+        except psutil.Error:
+            continue
+    return None
+
+
+def _cpu(proc: psutil.Process | None) -> float:
+    """User + system CPU seconds of ``proc`` alone (not its workers)."""
+    if proc is None:
+        return float("nan")
+    t = proc.cpu_times()
+    return float(t.user + t.system)
+
+
+def comparable(result: Any) -> Any:
+    return result.history.drop(columns=["fit_time", "score_time"]).reset_index(drop=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--busy-ms", type=float, default=150.0, help="CPU per busy call")
+    args = parser.parse_args()
+    info = machine_info()
+    from importlib import metadata
+
+    print(
+        f"backends benchmark, {info['date']}: {info['cores']} cores, {info['cpu']}, "
+        f"{info['platform']}; Python {info['python']}, evotune {info['evotune']}, "
+        f"dask {metadata.version('distributed')}, scikit-learn {info['scikit-learn']}; "
+        f"load average at start {info['load average at start']}",
+        flush=True,
+    )
+    w = args.workers
+    objective, space = c4_objective()
+    case = get_case("C4")
+    c4 = {
+        "population_size": case.population,
+        "generations": evotune_generations(case.budget, case.population),
+        "max_evaluations": case.budget,
+        "random_state": 0,
+    }
+    busy_settings = {"population_size": 10, "generations": 5, "random_state": 0}
+    from evotune import Float
+
+    busy_space = {"x": Float(-1.0, 1.0)}
+    rows: dict[str, dict[str, float]] = {}
+    reference: dict[str, Any] = {}
+    for name in BACKENDS:
+        print(f"  {name} ...", flush=True)
+        starts, stops, walls, overheads, busy_walls, busy_rest = [], [], [], [], [], []
+        for rep in range(args.repeats):
+            first, stop = startup(name, w, objective)
+            starts.append(first)
+            stops.append(stop)
+            wall, _, result, n = run(name, w, objective, space, **c4)
+            tasks = result.history["fit_time"].sum() + result.history["score_time"].sum()
+            walls.append(wall)
+            overheads.append(1000 * (wall - tasks / n) / len(result.history))
+            key = "c4"
+            if key in reference and not comparable(result).equals(reference[key]):
+                raise SystemExit(f"{name}: the C4 history differs from the serial one")
+            reference.setdefault(key, comparable(result))
+            bwall, bfirst, bresult, _ = run(
+                name, w, busy(args.busy_ms / 1000), busy_space, **busy_settings
+            )
+            busy_walls.append(bwall)
+            busy_rest.append(bwall - bfirst)
+            if "busy" in reference and not comparable(bresult).equals(reference["busy"]):
+                raise SystemExit(f"{name}: the busy history differs from the serial one")
+            reference.setdefault("busy", comparable(bresult))
+            print(
+                f"    repeat {rep}: first result {first:.2f} s, shutdown {stop:.2f} s, "
+                f"C4 wall {wall:.2f} s, busy wall {bwall:.2f} s",
+                flush=True,
+            )
+        rows[name] = {
+            "start": statistics.median(starts),
+            "stop": statistics.median(stops),
+            "wall": statistics.median(walls),
+            "overhead": statistics.median(overheads),
+            "busy": statistics.median(busy_walls),
+            "busy_rest": statistics.median(busy_rest),
+            "evals": float(len(reference["c4"])),
+            "busy_evals": float(len(reference["busy"])),
+            **round_trip_and_cpu(name, w),
+        }
+    serial = rows["serial"]
+    print()
+    print(
+        f"C4 ({int(serial['evals'])} evaluations x 3 folds) and a busy function "
+        f"({int(serial['busy_evals'])} calls of {args.busy_ms:g} ms CPU), {w} workers, "
+        f"medians of {args.repeats}; every backend gave the serial history"
+    )
+    print()
+    head = (
+        "| backend | first result s | shutdown s | C4 wall s | C4 overhead ms/eval "
+        "| C4 speedup | busy wall s | busy speedup | busy speedup after start-up "
+        "| round trip ms | ms/task, all queued | driver CPU ms/task | scheduler CPU ms/task |"
+    )
+    print(head)
+    print("|" + "---|" * head.count(" | ") + "---|")
+    for name, r in rows.items():
+        cpu = r["scheduler_cpu_ms"]
+        sched = "—" if math.isnan(cpu) else f"{cpu:.2f}"
+        print(
+            f"| {name} | {r['start']:.2f} | {r['stop']:.2f} | {r['wall']:.2f} "
+            f"| {r['overhead']:.2f} | {serial['wall'] / r['wall']:.2f}x | {r['busy']:.2f} "
+            f"| {serial['busy'] / r['busy']:.2f}x "
+            f"| {serial['busy_rest'] / r['busy_rest']:.2f}x "
+            f"| {r['rtt_ms']:.2f} | {r['throughput_ms']:.2f} | {r['driver_cpu_ms']:.2f} "
+            f"| {sched} |"
+        )
+    d = rows["dask"]
+    rtt = d["rtt_ms"] / 1000
+    per_task = max(d["driver_cpu_ms"], d["scheduler_cpu_ms"]) / 1000
+    print()
+    print("How the Dask overhead scales with workers (on paper, from the figures above):")
+    print(
+        f"- each task costs about {d['driver_cpu_ms']:.2f} ms of the driver's CPU and "
+        f"{d['scheduler_cpu_ms']:.2f} ms of the scheduler's, whatever the number of workers; "
+        f"each worker waits one round trip (~{d['rtt_ms']:.0f} ms) between two tasks, since "
+        "evotune keeps one task in flight per worker thread."
+    )
+    print(
+        "- a task of T seconds keeps a worker busy T / (T + round trip) of the time; the "
+        "driver or scheduler saturates at W = (T + round trip) / (CPU per task) workers:"
+    )
+    for t in (0.01, 0.1, 1.0, 10.0):
+        eff = t / (t + rtt)
+        wmax = (t + rtt) / per_task if per_task > 0 else float("inf")
+        print(f"  T = {t:g} s: {100 * eff:.0f}% busy, up to about {wmax:,.0f} workers")
+    print(
+        "- the round trip on a real network adds its latency (a LAN: well under 1 ms); the "
+        "per-task CPU is the limit, so with one-second fits hundreds of workers stay busy."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,829 @@
+"""A Dask distributed backend: the same (candidate, fold) tasks, on a cluster.
+
+:class:`DaskBackend` runs the tasks that the serial backend and the process
+pool run, on the workers of a Dask cluster: a local one it starts and owns
+(``backend="dask"``), or an existing one (``DaskBackend("tcp://host:8786")``
+or ``DaskBackend(client)``). Results are matched to tasks by key, so the
+history is the one the other backends give for the same seed.
+
+How it keeps the pool's guarantees:
+
+- **The objective goes to each worker once.** It is pickled with dill (as
+  for the pool) and handed over in a worker plugin: the scheduler keeps one
+  copy and gives it to every worker when it joins, including a worker that
+  Dask restarted. (Data scattered with ``client.scatter`` have no lineage: a
+  worker that dies holding the last replica loses them for good, which a
+  crashing candidate does on a two-worker cluster.) A task carries only its
+  parameters, fold and seed.
+- **No more tasks in flight than worker threads**, in the evaluator's order
+  (longest expected first): a task never waits behind another on a worker,
+  so when a worker dies only the task it was running is blamed (Dask counts
+  every task on a dead worker as suspicious).
+- **A worker that dies** is restarted by its nanny and its task retried by
+  Dask, ``max_retries`` times on a cluster this backend starts (Dask's
+  ``distributed.scheduler.allowed-failures``; an existing cluster keeps its
+  own setting); then ``KilledWorker`` makes the row ``crashed``.
+- **A task past** ``timeout`` seconds (counted from the moment it starts on a
+  worker, which the task reports) is given up and its worker's process
+  killed; its nanny starts a fresh one; the row says ``timeout``.
+- **A lost scheduler** raises :class:`SchedulerLostError`; every finished
+  fold is already in the journal, so the run resumes on any backend.
+- One BLAS/OpenMP thread per task (threadpoolctl inside the task).
+
+The local cluster runs in a helper process (a fresh interpreter, in its own
+session): its workers never import the user's ``__main__`` (a script needs
+no ``if __name__ == "__main__":`` guard), Ctrl-C reaches only the driver,
+and the helper and its workers exit as soon as the driver is gone, even
+after ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import warnings
+import weakref
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evotune.backends.base import DASK_MISSING, SchedulerLostError, check_scheduler_address
+
+try:
+    import distributed
+    from distributed import WorkerPlugin
+except ImportError as _exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(DASK_MISSING) from _exc
+
+if TYPE_CHECKING:
+    from evotune.evaluation import FoldResult, Objective, Task
+
+__all__ = ["DaskBackend", "SchedulerLostError"]
+
+_HELLO = "evotune-scheduler "
+_HELLO_ERROR = "evotune-error "
+
+
+# --------------------------------------------------------------------------
+# worker side: these run in the Dask worker processes
+
+
+# token -> [objective, number of workers of this process holding it]
+_OBJECTIVES: dict[str, list[Any]] = {}
+_THREADS: dict[str, Any] = {"controller": None, "tasks": 0}
+_THREADS_LOCK = threading.Lock()
+
+
+class _ObjectivePlugin(WorkerPlugin):
+    """Gives every worker the objective once, when it joins (or rejoins)."""
+
+    def __init__(self, token: str, payload: bytes) -> None:
+        self.token = token
+        self.payload = payload
+
+    def setup(self, worker: Any) -> None:
+        entry = _OBJECTIVES.get(self.token)
+        if entry is None:
+            import dill
+
+            _OBJECTIVES[self.token] = [dill.loads(self.payload), 1]
+        else:
+            entry[1] += 1
+        self.payload = b""  # the worker keeps the objective, not a second copy of its bytes
+
+    def teardown(self, worker: Any) -> None:
+        entry = _OBJECTIVES.get(self.token)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del _OBJECTIVES[self.token]
+
+
+@contextlib.contextmanager
+def _one_thread(enabled: bool) -> Any:
+    """One BLAS/OpenMP thread while a task runs.
+
+    The libraries are looked up once per process (after the objective was
+    unpickled, so its imports are loaded) and once more after the first
+    task (which may have loaded others): ``threadpool_limits`` looks them up
+    on every call, which costs milliseconds.
+    """
+    if not enabled:
+        yield
+        return
+    from threadpoolctl import ThreadpoolController
+
+    with _THREADS_LOCK:
+        if _THREADS["controller"] is None or _THREADS["tasks"] == 1:
+            _THREADS["controller"] = ThreadpoolController()
+        _THREADS["tasks"] += 1
+        controller = _THREADS["controller"]
+    with controller.limit(limits=1):
+        yield
+
+
+def _run_task(
+    token: str, topic: str | None, key: str, task: Task, limit_threads: bool
+) -> tuple[Any, ...]:
+    """One task on a worker: ``("done", FoldResult, ...)`` or ``("raised", ...)``."""
+    worker = distributed.get_worker()
+    started = time.time()
+    if topic is not None:  # the driver's clock for the timeout starts now
+        worker.log_event(
+            topic,
+            {"op": "started", "key": key, "worker": worker.address, "pid": os.getpid()},
+        )
+    try:
+        entry = _OBJECTIVES.get(token)
+        if entry is None:
+            raise RuntimeError(
+                f"the Dask worker {worker.address} has no objective {token!r} (its plugin "
+                "was not set up on this worker)"
+            )
+        try:
+            with _one_thread(limit_threads):
+                result = entry[0].run(task.params, task.fold, task.seed)
+        except Exception as exc:  # the objective chose to raise (error_score="raise")
+            import dill
+
+            from evotune.evaluation import _error_text
+
+            try:
+                blob: bytes | None = dill.dumps(exc)
+            except Exception:
+                blob = None
+            return ("raised", _error_text(exc), blob, worker.address, worker.name, started)
+        return ("done", result, worker.address, worker.name, started, time.time())
+    finally:
+        if topic is not None:
+            worker.log_event(topic, {"op": "ended", "key": key})
+
+
+# --------------------------------------------------------------------------
+# the helper process that hosts a LocalCluster the backend owns
+
+
+def _serve_local_cluster(n_workers: int, allowed_failures: int, parent_pid: int, fd: int) -> None:
+    """Run a LocalCluster on 127.0.0.1 until stdin closes (``python -c`` entry point).
+
+    The scheduler's address is written to ``fd``. The process exits when the
+    driver closes its stdin (shutdown) or dies; its workers exit with it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what Ctrl-C means
+    from evotune.backends._worker import _die_with_parent
+
+    _die_with_parent(parent_pid)
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+            cluster = LocalCluster(
+                host="127.0.0.1",
+                scheduler_port=0,
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+    except Exception as exc:
+        os.write(fd, (_HELLO_ERROR + json.dumps(f"{type(exc).__name__}: {exc}") + "\n").encode())
+        os.close(fd)
+        raise SystemExit(1) from None
+    os.write(fd, (_HELLO + str(cluster.scheduler_address) + "\n").encode())
+    os.close(fd)
+    try:
+        sys.stdin.read()
+    finally:
+        cluster.close(timeout=10)
+
+
+def _stop_helper(proc: subprocess.Popen[bytes]) -> None:
+    """Ask the helper to close its cluster, then make sure it is gone."""
+    if proc.poll() is not None:
+        return
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=15)
+    except Exception:
+        proc.kill()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=5)
+
+
+def _read_hello(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
+    """The scheduler address the helper writes to ``fd``, or a clear error."""
+    box: queue.Queue[bytes] = queue.Queue()
+
+    def read() -> None:
+        data = b""
+        try:
+            while not data.endswith(b"\n"):
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            box.put(data)
+
+    threading.Thread(target=read, name="evotune-dask-hello", daemon=True).start()
+    try:
+        line = box.get(timeout=timeout).decode(errors="replace").strip()
+    except queue.Empty:
+        line = ""
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    if line.startswith(_HELLO):
+        return line[len(_HELLO) :]
+    _stop_helper(proc)
+    if line.startswith(_HELLO_ERROR):
+        why = json.loads(line[len(_HELLO_ERROR) :])
+    elif proc.poll() is not None:
+        why = f"its process exited with code {proc.returncode} (its error is printed above)"
+    else:
+        why = f"it did not start within {timeout} s"
+    raise RuntimeError(f"DaskBackend: the local Dask cluster failed to start: {why}")
+
+
+# --------------------------------------------------------------------------
+# driver side
+
+
+@dataclass
+class _Running:
+    task: Task
+    key: str
+    future: Any
+    attempt: int
+    worker: str | None = None
+    pid: int | None = None
+    deadline: float | None = None  # time.monotonic() of the driver
+    started: float = math.nan  # time.time() of the driver when the start was reported
+    ended: bool = False
+
+
+class DaskBackend:
+    """Run tasks on a Dask distributed cluster.
+
+    Parameters
+    ----------
+    client_or_address : None, str, distributed.Client or a Dask cluster
+        None starts a ``LocalCluster`` of ``n_workers`` single-threaded worker
+        processes bound to 127.0.0.1 and closes it in :meth:`shutdown`. A
+        scheduler address ``"tcp://host:8786"``, a ``Client`` or a cluster
+        object (anything with ``scheduler_address``) uses that cluster and
+        never closes it. Nothing is started or contacted before :meth:`start`.
+    n_workers : int, optional
+        Workers of the local cluster (default: all cores); not allowed with
+        an existing cluster, which has its own workers. After :meth:`start`
+        it is the number of worker threads found.
+    timeout : float, optional
+        Seconds one task may run on a worker; past it the task is given up,
+        its worker process is killed (its nanny starts a new one) and its
+        result has ``status="timeout"``.
+    max_retries : int, default=1
+        Times Dask runs a task again after its worker died, before its result
+        is ``status="crashed"`` (the scheduler's ``allowed-failures``). It
+        applies to the local cluster; an existing cluster's scheduler keeps
+        its own setting (Dask's default: 3).
+    limit_threads : bool, default=True
+        One BLAS/OpenMP thread per task, so workers do not oversubscribe cores.
+    startup_timeout : float, default=60
+        Seconds to wait for the local cluster to start, for the connection to
+        a scheduler, and for a first worker to join it.
+
+    Examples
+    --------
+    >>> DaskBackend("tcp://10.0.0.5:8786")  # connects in start(), not here
+    DaskBackend('tcp://10.0.0.5:8786', timeout=None)
+    >>> from evotune.evaluation import FunctionObjective, Task
+    >>> backend = DaskBackend(n_workers=1)
+    >>> backend.start(FunctionObjective(lambda p: p["x"] * 2))
+    >>> backend.submit(Task("0:0", 0, {"x": 1.5}, 0, 0))
+    >>> [r.score for _, r in backend.wait()]
+    [3.0]
+    >>> backend.shutdown()
+    """
+
+    needs_pickle = True
+
+    def __init__(
+        self,
+        client_or_address: Any = None,
+        *,
+        n_workers: int | None = None,
+        timeout: float | None = None,
+        max_retries: int = 1,
+        limit_threads: bool = True,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        if client_or_address is None:
+            if n_workers is None:
+                n_workers = os.cpu_count() or 1
+            if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+                raise ValueError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+        elif n_workers is not None:
+            raise ValueError(
+                "n_workers is only for the local cluster DaskBackend starts; an existing "
+                f"cluster ({client_or_address!r}) has its own workers: leave n_workers=None"
+            )
+        if isinstance(client_or_address, str):
+            check_scheduler_address(client_or_address, "client_or_address")
+        elif not (
+            client_or_address is None
+            or isinstance(client_or_address, distributed.Client)
+            or isinstance(getattr(client_or_address, "scheduler_address", None), str)
+        ):
+            raise TypeError(
+                "client_or_address must be None (start a local cluster), a scheduler address "
+                "such as 'tcp://10.0.0.5:8786', a distributed.Client or a Dask cluster, got "
+                f"{client_or_address!r}"
+            )
+        if timeout is not None and not (
+            isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0
+        ):
+            raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        if not startup_timeout > 0:
+            raise ValueError(f"startup_timeout must be > 0 seconds, got {startup_timeout!r}")
+        self.client_or_address = client_or_address
+        self.n_workers: int | None = n_workers
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.limit_threads = bool(limit_threads)
+        self.startup_timeout = float(startup_timeout)
+        self._client: Any = None
+        self._owns_client = False
+        self._helper: subprocess.Popen[bytes] | None = None
+        self._finalizer: Any = None
+        self._address = ""
+        self._token = ""
+        self._plugin = ""
+        self._topic: str | None = None
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._queue: deque[Task] = deque()
+        self._running: dict[str, _Running] = {}
+        self._abandoned: dict[str, _Running] = {}
+        self._attempts: dict[str, int] = {}
+        self._done: list[tuple[Task, FoldResult]] = []
+        self._slots = 1
+        self._slots_checked = -math.inf
+        self._worker_ids: dict[str, int] = {}
+
+    # --------------------------------------------------------------- setup
+    @property
+    def owns_cluster(self) -> bool:
+        """Whether the cluster is the local one this backend starts and closes."""
+        return self.client_or_address is None
+
+    def start(self, objective: Objective) -> None:
+        from evotune.backends.process import check_picklable
+
+        payload = check_picklable(objective)
+        self._attempts, self._worker_ids = {}, {}
+        self._connect()
+        client = self._client
+        self._token = uuid.uuid4().hex[:12]
+        self._plugin = f"evotune-objective-{self._token}"
+        if self.timeout is not None:
+            self._topic = f"evotune-{self._token}"
+            inbox = self._inbox
+            client.subscribe_topic(self._topic, lambda event: inbox.put(("event", event[1])))
+        try:
+            client.wait_for_workers(1, timeout=self.startup_timeout)
+        except Exception:
+            self.shutdown()
+            raise RuntimeError(
+                f"DaskBackend: no worker joined the Dask scheduler at {self._address} within "
+                f"{self.startup_timeout} s; start one with `dask worker {self._address}`"
+            ) from None
+        try:
+            client.register_plugin(_ObjectivePlugin(self._token, payload), name=self._plugin)
+        except Exception as exc:
+            self.shutdown()
+            raise RuntimeError(
+                f"DaskBackend: the Dask workers of {self._address} cannot load the objective "
+                f"({type(exc).__name__}: {exc}); they need evotune and the objective's "
+                "modules installed"
+            ) from exc
+        self._refresh_slots(force=True)
+        if not self.owns_cluster:
+            self.n_workers = self._slots
+
+    def _connect(self) -> None:
+        if self._client is not None:
+            return
+        target = self.client_or_address
+        if isinstance(target, distributed.Client):
+            self._client, self._owns_client = target, False
+            self._address = str(target.scheduler.address)
+            return
+        if target is None:
+            address = self._start_local_cluster()
+        elif isinstance(target, str):
+            address = target
+        else:
+            address = str(target.scheduler_address)
+        try:
+            self._client = distributed.Client(
+                address, timeout=self.startup_timeout, set_as_default=False
+            )
+        except Exception as exc:
+            self.shutdown()
+            raise RuntimeError(
+                f"DaskBackend: cannot connect to the Dask scheduler at {address} "
+                f"({type(exc).__name__}: {exc}); is `dask scheduler` running there?"
+            ) from exc
+        self._owns_client = True
+        self._address = address
+
+    def _start_local_cluster(self) -> str:
+        assert self.n_workers is not None
+        read_fd, write_fd = os.pipe()
+        paths = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+        code = (
+            "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
+            "from evotune.backends.dask import _serve_local_cluster as serve; "
+            "serve(*map(int, sys.argv[2:]))"
+        )
+        args = [json.dumps(paths), str(self.n_workers), str(self.max_retries), str(os.getpid())]
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", code, *args, str(write_fd)],
+                stdin=subprocess.PIPE,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+            )
+        finally:
+            os.close(write_fd)
+        self._helper = proc
+        self._finalizer = weakref.finalize(self, _stop_helper, proc)
+        self._address = _read_hello(read_fd, proc, self.startup_timeout)
+        return self._address
+
+    # ------------------------------------------------------------ dispatch
+    def submit(self, task: Task) -> None:
+        if self._client is None or not self._token:
+            raise RuntimeError("DaskBackend.submit() before start()")
+        self._queue.append(task)
+
+    @property
+    def n_pending(self) -> int:
+        return len(self._queue) + len(self._running)
+
+    def _refresh_slots(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._slots_checked < 1.0:
+            return
+        self._slots_checked = now
+        try:
+            self._slots = max(1, sum(self._client.nthreads().values()))
+        except Exception as exc:
+            self._check_connection(exc)
+
+    def _dispatch(self) -> None:
+        if not self._queue:
+            return
+        self._refresh_slots()
+        while self._queue and len(self._running) < self._slots:
+            task = self._queue.popleft()
+            attempt = self._attempts.get(task.task_id, 0)
+            key = f"evotune-{self._token}-{task.task_id}-{attempt}"
+            try:
+                future = self._client.submit(
+                    _run_task,
+                    self._token,
+                    self._topic,
+                    key,
+                    task,
+                    self.limit_threads,
+                    key=key,
+                    pure=False,
+                )
+            except Exception as exc:
+                self._queue.appendleft(task)
+                self._check_connection(exc)
+                raise
+            self._running[key] = _Running(task, key, future, attempt)
+            inbox = self._inbox
+            future.add_done_callback(lambda f, inbox=inbox: inbox.put(("done", f.key)))
+
+    def cancel(self, task_ids: set[str]) -> list[Task]:
+        """Drop queued tasks with these ids and give up running ones (their
+        workers' processes are killed); returns the tasks that will now
+        produce no result."""
+        dropped = [t for t in self._queue if t.task_id in task_ids]
+        self._queue = deque(t for t in self._queue if t.task_id not in task_ids)
+        dropped += [t for t, _ in self._done if t.task_id in task_ids]
+        self._done = [(t, r) for t, r in self._done if t.task_id not in task_ids]
+        given_up = [r for r in self._running.values() if r.task.task_id in task_ids]
+        for r in given_up:
+            del self._running[r.key]
+            dropped.append(r.task)
+        self._give_up(given_up)
+        return dropped
+
+    def _give_up(self, records: list[_Running]) -> None:
+        """Cancel these tasks' futures; kill the workers still running them.
+
+        A task whose start has not been reported yet may be starting: it is
+        kept in view, and its worker is killed if it then runs past the
+        timeout.
+        """
+        if not records:
+            return
+        with contextlib.suppress(Exception):
+            self._client.cancel([r.future for r in records])
+        for r in records:
+            if r.ended:
+                continue
+            if r.worker is not None and r.pid is not None:
+                self._kill_worker(r.worker, r.pid)
+            elif self.timeout is not None:
+                r.deadline = None
+                self._abandoned[r.key] = r
+
+    def _kill_worker(self, address: str, pid: int) -> None:
+        """Kill a worker's process from its nanny (which then starts a new one).
+
+        Killing from the nanny works even when the task holds the worker's GIL;
+        ``restart_workers`` (the fallback) first waits seconds for a graceful close.
+        """
+        kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+        try:
+            self._client.run(os.kill, pid, kill, workers=[address], nanny=True)
+        except Exception:
+            try:
+                self._client.restart_workers([address], raise_for_error=False)
+            except Exception as exc:
+                warnings.warn(
+                    f"DaskBackend: a task given up after its timeout may still run on the "
+                    f"Dask worker {address}, which could not be restarted ({exc})",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+        # Wait until the scheduler has seen the worker go: a task sent to it
+        # meanwhile would die with it and count one failure it did not cause.
+        end = time.monotonic() + 10.0
+        with contextlib.suppress(Exception):
+            while address in self._client.nthreads() and time.monotonic() < end:
+                time.sleep(0.02)
+        self._slots_checked = -math.inf  # the worker is gone until its nanny restarts it
+
+    def _worker_id(self, address: str | None, name: Any = None) -> int:
+        """A small integer per worker for the report's timeline: the worker's
+        name where it is one (a LocalCluster's 0, 1, ... survive restarts),
+        else one per address in the order seen."""
+        key = str(address)
+        known = self._worker_ids.get(key)
+        if known is not None:
+            return known
+        if isinstance(name, int) and not isinstance(name, bool):
+            wid = name
+        elif isinstance(name, str) and name.isdigit():
+            wid = int(name)
+        else:
+            taken = set(self._worker_ids.values())
+            wid = next(i for i in range(len(taken) + 1) if i not in taken)
+        if address is not None:
+            self._worker_ids[key] = wid
+        return wid
+
+    # --------------------------------------------------------------- wait
+    def wait(self, timeout: float | None = None) -> list[tuple[Task, FoldResult]]:
+        """Block until a task finishes (or ``timeout`` seconds pass)."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self._done:
+            self._check_connection(None)
+            self._dispatch()
+            if not self._running and not self._queue:
+                break
+            limits = [r.deadline for r in self._running.values() if r.deadline is not None]
+            limits += [r.deadline for r in self._abandoned.values() if r.deadline is not None]
+            if end is not None:
+                limits.append(end)
+            if self._queue:  # look for new workers about once a second
+                limits.append(time.monotonic() + 1.0)
+            wait_for = None if not limits else max(0.0, min(limits) - time.monotonic())
+            try:
+                items = [self._inbox.get(timeout=wait_for)]
+            except queue.Empty:
+                items = []
+            while True:
+                try:
+                    items.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            finished = []
+            for kind, value in items:
+                if kind == "event":
+                    self._on_event(value)
+                elif value in self._running:
+                    finished.append(self._running.pop(value))
+            if finished:
+                self._collect(finished)
+            self._check_deadlines()
+            if end is not None and time.monotonic() >= end:
+                break
+        done, self._done = self._done, []
+        return done
+
+    def _on_event(self, msg: Any) -> None:
+        if not isinstance(msg, dict):
+            return
+        key = msg.get("key")
+        r = self._running.get(key) or self._abandoned.get(key)  # type: ignore[arg-type]
+        if r is None:
+            return
+        if msg.get("op") == "started":
+            r.worker, r.pid, r.started = msg.get("worker"), msg.get("pid"), time.time()
+            if not r.ended and self.timeout is not None:
+                r.deadline = time.monotonic() + self.timeout
+        elif msg.get("op") == "ended":
+            r.ended, r.deadline = True, None
+            self._abandoned.pop(r.key, None)
+
+    def _check_deadlines(self) -> None:
+        now = time.monotonic()
+        for r in list(self._abandoned.values()):
+            if r.deadline is not None and now >= r.deadline:
+                del self._abandoned[r.key]
+                if r.worker is not None and r.pid is not None:
+                    self._kill_worker(r.worker, r.pid)
+        late = [r for r in self._running.values() if r.deadline is not None and now >= r.deadline]
+        if not late:
+            return
+        from evotune.evaluation import FoldResult
+
+        for r in late:
+            del self._running[r.key]
+            self._give_up([r])
+            self._done.append(
+                (
+                    r.task,
+                    FoldResult(
+                        score=math.nan,
+                        fit_time=float(self.timeout or 0.0),
+                        status="timeout",
+                        error=f"timeout: the task ran longer than {self.timeout} s and was "
+                        f"killed (its Dask worker {r.worker} was restarted)",
+                        worker=self._worker_id(r.worker),
+                        started=r.started,
+                        finished=time.time(),
+                    ),
+                )
+            )
+
+    def _collect(self, records: list[_Running]) -> None:
+        from evotune.evaluation import FoldResult
+
+        ok = [r for r in records if r.future.status == "finished"]
+        if ok:
+            try:
+                values = self._client.gather([r.future for r in ok], errors="raise")
+            except Exception as exc:
+                self._check_connection(exc)
+                raise
+            for r, value in zip(ok, values):
+                self._on_value(r, value)
+        for r in records:
+            status = r.future.status
+            if status == "finished":
+                continue
+            if status == "error":
+                error = r.future.exception()
+                if type(error).__name__ != "KilledWorker":
+                    raise RuntimeError(
+                        f"DaskBackend: the Dask task of {r.task.task_id} failed: "
+                        f"{type(error).__name__}: {error}"
+                    ) from error
+                tries = getattr(error, "allowed_failures", self.max_retries) + 1
+                last = getattr(getattr(error, "last_worker", None), "address", None)
+                self._done.append(
+                    (
+                        r.task,
+                        FoldResult(
+                            score=math.nan,
+                            status="crashed",
+                            error=f"crashed: the Dask worker process died running this task, "
+                            f"{tries} time(s) (the last on {last})",
+                            worker=self._worker_id(last),
+                            finished=time.time(),
+                        ),
+                    )
+                )
+                continue
+            # cancelled or lost, and not by us
+            self._check_connection(None)
+            tries = self._attempts.get(r.task.task_id, 0) + 1
+            if tries <= self.max_retries:
+                self._attempts[r.task.task_id] = tries
+                self._queue.appendleft(r.task)
+                continue
+            self._done.append(
+                (
+                    r.task,
+                    FoldResult(
+                        score=math.nan,
+                        status="crashed",
+                        error=f"crashed: the Dask scheduler dropped this task ({status}), "
+                        f"{tries} time(s)",
+                        finished=time.time(),
+                    ),
+                )
+            )
+
+    def _on_value(self, r: _Running, value: tuple[Any, ...]) -> None:
+        kind = value[0]
+        if kind == "done":
+            result = value[1]
+            result.worker = self._worker_id(value[2], value[3])
+            result.started, result.finished = value[4], value[5]
+            self._done.append((r.task, result))
+            return
+        import dill
+
+        from evotune.backends.process import ObjectiveRaised
+
+        exc = dill.loads(value[2]) if value[2] is not None else None
+        if isinstance(exc, BaseException):
+            raise exc
+        raise ObjectiveRaised(value[1])
+
+    def _check_connection(self, exc: BaseException | None) -> None:
+        """Raise :class:`SchedulerLostError` if the scheduler is gone."""
+        status = getattr(self._client, "status", "closed")
+        if status == "running":
+            return
+        n = len(self._running) + len(self._queue)
+        raise SchedulerLostError(
+            f"DaskBackend lost the connection to the Dask scheduler at {self._address} "
+            f"(client status {status!r}; {n} task(s) were queued or running). The run's "
+            "journal is intact: every fold that finished is kept. Resume the run with "
+            "`evotune resume RUN_DIR` or evolve(..., checkpoint=RUN_DIR, resume=True), on any "
+            "backend (backend='process' runs it on this machine)."
+        ) from exc
+
+    # ------------------------------------------------------------ teardown
+    def shutdown(self) -> None:
+        """Cancel what is still queued or running and release the cluster: the
+        local one is closed (its processes stopped); an existing one is left
+        running, with the objective removed from its workers."""
+        client = self._client
+        if client is not None:
+            alive = getattr(client, "status", "") == "running"
+            records = list(self._running.values())
+            self._running.clear()
+            if alive:
+                with contextlib.suppress(Exception):
+                    if records:
+                        client.cancel([r.future for r in records])
+                for r in list(self._abandoned.values()):
+                    if r.worker is not None and r.pid is not None and not r.ended:
+                        with contextlib.suppress(Exception):
+                            self._kill_worker(r.worker, r.pid)
+                if self._topic is not None:
+                    with contextlib.suppress(Exception):
+                        client.unsubscribe_topic(self._topic)
+                if self._plugin and not self.owns_cluster:
+                    with contextlib.suppress(Exception):
+                        client.unregister_worker_plugin(self._plugin)
+            if self._owns_client:
+                with contextlib.suppress(Exception):
+                    client.close(timeout=5 if alive else 2)
+        self._client = None
+        self._owns_client = False
+        if self._finalizer is not None:
+            self._finalizer()  # stops the helper and its cluster
+            self._finalizer = None
+        self._helper = None
+        self._queue.clear()
+        self._running.clear()
+        self._abandoned.clear()
+        self._done = []
+        self._token = ""
+        self._plugin = ""
+        self._topic = None
+        self._inbox = queue.Queue()
+
+    def __repr__(self) -> str:
+        if self.owns_cluster:
+            return f"DaskBackend(n_workers={self.n_workers}, timeout={self.timeout!r})"
+        target = self.client_or_address
+        shown = target if isinstance(target, str) else type(target).__name__
+        return f"DaskBackend({shown!r}, timeout={self.timeout!r})"

@@ -1,0 +1,516 @@
+"""The Dask backend on a real LocalCluster bound to 127.0.0.1 (no mocks).
+
+One cluster, started by a module fixture and shut down at its end, serves the
+tests of an existing cluster (faults included: its nannies restart the workers
+a test kills); ``backend="dask"`` runs start and close their own. Every test
+checks that no process it caused outlives it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+from _runs import SPACE, mixed, pid_alive
+
+from evotune import DaskBackend, EvolutionarySearchCV, FunctionObjective, evolve
+from evotune.backends import get_backend
+from evotune.backends.dask import SchedulerLostError
+from evotune.experiment import ExperimentError, load_experiment
+
+KEEP = ["id", "param_x", "param_lr", "param_n", "param_kind", "mean_score", "status"]
+SETTINGS = {"population_size": 8, "generations": 4, "random_state": 0}
+
+
+# ------------------------------------------------------------------ helpers
+def _descendants() -> set[int]:
+    """Processes below this one, but for multiprocessing's resource tracker
+    (started with the first spawned process, it lives as long as this one)."""
+    out = set()
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if "resource_tracker" not in " ".join(p.cmdline()):
+                out.add(p.pid)
+        except psutil.Error:
+            pass
+    return out
+
+
+def _all_dead(pids, within: float = 15.0) -> list[int]:
+    """The pids still alive after waiting up to ``within`` seconds."""
+    end = time.monotonic() + within
+    alive = [p for p in pids if pid_alive(p)]
+    while alive and time.monotonic() < end:
+        time.sleep(0.1)
+        alive = [p for p in alive if pid_alive(p)]
+    return alive
+
+
+def _listening() -> list:
+    return [c for c in psutil.Process().net_connections("inet") if c.status == "LISTEN"]
+
+
+class Watch:
+    """A callback that records every process below this one while a run goes."""
+
+    def __init__(self):
+        self.before = _descendants()
+        self.seen: set[int] = set()
+
+    def on_evaluation(self, evaluation):
+        self.seen |= _descendants() - self.before
+
+    def assert_gone(self):
+        assert self.seen, "the run started no process"
+        assert _all_dead(self.seen) == []
+
+
+def _frame(result):
+    return result.history[KEEP].reset_index(drop=True)
+
+
+class Faulty:
+    """``mixed``, except at one ``x``: there it exits its process, hangs or raises."""
+
+    def __init__(self, x: float, how: str):
+        self.x, self.how = x, how
+
+    def __call__(self, p):
+        if p["x"] == self.x:
+            if self.how == "exit":
+                os._exit(3)
+            if self.how == "hang":
+                time.sleep(120)
+            raise RuntimeError("this candidate is bad")
+        return mixed(p)
+
+
+LOADS: list[int] = []
+
+
+class CountedObjective:
+    """``mixed``; every unpickling is counted in the process that does it."""
+
+    def __init__(self):
+        self.name = "counted"  # a state, so that unpickling calls __setstate__
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        LOADS.append(os.getpid())
+
+    def __call__(self, p):
+        return mixed(p)
+
+
+def _loads_here() -> int:
+    return len(LOADS)
+
+
+def _objectives_here() -> int:
+    from evotune.backends import dask as module
+
+    return len(module._OBJECTIVES)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    import dask
+    from distributed import Client, LocalCluster
+
+    before = _descendants()
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        local = LocalCluster(
+            host="127.0.0.1",
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    client = Client(local, set_as_default=False)
+    try:
+        yield client
+    finally:
+        started = _descendants() - before
+        client.close()
+        local.close()
+        assert started and _all_dead(started) == []
+        assert _listening() == []
+
+
+@pytest.fixture
+def client(cluster):
+    cluster.wait_for_workers(2, timeout=30)  # a test before may have killed workers
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return evolve(mixed, SPACE, **SETTINGS)
+
+
+# ---------------------------------------------------------- same history
+def test_serial_process_and_dask_give_the_same_history(serial):
+    watch = Watch()
+    pool = evolve(mixed, SPACE, n_jobs=2, callbacks=[watch], **SETTINGS)
+    watch.assert_gone()
+    watch = Watch()
+    on_dask = evolve(mixed, SPACE, n_jobs=2, backend="dask", callbacks=[watch], **SETTINGS)
+    pd.testing.assert_frame_equal(_frame(pool), _frame(serial))
+    pd.testing.assert_frame_equal(_frame(on_dask), _frame(serial))
+    assert on_dask.best_params == serial.best_params
+    assert (on_dask.history["status"] == "ok").all()
+    # the helper process, its scheduler and both workers are gone; nothing listens
+    assert len(watch.seen) >= 3
+    watch.assert_gone()
+    assert _listening() == []
+
+
+def test_an_existing_cluster_gets_the_objective_once_and_keeps_running(client, serial):
+    before = client.run(_loads_here)
+    backend = DaskBackend(client)
+    result = evolve(CountedObjective(), SPACE, backend=backend, **SETTINGS)
+    assert backend.n_workers == 2
+    assert result.history["mean_score"].tolist() == serial.history["mean_score"].tolist()
+    after = client.run(_loads_here)
+    # 29 tasks, one unpickling of the objective per worker
+    assert {w: after[w] - before.get(w, 0) for w in after} == {w: 1 for w in after}
+    # the objective left the workers; the client and cluster still run
+    assert set(client.run(_objectives_here).values()) == {0}
+    assert client.status == "running"
+    assert client.submit(sum, [1, 2]).result() == 3
+
+
+# ----------------------------------------------------------------- faults
+def test_a_worker_killed_mid_run_makes_its_candidate_crashed(client):
+    reference = evolve(mixed, SPACE, **SETTINGS)
+    bad_x = float(reference.history["param_x"][3])
+    with pytest.warns(UserWarning, match="this candidate is bad"):
+        raising = evolve(Faulty(bad_x, "raise"), SPACE, **SETTINGS)
+    with pytest.warns(UserWarning, match="crashed"):
+        result = evolve(Faulty(bad_x, "exit"), SPACE, backend=DaskBackend(client), **SETTINGS)
+    history = result.history
+    bad = history["param_x"] == bad_x
+    assert bad.sum() == 1
+    assert history.loc[bad, "status"].tolist() == ["crashed"]
+    error = history.loc[bad, "error"].iloc[0]
+    assert "the Dask worker process died" in error and "2 time(s)" in error
+    assert (history.loc[~bad, "status"] == "ok").all()
+    # the crashed candidate ranks last, as a failed one does: the same run
+    cols = [c for c in KEEP if c != "status"]
+    pd.testing.assert_frame_equal(history[cols], raising.history[cols])
+    assert result.best_params == raising.best_params
+
+
+def test_a_hung_candidate_times_out_and_the_run_goes_on(client):
+    reference = evolve(mixed, SPACE, **SETTINGS)
+    bad_x = float(reference.history["param_x"][2])
+    with pytest.warns(UserWarning, match="this candidate is bad"):
+        raising = evolve(Faulty(bad_x, "raise"), SPACE, **SETTINGS)
+    start = time.monotonic()
+    with pytest.warns(UserWarning, match="timeout"):
+        # evolve's timeout reaches a backend instance that has none of its own
+        result = evolve(
+            Faulty(bad_x, "hang"), SPACE, backend=DaskBackend(client), timeout=1.5, **SETTINGS
+        )
+    assert time.monotonic() - start < 30
+    history = result.history
+    bad = history["param_x"] == bad_x
+    assert history.loc[bad, "status"].tolist() == ["timeout"]
+    assert "ran longer than 1.5 s" in history.loc[bad, "error"].iloc[0]
+    assert (history.loc[~bad, "status"] == "ok").all()
+    cols = [c for c in KEEP if c != "status"]
+    pd.testing.assert_frame_equal(history[cols], raising.history[cols])
+    # the hung task's worker was killed and replaced: both workers are free
+    client.wait_for_workers(2, timeout=30)
+    assert client.processing() and not any(client.processing().values())
+
+
+class HangingFolds:
+    """Three tasks (folds) per candidate; every fold of one candidate hangs."""
+
+    n_tasks = 3
+
+    def __init__(self, x: float):
+        self.x = x
+
+    def run(self, params, task, seed):
+        from evotune.evaluation import FoldResult
+
+        if params["x"] == self.x:
+            time.sleep(120)
+        return FoldResult(score=mixed(params) + task)
+
+
+def test_a_hung_candidate_of_several_folds_is_given_up_whole(client):
+    reference = evolve(mixed, SPACE, population_size=6, generations=2, random_state=0)
+    bad_x = float(reference.history["param_x"][0])  # its folds are dispatched first
+    start = time.monotonic()
+    with pytest.warns(UserWarning, match="timeout"):
+        result = evolve(
+            HangingFolds(bad_x),
+            SPACE,
+            population_size=6,
+            generations=2,
+            random_state=0,
+            backend=DaskBackend(client, timeout=1.0),
+        )
+    assert time.monotonic() - start < 30
+    history = result.history
+    bad = history["param_x"] == bad_x
+    assert history.loc[bad, "status"].tolist() == ["timeout"]
+    assert (history.loc[~bad, "status"] == "ok").all() and len(history) == 11
+    # the other hung folds were given up too: their workers were killed and replaced
+    client.wait_for_workers(2, timeout=30)
+    assert not any(client.processing().values())
+
+
+def _raise_at_123(p):
+    if p["x"] == 123.0:
+        raise RuntimeError("this candidate is bad")
+    return p["x"]
+
+
+def test_an_exception_is_a_failed_row_or_propagates(client):
+    with pytest.warns(UserWarning, match="this candidate is bad"):
+        result = evolve(
+            _raise_at_123,
+            {"x": [123.0, 1.0, 2.0]},
+            population_size=3,
+            generations=1,
+            random_state=0,
+            backend=DaskBackend(client),
+        )
+    row = result.history[result.history["param_x"] == 123.0]
+    assert row["status"].tolist() == ["failed"]
+    assert "RuntimeError: this candidate is bad" in row["error"].iloc[0]
+
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from evotune import CrossValScore
+
+    X, y = load_iris(return_X_y=True)
+    objective = CrossValScore(LogisticRegression(), X, y, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match="'C' parameter of LogisticRegression"):
+        evolve(
+            objective,
+            {"C": [-1.0, -2.0]},
+            population_size=2,
+            generations=1,
+            backend=DaskBackend(client),
+        )
+
+
+def test_a_lost_scheduler_is_a_clear_error():
+    backend = DaskBackend(n_workers=1)
+
+    class KillScheduler:
+        n = 0
+
+        def on_evaluation(self, evaluation):
+            KillScheduler.n += 1
+            if KillScheduler.n == 3:
+                self.pids = {backend._helper.pid} | {
+                    p.pid for p in psutil.Process(backend._helper.pid).children(recursive=True)
+                }
+                backend._helper.kill()  # the process of the local scheduler
+
+    killer = KillScheduler()
+    with pytest.raises(SchedulerLostError) as info:
+        evolve(mixed, SPACE, backend=backend, callbacks=[killer], **SETTINGS)
+    text = str(info.value)
+    assert "lost the connection to the Dask scheduler at tcp://127.0.0.1:" in text
+    assert "journal is intact" in text and "evotune resume" in text and "resume=True" in text
+    assert _all_dead(killer.pids) == []
+
+
+# ----------------------------------------------------------------- resume
+SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from _runs import SPACE, mixed
+    from evotune import evolve
+
+    KILL_AT = int(os.environ.get("KILL_AT", "-1"))  # SIGKILL after this many evaluations
+    PIDS = os.environ["PIDS"]
+
+    def objective(p):
+        Path(PIDS, str(os.getpid())).touch()
+        Path(PIDS, str(os.getppid())).touch()
+        return mixed(p)
+
+    class Killer:
+        n = 0
+
+        def on_evaluation(self, evaluation):
+            Killer.n += 1
+            if Killer.n == KILL_AT:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    # no `if __name__ == "__main__":` guard: the Dask workers never run this file
+    r = evolve(objective, SPACE, population_size=8, generations=5, random_state=0,
+               n_jobs=2, backend="dask", checkpoint=sys.argv[1], resume=True,
+               callbacks=[Killer()])
+    print("done", len(r.history))
+    """
+)
+
+
+def test_a_dask_run_killed_with_sigkill_resumes_on_the_process_pool(tmp_path):
+    reference = evolve(mixed, SPACE, population_size=8, generations=5, random_state=0)
+    script = tmp_path / "run_on_dask.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent)))
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    ck = tmp_path / "run"
+    env = {**os.environ, "KILL_AT": "12", "PIDS": str(pids)}  # in the middle of generation 1
+    first = subprocess.run(
+        [sys.executable, str(script), str(ck)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    # the local cluster (helper process and workers) went with the killed driver
+    seen = [int(p.name) for p in pids.iterdir()]
+    assert len(seen) >= 2
+    assert _all_dead(seen) == []
+    objective = FunctionObjective(mixed)
+    objective.fingerprint = lambda: {"objective": "__main__.objective"}  # type: ignore[method-assign]
+    resumed = evolve(
+        objective,
+        SPACE,
+        population_size=8,
+        generations=5,
+        random_state=0,
+        n_jobs=2,
+        checkpoint=ck,
+        resume=True,
+    )
+    pd.testing.assert_frame_equal(_frame(resumed), _frame(reference))
+    assert resumed.best_params == reference.best_params
+    assert resumed.best_score == reference.best_score
+
+
+# ---------------------------------------------------------------- faces
+def test_evolutionary_search_cv_on_dask():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    kwargs = dict(cv=3, population_size=4, generations=2, random_state=0, n_jobs=1)
+    space = {"C": [0.01, 0.1, 1.0, 10.0], "fit_intercept": [True, False]}
+    here = EvolutionarySearchCV(LogisticRegression(max_iter=300), space, **kwargs).fit(X, y)
+    there = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300), space, backend="dask", **kwargs
+    ).fit(X, y)
+    assert there.cv_results_["params"] == here.cv_results_["params"]
+    assert list(there.cv_results_["mean_test_score"]) == list(here.cv_results_["mean_test_score"])
+    assert there.best_params_ == here.best_params_
+    assert (
+        there.best_estimator_.predict(X[:5]).tolist()
+        == here.best_estimator_.predict(X[:5]).tolist()
+    )
+
+
+EXPERIMENT = """
+[estimator]
+class = "sklearn.linear_model.LogisticRegression"
+params = {{ max_iter = 200 }}
+[data]
+loader = "sklearn.datasets.load_iris"
+[space]
+C = {{ type = "float", low = 0.01, high = 10.0, log = true }}
+[search]
+population_size = 4
+generations = 2
+cv = 2
+random_state = 0
+{search}
+"""
+
+
+def _experiment(tmp_path, search: str) -> Path:
+    path = tmp_path / "e.toml"
+    path.write_text(EXPERIMENT.format(search=search))
+    return path
+
+
+def test_an_experiment_runs_on_an_existing_cluster(tmp_path, client):
+    from evotune.cli import main
+
+    address = client.scheduler.address
+    path = _experiment(tmp_path, f'backend = "dask"\nscheduler = "{address}"\ntimeout = 30')
+    kwargs = load_experiment(path).evolve_kwargs()
+    assert isinstance(kwargs["backend"], DaskBackend) and kwargs["backend"].timeout == 30
+    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert len(history) == 7 and (history["status"] == "ok").all()
+    assert load_experiment(_experiment(tmp_path, 'backend = "dask"')).evolve_kwargs() == {
+        "population_size": 4,
+        "generations": 2,
+        "random_state": 0,
+        "backend": "dask",
+    }
+
+
+@pytest.mark.parametrize(
+    ("search", "match"),
+    [
+        ('backend = "dask"\nscheduler = "localhost:8786"', r"^search\.scheduler: must be a Dask"),
+        ('backend = "dask"\nscheduler = "tcp://host"', r"^search\.scheduler: .*'tcp://host'"),
+        ('backend = "dask"\nscheduler = 8786', r"^search\.scheduler: must be str"),
+        ('scheduler = "tcp://host:8786"', r'^search\.scheduler: needs backend = "dask"'),
+        ('backend = "cluster"', r"^search\.backend: must be one of 'serial', 'process', 'dask'"),
+        ('backend = "serial"\ntimeout = 5', r"^search\.timeout: cannot be enforced"),
+    ],
+)
+def test_bad_backend_settings_name_the_key(tmp_path, search, match):
+    with pytest.raises(ExperimentError, match=match):
+        load_experiment(_experiment(tmp_path, search))
+
+
+# ------------------------------------------------------------ arguments
+def test_get_backend_and_arguments():
+    backend = get_backend("dask", 2, timeout=3.0)
+    assert isinstance(backend, DaskBackend) and backend.owns_cluster
+    assert (backend.n_workers, backend.timeout) == (2, 3.0)
+    with pytest.raises(ValueError, match="'serial', 'process' or 'dask'"):
+        get_backend("threads", 1)
+    with pytest.raises(ValueError, match="client_or_address must be a Dask scheduler address"):
+        DaskBackend("localhost:8786")
+    with pytest.raises(TypeError, match="client_or_address must be None"):
+        DaskBackend(8786)
+    with pytest.raises(ValueError, match="n_workers is only for the local cluster"):
+        DaskBackend("tcp://127.0.0.1:8786", n_workers=2)
+    with pytest.raises(ValueError, match="timeout must be > 0"):
+        DaskBackend(timeout=0)
+    with pytest.raises(ValueError, match="max_retries must be an integer >= 0"):
+        DaskBackend(max_retries=-1)
+    with pytest.raises(RuntimeError, match="before start"):
+        DaskBackend().submit(None)
+
+
+def test_no_scheduler_at_the_address_is_a_clear_error():
+    backend = DaskBackend("tcp://127.0.0.1:1", startup_timeout=1)
+    with pytest.raises(RuntimeError, match="cannot connect to the Dask scheduler at tcp://127"):
+        evolve(mixed, SPACE, backend=backend, **SETTINGS)
+
+
+def test_importing_evotune_does_not_import_dask():
+    code = (
+        "import sys, evotune, evotune.backends, evotune.engine, evotune.experiment; "
+        "from evotune import evolve, EvolutionarySearchCV; "
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
