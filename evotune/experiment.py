@@ -84,6 +84,10 @@ _SEARCH: dict[str, tuple[type, ...]] = {
     "shuffle": (bool,),
     "backend": (str,),
     "scheduler": (str,),
+    "racing": (bool, int),
+    "in_flight": (int,),
+    "screening": (int,),
+    "objectives": (dict,),
 }
 
 

@@ -169,3 +169,23 @@ def test_bad_files_name_the_key(tmp_path, text, match):
 def test_missing_file(tmp_path):
     with pytest.raises(ExperimentError, match="no such experiment file"):
         load_experiment(tmp_path / "nope.toml")
+
+
+def test_racing_steady_state_and_objectives_reach_evolve(tmp_path):
+    text = GOOD.replace(
+        "random_state = 0",
+        'random_state = 0\nstrategy = "steady_state"\nracing = 3\nin_flight = 6\n'
+        "screening = 2\n",
+    )
+    kwargs = load_experiment(_write(tmp_path, text)).evolve_kwargs()
+    assert kwargs["strategy"] == "steady_state"
+    assert (kwargs["racing"], kwargs["in_flight"], kwargs["screening"]) == (3, 6, 2)
+    text = GOOD + '[search.objectives]\nscore = "maximize"\nfit_time = "minimize"\n'
+    kwargs = load_experiment(_write(tmp_path, text, "o.toml")).evolve_kwargs()
+    assert kwargs["objectives"] == {"score": "maximize", "fit_time": "minimize"}
+
+
+def test_a_bad_racing_value_names_its_key(tmp_path):
+    text = GOOD.replace("random_state = 0", 'random_state = 0\nracing = "often"')
+    with pytest.raises(ExperimentError, match=r"search\.racing: must be bool or int"):
+        load_experiment(_write(tmp_path, text))
