@@ -94,6 +94,7 @@ class _Loop:
         run: RunDirectory | None,
         callbacks: list[Any],
         racing: bool | int = False,
+        known: dict[tuple[str, int], Any] | None = None,
     ) -> None:
         self.evo = evo
         self.run_dir = run
@@ -101,7 +102,8 @@ class _Loop:
         self.evaluator = Evaluator(
             objective,
             backend,
-            fold_cache=dict(run.folds) if run is not None else None,
+            # the run's own journal wins over a warm start's known scores
+            fold_cache={**(known or {}), **(run.folds if run is not None else {})},
             on_fold=run.record_fold if run is not None else None,
             on_idle=run.tick if run is not None else None,
         )

@@ -57,7 +57,8 @@ def _rows(value: Any) -> list[dict[str, Any]]:
     except ImportError:  # pragma: no cover
         pass
     if isinstance(value, Mapping) and "params" in value:  # a cv_results_ dict
-        return [dict(p) for p in value["params"]]
+        params = [dict(p) for p in value["params"]]
+        return [params[i] for i in _best_first(value)]
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         out = []
         for i, item in enumerate(value):
@@ -142,3 +143,129 @@ def seeds_fingerprint(value: Any) -> Any:
     from evotune.journal import _json_safe
 
     return _json_safe(_rows(value))
+
+
+def _best_first(results: Mapping[str, Any]) -> list[int]:
+    """The rows of a ``cv_results_`` dict, best ranked first (stable)."""
+    n = len(results["params"])
+    rank_keys = sorted(k for k in results if str(k).startswith("rank_test_"))
+    if not rank_keys:
+        return list(range(n))
+    key = "rank_test_score" if "rank_test_score" in rank_keys else rank_keys[0]
+    ranks = np.asarray(results[key], dtype=float)
+    return [int(i) for i in np.argsort(ranks, kind="stable")]
+
+
+def _exact_row(space: Space, params: Mapping[str, Any]) -> np.ndarray | None:
+    """The genes of ``params`` if they set every parameter the candidate uses
+    (None if one is missing: the known score is then another candidate's)."""
+    if any(k not in space.names for k in params):
+        return None
+    row = np.zeros(space.n_genes)
+    for j, name in enumerate(space.names):
+        if name in params:
+            try:
+                row[j] = space[name].encode(_restore(space, name, params[name]))
+            except (ValueError, TypeError):
+                return None
+    decoded = space.decode(row)
+    if any(name not in params for name in decoded):
+        return None  # an active parameter the source never set
+    return row
+
+
+def known_results(
+    value: Any, space: Space, objective: Any, fingerprint: Mapping[str, Any]
+) -> dict[tuple[str, int], Any]:
+    """``(key, fold) -> FoldResult`` of the warm start's candidates whose scores
+    are already known, so they are taken as they are instead of refitted.
+
+    - a run directory: its journaled folds, when its data fingerprint (data,
+      folds, estimator, scoring) equals this run's;
+    - a ``cv_results_`` dict: its ``split<k>_test_<metric>`` scores, when it
+      has exactly this objective's number of folds (the folds themselves
+      cannot be checked: seed from a search on the same data and ``cv``).
+
+    Lists of dicts and DataFrames carry no scores: they are evaluated.
+    """
+    from evotune.evaluation import FoldResult
+
+    if value is None:
+        return {}
+    n_tasks = int(getattr(objective, "n_tasks", 1))
+    out: dict[tuple[str, int], Any] = {}
+    if isinstance(value, (str, os.PathLike)):
+        return _known_from_run(Path(value), space, fingerprint, n_tasks)
+    if not (isinstance(value, Mapping) and "params" in value):
+        return {}
+    metric = getattr(objective, "metric", "score")
+    names = list(getattr(objective, "metric_names_", [metric]))
+    if f"split{n_tasks - 1}_test_{metric}" not in value or f"split{n_tasks}_test_{metric}" in value:
+        return {}
+    fit = np.asarray(value.get("mean_fit_time", np.zeros(len(value["params"]))), dtype=float)
+    score_t = np.asarray(value.get("mean_score_time", np.zeros(len(value["params"]))), dtype=float)
+    for i, params in enumerate(value["params"]):
+        row = _exact_row(space, params)
+        if row is None:
+            continue
+        folds = []
+        for k in range(n_tasks):
+            metrics = {
+                f"test_{m}": float(value[f"split{k}_test_{m}"][i])
+                for m in names
+                if f"split{k}_test_{m}" in value
+            }
+            score = metrics.get(f"test_{metric}", math.nan)
+            if not math.isfinite(score):
+                break
+            folds.append(
+                FoldResult(
+                    score=score,
+                    fit_time=float(fit[i]),
+                    score_time=float(score_t[i]),
+                    metrics=metrics,
+                )
+            )
+        else:
+            key = space.key(row)
+            for k, f in enumerate(folds):
+                out[(key, k)] = f
+    return out
+
+
+def _known_from_run(
+    path: Path, space: Space, fingerprint: Mapping[str, Any], n_tasks: int
+) -> dict[tuple[str, int], Any]:
+    from evotune.journal import _fold_from_json
+
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if json.dumps(meta.get("fingerprint"), sort_keys=True) != json.dumps(
+        dict(fingerprint), sort_keys=True, default=str
+    ):
+        return {}  # other data, folds or model: the scores do not carry over
+    folds: dict[str, dict[int, Any]] = {}
+    params: dict[str, Any] = {}
+    for line in (path / "journal.jsonl").read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("type") == "fold":
+            result = _fold_from_json(rec["result"])
+            if result.status == "ok":
+                folds.setdefault(str(rec["key"]), {})[int(rec["fold"])] = result
+        elif rec.get("type") == "evaluation" and rec.get("status") == "ok":
+            params[str(rec["key"])] = rec["params"]
+    out: dict[tuple[str, int], Any] = {}
+    for old_key, p in params.items():
+        got = folds.get(old_key, {})
+        row = _exact_row(space, {k: v for k, v in p.items() if v is not None})
+        if row is None or len(got) != n_tasks:
+            continue
+        key = space.key(row)
+        for k in range(n_tasks):
+            out[(key, k)] = got[k]
+    return out

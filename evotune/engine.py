@@ -27,7 +27,7 @@ from deap import tools
 from evotune._loop import AllFailedError, GenerationState, _check_callbacks, _Loop
 from evotune._pareto import FitnessMulti, Objectives, crowded_keys, fitness_values, hypervolume
 from evotune._racing import check_racing
-from evotune._seeds import encode_seeds, seeds_fingerprint
+from evotune._seeds import encode_seeds, known_results, seeds_fingerprint
 from evotune._steady import SteadyState
 from evotune._surrogate import predict_nearest, reference_indices
 from evotune._validation import (
@@ -643,8 +643,13 @@ def evolve(
         :class:`GenerationState`; returning True stops the run.
     initial_sampling : {"lhs", "sobol", "random"}, default="lhs"
     initial_population : list of dict, DataFrame, cv_results_ dict or path, optional
-        A warm start: known parameter sets that open generation 0 (see
-        :class:`Evolution`).
+        A warm start: known parameter sets that open generation 0, best first
+        (see :class:`Evolution`). Candidates whose scores the warm start
+        already holds are taken as they are, never refitted: those of a run
+        directory whose data fingerprint (data, folds, estimator, scoring)
+        equals this run's, and those of a ``cv_results_`` dict with this
+        objective's number of folds (seed it from a search on the same data
+        and ``cv``: folds cannot be checked from ``cv_results_``).
     screening : int, default=4
         Surrogate screening of offspring (see :class:`Evolution`); 1 turns it off.
     racing : bool or int, default=False
@@ -778,7 +783,8 @@ def evolve(
         }
         meta = build_meta(space.to_dict(), settings, _fingerprint(obj))
         run = RunDirectory.open(checkpoint, meta, resume=resume)
-    return _Loop(evo, obj, runner, run, callback_list, racing=racing).run(
+    known = known_results(initial_population, space, obj, _fingerprint(obj))
+    return _Loop(evo, obj, runner, run, callback_list, racing=racing, known=known).run(
         generations=generations,
         max_evaluations=max_evaluations,
         time_budget=time_budget,

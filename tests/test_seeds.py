@@ -1,0 +1,112 @@
+"""Warm starts that reuse what was already evaluated (evotune/_seeds.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import loguniform
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from evotune import CrossValScore, Float, Integer, evolve
+from evotune._seeds import known_results
+
+SPACE = {"svc__C": Float(1e-3, 1e3, log=True), "svc__gamma": Float(1e-5, 1e1, log=True)}
+
+
+@pytest.fixture(scope="module")
+def c1():
+    """Benchmark case C1: scaled RBF SVC on breast cancer, 3 shuffled folds."""
+    X, y = load_breast_cancer(return_X_y=True)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    return make_pipeline(StandardScaler(), SVC()), X, y, cv
+
+
+@pytest.fixture(scope="module")
+def random_search(c1):
+    est, X, y, cv = c1
+    dists = {"svc__C": loguniform(1e-3, 1e3), "svc__gamma": loguniform(1e-5, 1e1)}
+    return RandomizedSearchCV(est, dists, n_iter=20, cv=cv, random_state=0).fit(X, y)
+
+
+def _fitted_ids(run_dir):
+    lines = (run_dir / "journal.jsonl").read_text().splitlines()
+    return {r["candidate"] for r in map(json.loads, lines) if r["type"] == "fold"}
+
+
+def test_a_warm_start_from_cv_results_beats_the_search_and_refits_no_seed(
+    c1, random_search, tmp_path
+):
+    est, X, y, cv = c1
+    res = evolve(CrossValScore(est, X, y, cv=cv), SPACE, population_size=10, generations=5,
+                 initial_population=random_search.cv_results_, random_state=0,
+                 checkpoint=tmp_path / "run")
+    seeded = res.history[res.history["origin"] == "seeded"]
+    assert len(seeded) == 10
+    assert not set(seeded["id"]) & _fitted_ids(tmp_path / "run")  # none refitted
+    # the seeds are the search's best ten, with the search's own scores
+    top = np.sort(random_search.cv_results_["mean_test_score"])[::-1][:10]
+    assert np.allclose(np.sort(seeded["mean_score"].to_numpy())[::-1], top)
+    assert res.best_score > random_search.best_score_
+    assert res.history.loc[res.history["mean_score"].idxmax(), "generation"] <= 4
+
+
+def test_cv_results_with_another_number_of_folds_are_refitted(c1, random_search):
+    est, X, y, _ = c1
+    obj = CrossValScore(est, X, y, cv=5)
+    from evotune import Space
+
+    assert known_results(random_search.cv_results_, Space(SPACE), obj, obj.fingerprint()) == {}
+
+
+def test_a_seed_missing_a_parameter_is_evaluated(c1, random_search):
+    est, X, y, cv = c1
+    from evotune import Space
+
+    space = Space({**SPACE, "svc__tol": Float(1e-4, 1e-2, log=True)})
+    obj = CrossValScore(est, X, y, cv=cv)
+    assert known_results(random_search.cv_results_, space, obj, obj.fingerprint()) == {}
+
+
+def test_a_previous_run_directory_is_reused_when_its_data_match(c1, tmp_path):
+    est, X, y, cv = c1
+    first = evolve(CrossValScore(est, X, y, cv=cv), SPACE, population_size=8, generations=2,
+                   random_state=0, checkpoint=tmp_path / "a")
+    second = evolve(CrossValScore(est, X, y, cv=cv), SPACE, population_size=8, generations=3,
+                    random_state=1, checkpoint=tmp_path / "b", initial_population=tmp_path / "a")
+    seeded = second.history[second.history["origin"] == "seeded"]
+    assert len(seeded) == 8
+    assert not set(seeded["id"]) & _fitted_ids(tmp_path / "b")
+    best_first = np.sort(first.history["mean_score"].to_numpy())[::-1][:8]
+    assert np.allclose(np.sort(seeded["mean_score"].to_numpy())[::-1], best_first)
+    # other data: the same parameter sets are fitted again
+    third = evolve(CrossValScore(est, X[:400], y[:400], cv=cv), SPACE, population_size=8,
+                   generations=1, random_state=1, checkpoint=tmp_path / "c",
+                   initial_population=tmp_path / "a")
+    seeded = third.history[third.history["origin"] == "seeded"]
+    assert set(seeded["id"]) <= _fitted_ids(tmp_path / "c")
+
+
+def test_a_resumed_warm_start_is_exact(c1, random_search, tmp_path):
+    est, X, y, cv = c1
+    kw = dict(population_size=6, random_state=0, initial_population=random_search.cv_results_,
+              checkpoint=tmp_path / "r")
+    evolve(CrossValScore(est, X, y, cv=cv), SPACE, generations=2, **kw)
+    longer = evolve(CrossValScore(est, X, y, cv=cv), SPACE, generations=4, resume=True, **kw)
+    fresh = evolve(CrossValScore(est, X, y, cv=cv), SPACE, generations=4,
+                   **{**kw, "checkpoint": tmp_path / "f"})
+    cols = ["id", "origin", "param_svc__C", "param_svc__gamma", "mean_score", "status"]
+    assert longer.history[cols].equals(fresh.history[cols])
+
+
+def test_plain_lists_carry_no_scores():
+    from evotune import FunctionObjective, Space
+
+    obj = FunctionObjective(lambda p: p["n"])
+    space = Space({"n": Integer(0, 5)})
+    assert known_results([{"n": 1}], space, obj, {}) == {}
