@@ -66,6 +66,7 @@ class SteadyState:
     initial_sampling: str
     _stats: Any
     _clock: float
+    _novel: Any  # Evolution._novel: a row re-drawn until its key is new
 
     def _steady_init(self) -> None:
         self._ready: list[Genome] = []  # born, not yet asked
@@ -104,17 +105,7 @@ class SteadyState:
         """Make a genome of ``row`` (re-drawn until it is new) and queue it."""
         space = self.space
         in_play = self._in_play()
-        key = space.key(row)
-        tries = 0
-        while (key in self._seen or key in in_play) and tries < self.max_novelty_tries:
-            tries += 1
-            if fresh:
-                row = space.sample(1, self.rng, "random")[0]
-            else:
-                step = max(sigma, 0.5 * self.mutation_sigma) * (1.0 + tries)
-                row = mutate_gaussian(row[None, :], space.schema, self.rng, sigma=step)[0]
-                origin = "mutation"
-            key = space.key(row)
+        row, origin, key = self._novel(row, origin, sigma, fresh, in_play.__contains__)
         generation = self._births // self.population_size
         self._births += 1
         if key in self._seen or key in in_play:

@@ -267,19 +267,9 @@ class Evolution(SteadyState):
         new: list[Genome] = []
         carried = list(self._carried)
         for i in range(genes.shape[0]):
-            row, origin = genes[i], origins[i]
-            key = space.key(row)
-            tries = 0
-            while (key in self._seen or key in batch) and tries < self.max_novelty_tries:
-                tries += 1
-                if fresh:
-                    row = space.sample(1, self.rng, "random")[0]
-                else:
-                    # a wider step each try, so a crowded region is left
-                    sigma = max(float(sigmas[i]), 0.5 * self.mutation_sigma) * (1.0 + tries)
-                    row = mutate_gaussian(row[None, :], space.schema, self.rng, sigma=sigma)[0]
-                    origin = "mutation"
-                key = space.key(row)
+            row, origin, key = self._novel(
+                genes[i], origins[i], float(sigmas[i]), fresh, lambda k: k in batch
+            )
             if key in self._seen:
                 carried.append(self._seen[key])
                 continue
@@ -312,6 +302,26 @@ class Evolution(SteadyState):
             )
             for g in new
         ]
+
+    def _novel(
+        self, row: np.ndarray, origin: str, sigma: float, fresh: bool, taken: Any
+    ) -> tuple[np.ndarray, str, str]:
+        """``row``, re-drawn until its key is neither evaluated nor ``taken``
+        (at most ``max_novelty_tries`` times): resampled when ``fresh``, else
+        mutated with a wider step each try, so a crowded region is left."""
+        space = self.space
+        key = space.key(row)
+        tries = 0
+        while (key in self._seen or taken(key)) and tries < self.max_novelty_tries:
+            tries += 1
+            if fresh:
+                row = space.sample(1, self.rng, "random")[0]
+            else:
+                step = max(sigma, 0.5 * self.mutation_sigma) * (1.0 + tries)
+                row = mutate_gaussian(row[None, :], space.schema, self.rng, sigma=step)[0]
+                origin = "mutation"
+            key = space.key(row)
+        return row, origin, key
 
     def _expected(self, g: Genome) -> float:
         """A child's expected evaluation time: its parents' mean (NaN if unknown)."""
