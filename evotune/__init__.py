@@ -38,6 +38,7 @@ _EXPORTS = {
     "GenerationState": "evotune.engine",
     "Integer": "evotune.space",
     "JournalError": "evotune.journal",
+    "MLflowCallback": "evotune.mlflow",
     "Parameter": "evotune.space",
     "ProgressBar": "evotune.callbacks",
     "ProcessPoolBackend": "evotune.backends.process",
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
         FunctionObjective,
     )
     from evotune.journal import JournalError, RunLockedError
+    from evotune.mlflow import MLflowCallback
     from evotune.objective import CrossValScore
     from evotune.result import Result
     from evotune.sklearn import EvolutionarySearchCV

@@ -340,7 +340,14 @@ class _Loop:
             if max_evaluations is None
             else min(max_evaluations, evo.population_size * generations)
         )
-        _call_hook(self.callbacks, "on_run_start", evo)
+        evo.run_dir = self.run_dir.path if self.run_dir is not None else None
+        try:
+            _call_hook(self.callbacks, "on_run_start", evo)
+        except BaseException:
+            # a callback that cannot start (an unreachable tracking server)
+            # must not leave the workers running or the run directory locked
+            self._close("error")
+            raise
         body = self._steady if evo.strategy == "steady_state" else self._generational
         try:
             with sigterm_interrupts():

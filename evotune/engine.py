@@ -223,6 +223,8 @@ class Evolution(SteadyState):
         self._elites: list[Genome] = []
         self._next_id = 0
         self.budget: int | None = None  # set by evolve: the most evaluations the run may make
+        # set by evolve: the run directory (checkpoint=), for callbacks
+        self.run_dir: os.PathLike[str] | None = None
         self._clock = time.perf_counter()
         self._steady_init()
 

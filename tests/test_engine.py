@@ -706,3 +706,31 @@ def test_screening_changes_which_candidates_not_how_many():
 def test_bad_screening_is_refused_naming_it():
     with pytest.raises(ValueError, match="screening"):
         evolve(lambda p: 0.0, {"x": Float(0.0, 1.0)}, screening=0)
+
+
+def test_a_callback_failing_at_run_start_leaves_the_run_directory_free(tmp_path):
+    class Broken:
+        def on_run_start(self, evolution):
+            raise ConnectionError("tracking server unreachable")
+
+    with pytest.raises(ConnectionError):
+        evolve(
+            quadratic,
+            {"x": Float(-3.0, 3.0)},
+            population_size=4,
+            generations=2,
+            random_state=0,
+            checkpoint=tmp_path / "run",
+            callbacks=[Broken()],
+        )
+    # the lock is free and the run resumes
+    res = evolve(
+        quadratic,
+        {"x": Float(-3.0, 3.0)},
+        population_size=4,
+        generations=2,
+        random_state=0,
+        checkpoint=tmp_path / "run",
+        resume=True,
+    )
+    assert len(res.history) == 7
