@@ -31,7 +31,9 @@ _EXPORTS = {
     "Evaluation": "evotune.evaluation",
     "Evaluator": "evotune.evaluation",
     "Evolution": "evotune.engine",
+    "EvolutionaryFeatureSelector": "evotune.feature_selection",
     "EvolutionarySearchCV": "evotune.sklearn",
+    "FeatureMask": "evotune.space",
     "Float": "evotune.space",
     "FoldResult": "evotune.evaluation",
     "FunctionObjective": "evotune.evaluation",
@@ -65,12 +67,13 @@ if TYPE_CHECKING:
         FoldResult,
         FunctionObjective,
     )
+    from evotune.feature_selection import EvolutionaryFeatureSelector
     from evotune.journal import JournalError, RunLockedError
     from evotune.mlflow import MLflowCallback
     from evotune.objective import CrossValScore
     from evotune.result import Result
     from evotune.sklearn import EvolutionarySearchCV
-    from evotune.space import Categorical, Float, Integer, Parameter, Space
+    from evotune.space import Categorical, FeatureMask, Float, Integer, Parameter, Space
 
 
 def __getattr__(name: str) -> Any:

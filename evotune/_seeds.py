@@ -117,11 +117,11 @@ def encode_seeds(value: Any, space: Space, rng: np.random.Generator) -> np.ndarr
             )
         filler = space.sample(1, rng, "random")[0]
         row = filler.copy()
-        for j, name in enumerate(space.names):
+        for name in space.names:
             if name in params:
                 v = _restore(space, name, params[name])
                 try:
-                    row[j] = space[name].encode(v)
+                    row[space.slices[name]] = space[name].encode(v)
                 except ValueError as exc:
                     raise ValueError(
                         f"'initial_population'[{i}]: parameter {name!r}: {exc}"
@@ -162,10 +162,10 @@ def _exact_row(space: Space, params: Mapping[str, Any]) -> np.ndarray | None:
     if any(k not in space.names for k in params):
         return None
     row = np.zeros(space.n_genes)
-    for j, name in enumerate(space.names):
+    for name in space.names:
         if name in params:
             try:
-                row[j] = space[name].encode(_restore(space, name, params[name]))
+                row[space.slices[name]] = space[name].encode(_restore(space, name, params[name]))
             except (ValueError, TypeError):
                 return None
     decoded = space.decode(row)

@@ -1,11 +1,13 @@
 """Typed search spaces: parameters, conditions, encoding, sampling, keys.
 
-A genome is a row of ``d`` floats, one per parameter, in the space's order.
+A genome is a row of ``d`` floats, in the space's order of parameters: one per
+parameter, except a :class:`FeatureMask`, which takes one bit gene per column.
 Numeric parameters are encoded as a position in the unit interval (in log space
-for ``log=True``); a categorical parameter is encoded as the index of its choice.
-This is the *internal* form the operators work on; :meth:`Space.decode` gives
-the *external* form, the parameter dict a model receives, which holds only the
-parameters whose conditions are met.
+for ``log=True``); a categorical parameter is encoded as the index of its
+choice; a feature mask as 0 or 1 per column. This is the *internal* form the
+operators work on; :meth:`Space.decode` gives the *external* form, the
+parameter dict a model receives, which holds only the parameters whose
+conditions are met.
 """
 
 from __future__ import annotations
@@ -19,10 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from operators.schema import CATEGORICAL, FLOAT, INTEGER, GeneSchema, integer_to_unit, repair
+from operators.schema import (
+    BIT,
+    CATEGORICAL,
+    FLOAT,
+    INTEGER,
+    GeneSchema,
+    integer_to_unit,
+    repair,
+)
 from operators.schema import unit_to_integer as _unit_to_integer
 
-__all__ = ["Categorical", "Float", "Integer", "Parameter", "Space"]
+__all__ = ["Categorical", "FeatureMask", "Float", "Integer", "Parameter", "Space"]
 
 _SAMPLING_METHODS = ("random", "lhs", "sobol")
 
@@ -79,16 +89,19 @@ class Parameter:
     """Base class of a typed hyperparameter.
 
     Subclasses implement the conversion between the internal (gene) and the
-    external (model) value.
+    external (model) value. A parameter takes ``n_genes`` genes: one, but for
+    a :class:`FeatureMask` (one per column), whose ``decode`` takes and
+    ``encode`` gives an array of them.
     """
 
     kind: int = FLOAT
+    n_genes: int = 1
     when: dict[str, tuple[Any, ...]]
 
-    def decode(self, gene: float) -> Any:
+    def decode(self, gene: Any) -> Any:
         raise NotImplementedError
 
-    def encode(self, value: Any) -> float:
+    def encode(self, value: Any) -> Any:
         raise NotImplementedError
 
     def can_take(self, value: Any) -> bool:
@@ -309,6 +322,147 @@ class Categorical(Parameter):
         }
 
 
+def _check_count(cls: str, field: str, value: Any, low: int, high: int, rule: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{cls}: '{field}' must be an integer, got {value!r} ({type(value).__name__})"
+        )
+    if not low <= int(value) <= high:
+        raise ValueError(f"{cls}: '{field}' must be {rule}, got {field}={value!r}")
+    return int(value)
+
+
+class FeatureMask(Parameter):
+    """Which columns of the data to keep: one bit per column.
+
+    The value a model receives is a tuple of ``n_features`` booleans, True
+    for a kept column (``X[:, np.array(mask)]`` keeps them). Between
+    ``min_features`` and ``max_features`` columns are kept: sampling draws
+    the number kept uniformly in that range, and crossover and mutation
+    repair any offspring that leaves it.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of columns, at least 1.
+    min_features : int, default=1
+        The fewest columns kept, ``1 <= min_features <= n_features``.
+    max_features : int, optional
+        The most columns kept, ``min_features <= max_features <= n_features``;
+        default ``n_features``.
+    when : dict, optional
+        Condition on other parameters, as for :class:`Float`. (No condition
+        can name a mask.)
+
+    Examples
+    --------
+    >>> mask = FeatureMask(5, max_features=3)
+    >>> mask
+    FeatureMask(5, min_features=1, max_features=3)
+    >>> mask.decode(mask.encode([True, False, True, False, False]))
+    (True, False, True, False, False)
+    """
+
+    kind = BIT
+
+    def __init__(
+        self,
+        n_features: int,
+        *,
+        min_features: int = 1,
+        max_features: int | None = None,
+        when: Mapping[str, Any] | None = None,
+    ) -> None:
+        n = _check_count("FeatureMask", "n_features", n_features, 1, 2**31, "at least 1")
+        lo = _check_count(
+            "FeatureMask",
+            "min_features",
+            min_features,
+            1,
+            n,
+            f"between 1 and n_features={n}",
+        )
+        hi = n
+        if max_features is not None:
+            hi = _check_count(
+                "FeatureMask",
+                "max_features",
+                max_features,
+                lo,
+                n,
+                f"between min_features={lo} and n_features={n}",
+            )
+        self.n_features, self.min_features, self.max_features = n, lo, hi
+        self.n_genes = n
+        self.when = _normalise_when(when)
+
+    def _bits(self, genes: Any) -> np.ndarray:
+        arr = np.asarray(genes, dtype=np.float64).reshape(-1)
+        if arr.shape != (self.n_features,):
+            raise ValueError(
+                f"FeatureMask: a mask takes {self.n_features} genes, got shape {arr.shape}"
+            )
+        return arr >= 0.5
+
+    def decode(self, gene: Any) -> tuple[bool, ...]:
+        return tuple(bool(b) for b in self._bits(gene))
+
+    def _as_mask(self, value: Any) -> np.ndarray | None:
+        """``value`` as a boolean array of the right length, or None."""
+        if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__"):
+            return None
+        try:
+            items = list(value.tolist() if isinstance(value, np.ndarray) else value)
+        except TypeError:
+            return None
+        if len(items) != self.n_features:
+            return None
+        if not all(
+            isinstance(v, (bool, np.bool_)) or (isinstance(v, numbers.Integral) and v in (0, 1))
+            for v in items
+        ):
+            return None
+        return np.array([bool(v) for v in items], dtype=bool)
+
+    def can_take(self, value: Any) -> bool:
+        mask = self._as_mask(value)
+        return mask is not None and self.min_features <= int(mask.sum()) <= self.max_features
+
+    def encode(self, value: Any) -> np.ndarray:
+        mask = self._as_mask(value)
+        if mask is None:
+            raise ValueError(
+                f"FeatureMask: a mask must be a sequence of {self.n_features} booleans, got "
+                f"{value!r}"
+            )
+        kept = int(mask.sum())
+        if not self.min_features <= kept <= self.max_features:
+            raise ValueError(
+                f"FeatureMask: a mask must keep between min_features={self.min_features} and "
+                f"max_features={self.max_features} columns, got one that keeps {kept}"
+            )
+        return mask.astype(np.float64)
+
+    def key_value(self, gene: Any) -> str:
+        """The mask as a string of ``0`` and ``1``, one per column (for keys)."""
+        return "".join("1" if b else "0" for b in self._bits(gene))
+
+    def __repr__(self) -> str:
+        return (
+            f"FeatureMask({self.n_features}, min_features={self.min_features}, "
+            f"max_features={self.max_features}{self._when_repr()})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "feature_mask",
+            "n_features": self.n_features,
+            "min_features": self.min_features,
+            "max_features": self.max_features,
+            "when": {k: [_json_value(x) for x in v] for k, v in self.when.items()},
+        }
+
+
 def _json_value(v: Any) -> Any:
     """JSON form of a parameter value: plain scalars as they are, any other
     object by its ``repr`` (reading a run never has to unpickle anything)."""
@@ -363,10 +517,10 @@ class Space(Mapping[str, Parameter]):
     Parameters
     ----------
     params : dict
-        Maps each name to an :class:`Integer`, :class:`Float` or
-        :class:`Categorical`, or, as scikit-learn's ``param_distributions``,
-        to a list of choices or a ``scipy.stats`` ``randint``, ``uniform`` or
-        ``loguniform`` distribution.
+        Maps each name to an :class:`Integer`, :class:`Float`,
+        :class:`Categorical` or :class:`FeatureMask`, or, as scikit-learn's
+        ``param_distributions``, to a list of choices or a ``scipy.stats``
+        ``randint``, ``uniform`` or ``loguniform`` distribution.
 
     Examples
     --------
@@ -375,6 +529,9 @@ class Space(Mapping[str, Parameter]):
     ...                "degree": Integer(2, 5, when={"kernel": "poly"})})
     >>> space.decode(space.encode({"C": 1.0, "kernel": "rbf"}))
     {'C': 1.0, 'kernel': 'rbf'}
+    >>> masked = Space({"mask": FeatureMask(3), "C": Float(1e-3, 1e3, log=True)})
+    >>> masked.n_genes, masked.slices["C"]
+    (4, slice(3, 4, None))
     """
 
     def __init__(self, params: Mapping[str, Any]) -> None:
@@ -397,6 +554,12 @@ class Space(Mapping[str, Parameter]):
         self._check_conditions()
         self._order = self._topological_order()
         self._index = {n: i for i, n in enumerate(self._names)}
+        self._slices: dict[str, slice] = {}
+        start = 0
+        for n, p in converted.items():
+            self._slices[n] = slice(start, start + p.n_genes)
+            start += p.n_genes
+        self._n_genes = start
         self.schema = self._build_schema()
 
     # Mapping protocol
@@ -418,7 +581,18 @@ class Space(Mapping[str, Parameter]):
 
     @property
     def n_genes(self) -> int:
-        return len(self._names)
+        """Genes in a genome: one per parameter, one per column of a mask."""
+        return self._n_genes
+
+    @property
+    def slices(self) -> dict[str, slice]:
+        """Each parameter's genes in a genome (``genome[space.slices[name]]``)."""
+        return dict(self._slices)
+
+    def _genes(self, row: np.ndarray, name: str) -> Any:
+        """The gene (or, for a mask, the genes) of parameter ``name`` in ``row``."""
+        sl = self._slices[name]
+        return row[sl] if self._params[name].n_genes != 1 else row[sl.start]
 
     def _check_conditions(self) -> None:
         for name, p in self._params.items():
@@ -429,6 +603,11 @@ class Space(Mapping[str, Parameter]):
                     raise ValueError(
                         f"parameter {name!r}: condition names unknown parameter {parent!r}; "
                         f"known parameters are {list(self._params)}"
+                    )
+                if isinstance(self._params[parent], FeatureMask):
+                    raise ValueError(
+                        f"parameter {name!r}: condition names {parent!r}, a FeatureMask; a "
+                        "condition can name an Integer, Float or Categorical only"
                     )
                 for v in allowed:
                     if not self._params[parent].can_take(v):
@@ -460,14 +639,31 @@ class Space(Mapping[str, Parameter]):
         return tuple(order)
 
     def _build_schema(self) -> GeneSchema:
-        kinds, n_choices, low, high, log = [], [], [], [], []
+        kinds: list[int] = []
+        n_choices: list[int] = []
+        low: list[float] = []
+        high: list[float] = []
+        log: list[bool] = []
+        group: list[int] = []
+        n_groups = 0
         for p in self._params.values():
+            if isinstance(p, FeatureMask):
+                m = p.n_features
+                kinds += [BIT] * m
+                n_choices += [0] * m
+                low += [float(p.min_features)] * m
+                high += [float(p.max_features)] * m
+                log += [False] * m
+                group += [n_groups] * m
+                n_groups += 1
+                continue
             kinds.append(p.kind)
             n_choices.append(len(p.choices) if isinstance(p, Categorical) else 0)
             low.append(p.low if isinstance(p, Integer) else np.nan)
             high.append(p.high if isinstance(p, Integer) else np.nan)
             log.append(bool(getattr(p, "log", False)))
-        return GeneSchema.from_lists(kinds, n_choices, low, high, log)
+            group.append(-1)
+        return GeneSchema.from_lists(kinds, n_choices, low, high, log, group)
 
     # encoding
     def _row(self, genes: np.ndarray) -> np.ndarray:
@@ -479,7 +675,7 @@ class Space(Mapping[str, Parameter]):
     def decode_all(self, genes: np.ndarray) -> tuple[dict[str, Any], dict[str, bool]]:
         """Every parameter's value, and whether its conditions hold."""
         row = self._row(genes)
-        values = {n: self._params[n].decode(row[i]) for i, n in enumerate(self._names)}
+        values = {n: self._params[n].decode(self._genes(row, n)) for n in self._names}
         active: dict[str, bool] = {}
         for n in self._order:
             active[n] = all(
@@ -495,32 +691,41 @@ class Space(Mapping[str, Parameter]):
 
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
         """The internal form of a parameter dict; a missing (inactive) parameter
-        takes the middle of its range or its first choice."""
+        takes the middle of its range or its first choice (a mask: its first
+        ``max_features`` columns)."""
         unknown = set(params) - set(self._names)
         if unknown:
             raise ValueError(f"unknown parameters {sorted(unknown)}; known are {list(self._names)}")
         row = np.empty(self.n_genes)
-        for i, n in enumerate(self._names):
-            p = self._params[n]
+        for n in self._names:
+            p, sl = self._params[n], self._slices[n]
             if n in params:
-                row[i] = p.encode(params[n])
+                row[sl] = p.encode(params[n])
+            elif isinstance(p, FeatureMask):
+                row[sl] = 1.0  # repaired below to the first max_features columns
             else:
-                row[i] = 0.0 if isinstance(p, Categorical) else 0.5
+                row[sl] = 0.0 if isinstance(p, Categorical) else 0.5
         return repair(row[None, :], self.schema)[0]
 
     def key(self, genes: np.ndarray) -> str:
         """Canonical key of a genome: equal for genomes a model cannot tell apart.
 
         Inactive parameters are left out, so changing them does not make a
-        genome new; categories are keyed by index, so any object can be a choice.
+        genome new; categories are keyed by index, so any object can be a choice;
+        a mask by its string of ``0`` and ``1``.
         """
-        values, active = self.decode_all(genes)
+        row = np.asarray(genes, dtype=np.float64)
+        values, active = self.decode_all(row)
         parts = []
-        for i, n in enumerate(self._names):
+        for n in self._names:
             if not active[n]:
                 continue
             p = self._params[n]
-            v = round(float(genes[i])) if isinstance(p, Categorical) else values[n]
+            v: Any = values[n]
+            if isinstance(p, Categorical):
+                v = round(float(self._genes(row, n)))
+            elif isinstance(p, FeatureMask):
+                v = p.key_value(self._genes(row, n))
             parts.append([n, v])
         return json.dumps(parts, separators=(",", ":"))
 
@@ -528,11 +733,19 @@ class Space(Mapping[str, Parameter]):
         """Draw ``n`` genomes: ``"random"`` (uniform), ``"lhs"`` (Latin
         hypercube) or ``"sobol"`` (scrambled Sobol), all through ``rng``.
 
+        A :class:`FeatureMask` keeps a number of columns drawn uniformly
+        between its ``min_features`` and ``max_features`` (spread by the
+        method, as one more dimension), the columns themselves drawn at random.
+
         Examples
         --------
         >>> s = Space({"x": Float(0, 1), "k": Categorical(["a", "b"])})
         >>> s.sample(4, np.random.default_rng(0), method="lhs").shape
         (4, 2)
+        >>> m = Space({"mask": FeatureMask(10, min_features=2, max_features=4)})
+        >>> kept = m.sample(50, np.random.default_rng(0)).sum(axis=1)
+        >>> int(kept.min()), int(kept.max())
+        (2, 4)
         """
         if method not in _SAMPLING_METHODS:
             raise ValueError(f"method must be one of {_SAMPLING_METHODS}, got {method!r}")
@@ -557,7 +770,20 @@ class Space(Mapping[str, Parameter]):
                 u = engine.random(n)
         cats = self.schema.categorical
         u[:, cats] = np.floor(u[:, cats] * self.schema.n_choices[cats])
-        return repair(u, self.schema)
+        for name, p in self._params.items():
+            if isinstance(p, FeatureMask):
+                u[:, self._slices[name]] = self._sample_mask(p, u[:, self._slices[name].start], rng)
+        return repair(u, self.schema, rng)
+
+    @staticmethod
+    def _sample_mask(p: FeatureMask, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Masks keeping ``min_features + floor(u * range)`` random columns."""
+        lo, hi, m = p.min_features, p.max_features, p.n_features
+        kept = np.minimum(lo + np.floor(u * (hi - lo + 1)).astype(np.int64), hi)
+        order = np.argsort(rng.random((u.shape[0], m)), axis=1)
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.broadcast_to(np.arange(m), order.shape), axis=1)
+        return (rank < kept[:, None]).astype(np.float64)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe description of the space."""

@@ -4,7 +4,8 @@ Every function here is pure and vectorised: it takes a 2-D ``float64`` array of
 encoded genes (one row per genome), a :class:`GeneSchema` that says what each
 column holds, and an explicit :class:`numpy.random.Generator`, and returns new
 arrays. Numeric genes live in the unit interval ``[0, 1]`` (log parameters are
-already in log space there); categorical genes hold the index of a choice.
+already in log space there); categorical genes hold the index of a choice; bit
+genes hold 0 or 1, and a group of them (a feature mask) may bound how many are set.
 
 This package never imports ``evotune``; ``evotune`` composes it.
 
@@ -20,11 +21,12 @@ Examples
 """
 
 from operators.crossover import crossover_blend, crossover_sbx, crossover_uniform
-from operators.mutation import mutate_gaussian, mutate_polynomial
-from operators.schema import CATEGORICAL, FLOAT, INTEGER, GeneSchema, repair
+from operators.mutation import mutate_bitflip, mutate_gaussian, mutate_polynomial
+from operators.schema import BIT, CATEGORICAL, FLOAT, INTEGER, GeneSchema, repair
 from operators.selection import select_best, select_tournament
 
 __all__ = [
+    "BIT",
     "CATEGORICAL",
     "FLOAT",
     "INTEGER",
@@ -32,6 +34,7 @@ __all__ = [
     "crossover_blend",
     "crossover_sbx",
     "crossover_uniform",
+    "mutate_bitflip",
     "mutate_gaussian",
     "mutate_polynomial",
     "repair",

@@ -2,8 +2,10 @@
 
 Each function takes two parent arrays of the same shape ``(n, d)`` (row ``i`` of
 ``a`` mates with row ``i`` of ``b``) and returns two children arrays. Numeric
-genes are recombined by the named rule; categorical genes are always exchanged
-gene by gene (uniform), since a blend of category indices has no meaning.
+genes are recombined by the named rule; categorical and bit genes are always
+exchanged gene by gene (uniform crossover), since a blend of category indices or
+of bits has no meaning. A child whose bit group then holds too many or too few
+set bits is repaired with the run's generator (see :func:`~operators.schema.repair`).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def crossover_uniform(
     _check_prob("indpb", indpb)
     a, b = _check_pair(a, b, schema)
     c1, c2 = _swap(a, b, rng.random(a.shape) < indpb)
-    return repair(c1, schema), repair(c2, schema)
+    return repair(c1, schema, rng), repair(c2, schema, rng)
 
 
 def crossover_blend(
@@ -63,7 +65,7 @@ def crossover_blend(
     *,
     alpha: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """BLX-alpha for numeric genes, uniform exchange for categorical ones.
+    """BLX-alpha for numeric genes, uniform exchange for categorical and bit ones.
 
     Examples
     --------
@@ -80,7 +82,7 @@ def crossover_blend(
     n2 = reflect(gamma * a + (1.0 - gamma) * b)
     k1, k2 = _swap(a, b, rng.random(a.shape) < 0.5)
     num = schema.numeric[None, :]
-    return repair(np.where(num, n1, k1), schema), repair(np.where(num, n2, k2), schema)
+    return repair(np.where(num, n1, k1), schema, rng), repair(np.where(num, n2, k2), schema, rng)
 
 
 def crossover_sbx(
@@ -95,7 +97,7 @@ def crossover_sbx(
     """Bounded simulated binary crossover (Deb) for numeric genes in ``[0, 1]``.
 
     Each numeric gene is recombined with probability ``indpb``; categorical
-    genes are exchanged with probability 0.5.
+    and bit genes are exchanged with probability 0.5 (uniform crossover).
 
     Examples
     --------
@@ -134,4 +136,4 @@ def crossover_sbx(
     n1, n2 = np.where(active, n1, a), np.where(active, n2, b)
     k1, k2 = _swap(a, b, rng.random(a.shape) < 0.5)
     num = schema.numeric[None, :]
-    return repair(np.where(num, n1, k1), schema), repair(np.where(num, n2, k2), schema)
+    return repair(np.where(num, n1, k1), schema, rng), repair(np.where(num, n2, k2), schema, rng)

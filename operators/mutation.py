@@ -4,14 +4,24 @@ Numeric genes take a Gaussian or polynomial step in the unit interval (so a
 log-scaled parameter moves in log space) and are folded back by reflection;
 integer genes are then put back on their bin centre. A categorical gene that is
 chosen for mutation is reset, with probability ``category_prob``, to one of its
-*other* choices, so a chosen gene always changes.
+*other* choices, so a chosen gene always changes. A bit gene that is chosen
+flips; when that takes its group's count of set bits past a bound, another bit
+of the group flips the other way (a swap), so the bound holds and the mutant
+still differs from its parent. :func:`mutate_bitflip` flips bits only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from operators.schema import GeneSchema, integer_to_unit, reflect, repair, unit_to_integer
+from operators.schema import (
+    GeneSchema,
+    _bound_bits,
+    integer_to_unit,
+    reflect,
+    repair,
+    unit_to_integer,
+)
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -88,6 +98,66 @@ def _reset_categories(
     out[rows, cols] = draw
 
 
+def _flip_bits(
+    out: np.ndarray, mask: np.ndarray, schema: GeneSchema, rng: np.random.Generator
+) -> np.ndarray:
+    """Flip the chosen bit genes, then restore the groups' bounds without
+    undoing a flip where another bit can change instead."""
+    bits = schema.bit
+    if not bits.any():
+        return out
+    flip = mask & bits[None, :]
+    out = np.where(flip, 1.0 - np.where(out >= 0.5, 1.0, 0.0), out)
+    if out.size and (schema.group >= 0).any():
+        _bound_bits(out, schema, rng, keep=flip)
+    return out
+
+
+def mutate_bitflip(
+    genes: np.ndarray,
+    schema: GeneSchema,
+    rng: np.random.Generator,
+    *,
+    indpb: float | None = None,
+) -> np.ndarray:
+    """Bit-flip mutation of the bit genes; every other gene is left as it is.
+
+    Parameters
+    ----------
+    genes : ndarray, shape (n, d)
+        Encoded genomes; not modified.
+    schema : GeneSchema
+    rng : numpy.random.Generator
+    indpb : float, optional
+        Probability that each bit flips; default one over the number of bit
+        genes. At least one bit of every genome flips (none if the schema has
+        no bit gene). A flip that takes a group past a bound of its count is
+        paired with a flip of another bit of the group the other way.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+
+    Examples
+    --------
+    >>> s = GeneSchema.from_lists(["bit"] * 4, low=[2] * 4, high=[2] * 4, group=[0] * 4)
+    >>> out = mutate_bitflip(np.array([[1.0, 1.0, 0.0, 0.0]]), s, np.random.default_rng(0))
+    >>> int(out.sum()), bool((out != [1.0, 1.0, 0.0, 0.0]).any())
+    (2, True)
+    """
+    out = _check(genes, schema)
+    bits = np.flatnonzero(schema.bit)
+    if indpb is not None and not 0.0 <= float(indpb) <= 1.0:  # also rejects NaN
+        raise ValueError(f"indpb must be in [0, 1], got {indpb!r}")
+    if bits.size == 0:
+        return repair(out, schema, rng)
+    n, d = out.shape
+    mask = np.zeros((n, d), dtype=bool)
+    mask[:, bits] = _mutation_mask(n, bits.size, indpb, rng)
+    out = repair(out, schema, rng)
+    return repair(_flip_bits(out, mask, schema, rng), schema, rng)
+
+
 def mutate_gaussian(
     genes: np.ndarray,
     schema: GeneSchema,
@@ -97,7 +167,7 @@ def mutate_gaussian(
     indpb: float | None = None,
     category_prob: float = 1.0,
 ) -> np.ndarray:
-    """Gaussian mutation in the unit interval.
+    """Gaussian mutation in the unit interval (bit genes flip).
 
     Parameters
     ----------
@@ -134,7 +204,8 @@ def mutate_gaussian(
     step = rng.normal(0.0, 1.0, size=out.shape) * np.broadcast_to(sig, out.shape)
     out = np.where(num, reflect(out + step), out)
     _reset_categories(out, mask, schema, rng, category_prob)
-    return _nudge_integers(repair(out, schema), before, mask, schema, rng)
+    out = _flip_bits(out, mask, schema, rng)
+    return _nudge_integers(repair(out, schema, rng), before, mask, schema, rng)
 
 
 def mutate_polynomial(
@@ -146,7 +217,7 @@ def mutate_polynomial(
     indpb: float | None = None,
     category_prob: float = 1.0,
 ) -> np.ndarray:
-    """Deb's bounded polynomial mutation in the unit interval.
+    """Deb's bounded polynomial mutation in the unit interval (bit genes flip).
 
     ``eta`` is the distribution index: larger values give smaller steps.
 
@@ -183,4 +254,5 @@ def mutate_polynomial(
         dq = np.where(at_bound, dq_v, dq)
     out = np.where(num, np.clip(x + dq, 0.0, 1.0), out)
     _reset_categories(out, mask, schema, rng, category_prob)
-    return _nudge_integers(repair(out, schema), before, mask, schema, rng)
+    out = _flip_bits(out, mask, schema, rng)
+    return _nudge_integers(repair(out, schema, rng), before, mask, schema, rng)

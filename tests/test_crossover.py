@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _strategies import assert_valid, schemas, valid_genes
+from _strategies import assert_bits_valid, assert_valid, schemas, valid_genes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -229,3 +229,117 @@ def test_blend_negative_alpha_rejected():
         crossover_blend(
             np.full((1, 1), 0.2), np.full((1, 1), 0.7), schema, np.random.default_rng(0), alpha=-0.1
         )
+
+
+# ---------------------------------------------------------------------------
+# bit genes: uniform crossover whatever the rule, then repair of the bounds
+
+ALL_KINDS = ("float", "int", "categorical", "bit")
+
+
+@pytest.mark.parametrize("op", CROSSOVERS)
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_bit_children_valid_pure_deterministic(op, data, seed):
+    schema, a, b = data.draw(parent_pairs(kinds=ALL_KINDS))
+    a0, b0 = a.copy(), b.copy()
+    c1, c2 = op(a, b, schema, np.random.default_rng(seed))
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(b, b0)
+    for c in (c1, c2):
+        assert_valid(c, schema)
+        assert_bits_valid(c, schema)
+    d1, d2 = op(a, b, schema, np.random.default_rng(seed))
+    np.testing.assert_array_equal(c1, d1)
+    np.testing.assert_array_equal(c2, d2)
+
+
+@pytest.mark.parametrize("op", CROSSOVERS)
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_free_bits_are_exchanged_not_blended(op, data, seed):
+    # bits in no group are never repaired: each child's bit is a parent's bit
+    schema, a, b = data.draw(parent_pairs(kinds=ALL_KINDS))
+    free = schema.bit & (schema.group < 0)
+    c1, c2 = op(a, b, schema, np.random.default_rng(seed))
+    assert_genewise_permutation(c1, c2, a, b, columns=free)
+
+
+def assert_repaired_towards_bounds(c, a, b, schema):
+    """A child's bit differs from both parents' only where its group's count
+    had to be repaired: a bit neither parent set is set only in a child at its
+    minimum, a bit both parents set is cleared only in a child at its maximum."""
+    for cols, lo, hi in schema.bit_groups:
+        cc, aa, bb = c[:, cols], a[:, cols], b[:, cols]
+        count = cc.sum(axis=1)
+        raised = ((cc == 1) & (aa == 0) & (bb == 0)).any(axis=1)
+        lowered = ((cc == 0) & (aa == 1) & (bb == 1)).any(axis=1)
+        assert (count[raised] == lo).all()
+        assert (count[lowered] == hi).all()
+
+
+@pytest.mark.parametrize("op", CROSSOVERS)
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_bits_change_only_as_the_bounds_require(op, data, seed):
+    schema, a, b = data.draw(parent_pairs(kinds=ALL_KINDS))
+    c1, c2 = op(a, b, schema, np.random.default_rng(seed))
+    assert_repaired_towards_bounds(c1, a, b, schema)
+    assert_repaired_towards_bounds(c2, a, b, schema)
+
+
+@pytest.mark.parametrize("op", CROSSOVERS)
+def test_identical_masks_give_identical_children(op):
+    m = 12
+    schema = GeneSchema.from_lists(["bit"] * m, low=[3] * m, high=[6] * m, group=[0] * m)
+    rng = np.random.default_rng(0)
+    a = repair(rng.random((50, m)), schema, rng)
+    c1, c2 = op(a, a.copy(), schema, np.random.default_rng(1))
+    np.testing.assert_array_equal(c1, a)
+    np.testing.assert_array_equal(c2, a)
+
+
+def test_sbx_exchanges_bits_with_probability_half():
+    schema = GeneSchema.from_lists(["float"] + ["bit"] * 4)
+    a = np.tile([0.2, 0.0, 0.0, 0.0, 0.0], (2500, 1))
+    b = np.tile([0.8, 1.0, 1.0, 1.0, 1.0], (2500, 1))
+    c1, c2 = crossover_sbx(a, b, schema, np.random.default_rng(5), indpb=1.0)
+    np.testing.assert_array_equal(c1[:, 1:] + c2[:, 1:], np.ones((2500, 4)))
+    assert c1[:, 1:].mean() == pytest.approx(0.5, abs=0.02)
+    assert ((c1[:, 0] != 0.2) & (c1[:, 0] != 0.8)).all()  # the float is still recombined
+
+
+@pytest.mark.parametrize("op", CROSSOVERS)
+def test_crossed_masks_stay_within_bounds(op):
+    m = 40
+    schema = GeneSchema.from_lists(["bit"] * m, low=[5] * m, high=[8] * m, group=[0] * m)
+    a = np.zeros((500, m))
+    a[:, :8] = 1.0
+    b = np.zeros((500, m))
+    b[:, 32:] = 1.0  # disjoint masks: a child gets about 8 of their 16 bits, often more
+    c1, c2 = op(a, b, schema, np.random.default_rng(6))
+    for c in (c1, c2):
+        count = c.sum(axis=1)
+        assert ((count >= 5) & (count <= 8)).all()
+        assert (count == 8).mean() > 0.4  # the children above the bound were cut to it
+        assert_repaired_towards_bounds(c, a, b, schema)
+
+
+def test_crossovers_without_bits_draw_as_before():
+    # bit support must leave the children and the draws, hence a run's history,
+    # unchanged for a genome without bit genes (values from before it existed)
+    schema = GeneSchema.from_lists(
+        ["float", "int", "categorical"], [0, 0, 4], [np.nan, 0, np.nan], [np.nan, 20, np.nan]
+    )
+    a = repair(np.random.default_rng(0).random((3, 3)) * [1, 1, 3], schema)
+    b = repair(np.random.default_rng(1).random((3, 3)) * [1, 1, 3], schema)
+    expected = {
+        crossover_uniform: ([0.636961687321, 0.928571428571, 0.0], 0.4372480001295087),
+        crossover_blend: ([0.48172563887, 0.309523809524, 0.0], 0.2991810731982467),
+        crossover_sbx: ([0.642465867669, 0.261904761905, 0.0], 0.12651840723991825),
+    }
+    for op, (first_row, after) in expected.items():
+        rng = np.random.default_rng(9)
+        c1, _ = op(a, b, schema, rng)
+        np.testing.assert_allclose(c1[0], first_row, atol=1e-11)
+        assert rng.random() == pytest.approx(after, abs=1e-15)

@@ -6,11 +6,11 @@ import random
 
 import numpy as np
 import pytest
-from _strategies import assert_valid, schemas, valid_genes
+from _strategies import assert_bits_valid, assert_valid, schemas, valid_genes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from operators.mutation import mutate_gaussian, mutate_polynomial
+from operators.mutation import mutate_bitflip, mutate_gaussian, mutate_polynomial
 from operators.schema import GeneSchema, repair
 
 PROPERTY = settings(max_examples=60, deadline=None)
@@ -255,3 +255,138 @@ def test_polynomial_bad_eta_rejected(eta):
     schema = GeneSchema.from_lists(["float"])
     with pytest.raises(ValueError, match="eta"):
         mutate_polynomial(np.full((2, 1), 0.5), schema, np.random.default_rng(0), eta=eta)
+
+
+# ---------------------------------------------------------------------------
+# bit genes: bit-flip mutation, alone or inside the typed mutations
+
+ALL_KINDS = ("float", "int", "categorical", "bit")
+BIT_MUTATIONS = [mutate_bitflip, mutate_gaussian, mutate_polynomial]
+
+
+def mask_schema(m: int, low: int, high: int) -> GeneSchema:
+    return GeneSchema.from_lists(["bit"] * m, low=[low] * m, high=[high] * m, group=[0] * m)
+
+
+@pytest.mark.parametrize("op", BIT_MUTATIONS)
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_bit_schemas_valid_pure_deterministic(op, data, seed):
+    schema, genes = data.draw(populations(kinds=ALL_KINDS))
+    indpb = data.draw(st.one_of(st.none(), st.floats(0.0, 1.0)))
+    before = genes.copy()
+    out = op(genes, schema, np.random.default_rng(seed), indpb=indpb)
+    np.testing.assert_array_equal(genes, before)
+    assert out.shape == genes.shape
+    assert_valid(out, schema)
+    assert_bits_valid(out, schema)
+    np.testing.assert_array_equal(out, op(genes, schema, np.random.default_rng(seed), indpb=indpb))
+
+
+@PROPERTY
+@given(populations(kinds=ALL_KINDS), st.integers(0, 2**32 - 1))
+def test_bitflip_changes_only_bits(case, seed):
+    schema, genes = case
+    out = mutate_bitflip(genes, schema, np.random.default_rng(seed))
+    np.testing.assert_array_equal(out[:, ~schema.bit], genes[:, ~schema.bit])
+
+
+@st.composite
+def changeable_masks(draw):
+    """A bounded bit group with more than one valid mask, and genomes of it."""
+    m = draw(st.integers(2, 12))
+    low = draw(st.integers(0, m - 1))
+    high = draw(st.integers(max(low, 1), m))
+    schema = mask_schema(m, low, high)
+    return schema, draw(valid_genes(schema, 6))
+
+
+@PROPERTY
+@given(changeable_masks(), st.integers(0, 2**32 - 1))
+def test_bitflip_always_changes_a_mask_that_can_change(case, seed):
+    schema, genes = case
+    out = mutate_bitflip(genes, schema, np.random.default_rng(seed))
+    assert_bits_valid(out, schema)
+    assert (out != genes).any(axis=1).all()
+
+
+def test_bitflip_at_an_exact_count_swaps():
+    schema = mask_schema(10, 3, 3)
+    genes = np.zeros((500, 10))
+    genes[:, :3] = 1.0
+    out = mutate_bitflip(genes, schema, np.random.default_rng(0))
+    np.testing.assert_array_equal(out.sum(axis=1), np.full(500, 3.0))
+    assert (out != genes).any(axis=1).all()
+
+
+def test_bitflip_default_rate_is_one_over_the_bits():
+    schema = GeneSchema.from_lists(["float"] * 5 + ["bit"] * 20)
+    genes = np.zeros((3000, 25))
+    genes[:, :5] = 0.5
+    out = mutate_bitflip(genes, schema, np.random.default_rng(1))
+    flips = (out != genes).sum(axis=1)
+    assert flips.min() >= 1
+    # 1/20 per bit plus the forced one when none was drawn: ~1 + (1 - 1/20)^20
+    assert 1.2 < flips.mean() < 1.55
+
+
+def test_bitflip_indpb_one_flips_every_free_bit():
+    schema = GeneSchema.from_lists(["bit"] * 4)
+    genes = np.array([[1.0, 0.0, 1.0, 0.0]])
+    out = mutate_bitflip(genes, schema, np.random.default_rng(0), indpb=1.0)
+    np.testing.assert_array_equal(out, 1.0 - genes)
+
+
+def test_bitflip_without_bits_is_a_copy():
+    schema = GeneSchema.from_lists(["float", "categorical"], n_choices=[0, 3])
+    genes = np.array([[0.25, 2.0]])
+    out = mutate_bitflip(genes, schema, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, genes)
+    assert out is not genes
+
+
+@pytest.mark.parametrize("indpb", [-0.1, 1.5, float("nan")])
+def test_bitflip_bad_indpb_rejected(indpb):
+    with pytest.raises(ValueError, match="indpb"):
+        mutate_bitflip(
+            np.zeros((1, 2)), mask_schema(2, 0, 2), np.random.default_rng(0), indpb=indpb
+        )
+
+
+@pytest.mark.parametrize("op", [mutate_gaussian, mutate_polynomial])
+def test_typed_mutations_flip_chosen_bits(op):
+    schema = GeneSchema.from_lists(["float", "bit", "bit", "bit"])
+    genes = np.array([[0.5, 1.0, 0.0, 1.0]] * 20)
+    out = op(genes, schema, np.random.default_rng(2), indpb=1.0)
+    np.testing.assert_array_equal(out[:, 1:], 1.0 - genes[:, 1:])
+    assert (out[:, 0] != 0.5).all()
+
+
+@pytest.mark.parametrize("op", [mutate_gaussian, mutate_polynomial])
+def test_typed_mutations_keep_mask_bounds_and_change_the_mask(op):
+    schema = mask_schema(30, 5, 5)
+    rng = np.random.default_rng(3)
+    genes = repair(rng.random((400, 30)), schema, rng)
+    out = op(genes, schema, np.random.default_rng(4))
+    np.testing.assert_array_equal(out.sum(axis=1), np.full(400, 5.0))
+    assert (out != genes).any(axis=1).all()
+
+
+def test_mutations_without_bits_draw_as_before():
+    # bit support must leave the results and the draws, hence a run's history,
+    # unchanged for a genome without bit genes (values from before it existed)
+    schema = GeneSchema.from_lists(
+        ["float", "int", "categorical"], [0, 0, 4], [np.nan, 0, np.nan], [np.nan, 20, np.nan]
+    )
+    genes = repair(np.random.default_rng(0).random((3, 3)) * [1, 1, 3], schema)
+    expected = {
+        mutate_gaussian: [0.404761904762, 0.37013154514000746],
+        mutate_polynomial: [0.166666666667, 0.37013154514000746],
+    }
+    for op, (gene, after) in expected.items():
+        rng = np.random.default_rng(9)
+        out = op(genes, schema, rng)
+        np.testing.assert_allclose(out[:, 0], [0.636961687321, 0.016527635529, 0.606635775767])
+        np.testing.assert_allclose(out[:, 1], [gene, 0.833333333333, 0.738095238095])
+        np.testing.assert_array_equal(out[:, 2], [0.0, 2.0, 0.0])
+        assert rng.random() == pytest.approx(after, abs=1e-15)

@@ -6,11 +6,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from _strategies import schemas
+from _strategies import assert_bits_valid, schemas
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from operators.schema import (
+    BIT,
     CATEGORICAL,
     FLOAT,
     INTEGER,
@@ -216,3 +217,147 @@ def test_repair_valid_and_idempotent(case):
     assert out.shape == genes.shape and out.dtype == np.float64
     assert_valid(out, schema)
     np.testing.assert_array_equal(repair(out, schema), out)
+
+
+# ---------------------------------------------------------------------------
+# bit genes and their groups
+
+ALL_KINDS = ("float", "int", "categorical", "bit")
+
+
+def mask_schema(m: int = 5, low: int = 1, high: int = 3) -> GeneSchema:
+    return GeneSchema.from_lists(["bit"] * m, low=[low] * m, high=[high] * m, group=[0] * m)
+
+
+def test_bit_kind_and_groups():
+    s = GeneSchema.from_lists(
+        ["float", "bit", "bit", "bit", "categorical", "bit", "bit"],
+        n_choices=[0, 0, 0, 0, 2, 0, 0],
+        low=[np.nan, 1, 1, 1, np.nan, np.nan, np.nan],
+        high=[np.nan, 2, 2, 2, np.nan, np.nan, np.nan],
+        group=[-1, 0, 0, 0, -1, -1, -1],
+    )
+    np.testing.assert_array_equal(s.kinds, [FLOAT, BIT, BIT, BIT, CATEGORICAL, BIT, BIT])
+    np.testing.assert_array_equal(s.bit, [False, True, True, True, False, True, True])
+    # bits are neither numeric nor categorical: no operator blends or resets them
+    np.testing.assert_array_equal(s.numeric, [True, False, False, False, False, False, False])
+    assert not (s.categorical & s.bit).any()
+    groups = s.bit_groups
+    assert len(groups) == 1
+    cols, lo, hi = groups[0]
+    assert cols.tolist() == [1, 2, 3] and (lo, hi) == (1, 2)
+    assert isinstance(lo, int) and isinstance(hi, int)
+
+
+def test_default_group_is_none():
+    s = GeneSchema.from_lists(["float", "bit"])
+    np.testing.assert_array_equal(s.group, [-1, -1])
+    assert s.group.dtype == np.int64
+    assert s.bit_groups == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kinds": ["float"], "group": [0]}, "only bit columns form groups"),
+        ({"kinds": ["bit", "bit"], "group": [0, 0]}, "must be finite counts"),
+        (
+            {"kinds": ["bit", "bit"], "low": [1, 0], "high": [2, 2], "group": [0, 0]},
+            "same on every column",
+        ),
+        ({"kinds": ["bit", "bit"], "low": [1, 1], "high": [3, 3], "group": [0, 0]}, "<= 2"),
+        ({"kinds": ["bit", "bit"], "low": [2, 2], "high": [1, 1], "group": [0, 0]}, "low <= high"),
+        ({"kinds": ["bit"], "low": [0.5], "high": [1], "group": [0]}, "whole counts"),
+        ({"kinds": ["bit"], "low": [0], "high": [1], "group": [-2]}, "-1 or >= 0"),
+        ({"kinds": ["bit", "bit"], "group": [0]}, "expected 2 values"),
+    ],
+)
+def test_bad_groups_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GeneSchema.from_lists(**kwargs)
+
+
+def test_repair_bits_threshold_at_half():
+    s = GeneSchema.from_lists(["bit"] * 4)
+    out = repair(np.array([[0.49, 0.5, -3.0, 7.0]]), s)
+    np.testing.assert_array_equal(out, [[0.0, 1.0, 0.0, 1.0]])
+
+
+def test_repair_bit_counts_without_rng_is_deterministic():
+    s = mask_schema(5, low=2, high=3)
+    genes = np.array(
+        [
+            [1, 1, 1, 1, 1],  # too many: the last set bits are cleared
+            [0, 0, 0, 0, 0],  # too few: the first unset bits are set
+            [0, 0, 0, 0, 1],
+            [1, 0, 1, 0, 0],  # valid: untouched
+        ],
+        dtype=float,
+    )
+    np.testing.assert_array_equal(
+        repair(genes, s),
+        [[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 0, 0, 0, 1], [1, 0, 1, 0, 0]],
+    )
+
+
+def test_repair_bit_counts_with_rng_spreads_the_change():
+    s = mask_schema(6, low=1, high=2)
+    out = repair(np.ones((3000, 6)), s, np.random.default_rng(0))
+    np.testing.assert_array_equal(out.sum(axis=1), np.full(3000, 2.0))
+    # the two kept bits are drawn at random: each column is kept a third of the time
+    np.testing.assert_allclose(out.mean(axis=0), np.full(6, 1 / 3), atol=0.04)
+    up = repair(np.zeros((3000, 6)), s, np.random.default_rng(1))
+    np.testing.assert_array_equal(up.sum(axis=1), np.ones(3000))
+    np.testing.assert_allclose(up.mean(axis=0), np.full(6, 1 / 6), atol=0.03)
+
+
+def test_repair_draws_nothing_for_valid_rows():
+    s = GeneSchema.from_lists(
+        ["float", "bit", "bit", "bit"],
+        low=[np.nan, 1, 1, 1],
+        high=[np.nan, 2, 2, 2],
+        group=[-1, 0, 0, 0],
+    )
+    rng = np.random.default_rng(5)
+    state = rng.bit_generator.state
+    genes = np.array([[0.3, 1.0, 0.0, 0.0], [0.7, 1.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(repair(genes, s, rng), genes)
+    assert rng.bit_generator.state == state
+
+
+@st.composite
+def bit_schema_and_raw(draw):
+    schema = draw(schemas(kinds=ALL_KINDS))
+    n = draw(st.integers(0, 6))
+    return schema, draw(raw_genes(schema, n))
+
+
+@PROPERTY
+@given(bit_schema_and_raw(), st.one_of(st.none(), st.integers(0, 2**32 - 1)))
+def test_repair_with_bits_valid_idempotent_and_minimal(case, seed):
+    schema, genes = case
+    rng = None if seed is None else np.random.default_rng(seed)
+    before = genes.copy()
+    out = repair(genes, schema, rng)
+    np.testing.assert_array_equal(genes, before)
+    assert_valid(out, schema)
+    assert_bits_valid(out, schema)
+    np.testing.assert_array_equal(repair(out, schema, np.random.default_rng(0)), out)
+    # only as many bits change as the bounds require
+    thresholded = np.where(genes >= 0.5, 1.0, 0.0)
+    for cols, lo, hi in schema.bit_groups:
+        count = thresholded[:, cols].sum(axis=1)
+        need = np.maximum(0, np.maximum(count - hi, lo - count))
+        changed = (out[:, cols] != thresholded[:, cols]).sum(axis=1)
+        np.testing.assert_array_equal(changed, need)
+    free = schema.bit & (schema.group < 0)
+    np.testing.assert_array_equal(out[:, free], thresholded[:, free])
+
+
+@PROPERTY
+@given(bit_schema_and_raw(), st.integers(0, 2**32 - 1))
+def test_repair_with_rng_is_deterministic(case, seed):
+    schema, genes = case
+    a = repair(genes, schema, np.random.default_rng(seed))
+    b = repair(genes, schema, np.random.default_rng(seed))
+    np.testing.assert_array_equal(a, b)

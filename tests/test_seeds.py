@@ -110,3 +110,21 @@ def test_plain_lists_carry_no_scores():
     obj = FunctionObjective(lambda p: p["n"])
     space = Space({"n": Integer(0, 5)})
     assert known_results([{"n": 1}], space, obj, {}) == {}
+
+
+def test_seeds_with_a_feature_mask_are_encoded_and_reused(tmp_path):
+    from evotune import FeatureMask
+
+    def score(p):
+        return sum(p["mask"][:3]) - 0.1 * sum(p["mask"]) + p["x"]
+
+    space = {"mask": FeatureMask(6, max_features=4), "x": Float(0, 1)}
+    first = evolve(score, space, population_size=6, generations=2, random_state=0,
+                   checkpoint=tmp_path / "a")
+    second = evolve(score, space, population_size=6, generations=2, random_state=1,
+                    checkpoint=tmp_path / "b", initial_population=tmp_path / "a")
+    seeded = second.history[second.history["origin"] == "seeded"]
+    assert len(seeded) == 6
+    assert not set(seeded["id"]) & _fitted_ids(tmp_path / "b")
+    best = first.history.sort_values("mean_score", ascending=False).iloc[0]
+    assert tuple(seeded.iloc[0]["param_mask"]) == tuple(best["param_mask"])

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
-from evotune.space import Categorical, Float, Integer, Parameter, Space
-from operators.schema import CATEGORICAL, FLOAT, INTEGER, repair
+from evotune.space import Categorical, FeatureMask, Float, Integer, Parameter, Space
+from operators.schema import BIT, CATEGORICAL, FLOAT, INTEGER, repair
 
 PROPERTY = settings(max_examples=60, deadline=None)
 
@@ -656,3 +656,275 @@ def test_sample_valid_for_random_spaces(space, method, seed):
     for row in u:
         for name, value in space.decode(row).items():
             assert space[name].can_take(value)
+
+
+# ---------------------------------------------------------------------------
+# FeatureMask: one bit gene per column, a bound on the number kept
+
+
+def test_feature_mask_construction():
+    p = FeatureMask(6, min_features=2, max_features=4)
+    assert (p.n_features, p.min_features, p.max_features) == (6, 2, 4)
+    assert p.kind == BIT and p.n_genes == 6 and p.when == {}
+    assert isinstance(p, Parameter)
+    assert repr(p) == "FeatureMask(6, min_features=2, max_features=4)"
+    assert FeatureMask(3).max_features == 3
+    assert FeatureMask(np.int64(3), max_features=np.int64(2)).max_features == 2
+    q = FeatureMask(4, when={"use_mask": True})
+    assert repr(q) == "FeatureMask(4, min_features=1, max_features=4, when={'use_mask': True})"
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, match",
+    [
+        ((0,), {}, ValueError, r"'n_features' must be at least 1, got n_features=0"),
+        ((True,), {}, TypeError, r"'n_features' must be an integer, got True"),
+        ((3.0,), {}, TypeError, r"'n_features' must be an integer, got 3.0"),
+        ((5,), {"min_features": 0}, ValueError, r"'min_features' must be between 1 and n_fe"),
+        ((5,), {"min_features": 6}, ValueError, r"min_features=6"),
+        ((5,), {"min_features": 1.5}, TypeError, r"'min_features' must be an integer, got 1.5"),
+        ((5,), {"min_features": 3, "max_features": 2}, ValueError, r"between min_features=3"),
+        ((5,), {"max_features": 6}, ValueError, r"and n_features=5, got max_features=6"),
+        ((5,), {"max_features": "all"}, TypeError, r"'max_features' must be an integer"),
+    ],
+)
+def test_feature_mask_rejects_bad_arguments(args, kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        FeatureMask(*args, **kwargs)
+    assert str(info.value).startswith("FeatureMask: ")
+
+
+def test_feature_mask_decode_encode():
+    p = FeatureMask(4, max_features=2)
+    assert p.decode(np.array([1.0, 0.0, 0.7, 0.2])) == (True, False, True, False)
+    assert all(type(b) is bool for b in p.decode(np.zeros(4)))
+    np.testing.assert_array_equal(p.encode([False, True, True, False]), [0.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(p.encode(np.array([0, 1, 0, 0])), [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(p.encode((True, False, False, False)), [1.0, 0.0, 0.0, 0.0])
+    assert p.can_take((True, False, False, False))
+    assert not p.can_take((True, True, True, False))  # keeps 3 > max_features
+    assert not p.can_take((False,) * 4)  # keeps 0 < min_features
+    assert not p.can_take((True, False))
+    assert not p.can_take("1010")
+    assert not p.can_take(1.0)
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        ([True, False], "sequence of 4 booleans"),
+        ([1, 2, 0, 0], "sequence of 4 booleans"),
+        ("1100", "sequence of 4 booleans"),
+        (None, "sequence of 4 booleans"),
+        ([True, True, True, False], "max_features=2 columns, got one that keeps 3"),
+        ([False] * 4, "min_features=1 and max_features=2 columns, got one that keeps 0"),
+    ],
+)
+def test_feature_mask_encode_rejects(value, match):
+    with pytest.raises(ValueError, match=match):
+        FeatureMask(4, max_features=2).encode(value)
+
+
+def test_feature_mask_decode_rejects_wrong_length():
+    with pytest.raises(ValueError, match="takes 4 genes"):
+        FeatureMask(4).decode(np.zeros(3))
+
+
+def test_feature_mask_to_dict_is_json():
+    d = FeatureMask(5, min_features=2, when={"k": ["a", "b"]}).to_dict()
+    assert d == {
+        "type": "feature_mask",
+        "n_features": 5,
+        "min_features": 2,
+        "max_features": 5,
+        "when": {"k": ["a", "b"]},
+    }
+    assert json.loads(json.dumps(d)) == d
+
+
+def mask_space() -> Space:
+    return Space(
+        {
+            "C": Float(1e-3, 1e3, log=True),
+            "mask": FeatureMask(6, min_features=2, max_features=4),
+            "kernel": Categorical(["rbf", "poly"]),
+            "degree": Integer(2, 5, when={"kernel": "poly"}),
+        }
+    )
+
+
+def test_space_with_mask_layout_and_schema():
+    space = mask_space()
+    assert len(space) == 4 and space.n_genes == 9
+    assert space.slices == {
+        "C": slice(0, 1),
+        "mask": slice(1, 7),
+        "kernel": slice(7, 8),
+        "degree": slice(8, 9),
+    }
+    schema = space.schema
+    np.testing.assert_array_equal(schema.kinds, [FLOAT] + [BIT] * 6 + [CATEGORICAL, INTEGER])
+    np.testing.assert_array_equal(schema.group, [-1] + [0] * 6 + [-1, -1])
+    [(cols, lo, hi)] = schema.bit_groups
+    assert cols.tolist() == list(range(1, 7)) and (lo, hi) == (2, 4)
+    # the other parameters keep their genes' meaning
+    assert schema.n_choices[7] == 2 and schema.low[8] == 2 and schema.high[8] == 5
+
+
+def test_space_with_mask_decode_encode_key():
+    space = mask_space()
+    params = {"C": 1.0, "mask": (True, False, False, True, True, False), "kernel": "rbf"}
+    row = space.encode(params)
+    assert row.shape == (9,)
+    assert space.decode(row) == params
+    key = space.key(row)
+    assert json.loads(key) == [["C", 1.0], ["mask", "100110"], ["kernel", 0]]
+    other = space.encode({**params, "mask": (True, False, False, True, False, True)})
+    assert space.key(other) != key
+    # a missing mask keeps its first max_features columns
+    assert (
+        space.decode(space.encode({"C": 1.0, "kernel": "rbf"}))["mask"]
+        == (True,) * 4 + (False,) * 2
+    )
+    with pytest.raises(ValueError, match="got one that keeps 1"):
+        space.encode({**params, "mask": (True,) + (False,) * 5})
+
+
+def test_space_mask_json_round_trip():
+    # the journal stores a mask as a JSON list of booleans: it encodes back
+    space = mask_space()
+    row = space.sample(1, np.random.default_rng(3))[0]
+    stored = json.loads(json.dumps(space.decode(row)))
+    assert isinstance(stored["mask"], list)
+    assert space.key(space.encode(stored)) == space.key(row)
+
+
+def test_condition_cannot_name_a_mask():
+    with pytest.raises(ValueError, match="condition names 'mask', a FeatureMask"):
+        Space({"mask": FeatureMask(3), "C": Float(0, 1, when={"mask": [True, True, True]})})
+
+
+def test_conditional_mask_is_left_out_when_inactive():
+    space = Space(
+        {
+            "select": Categorical([False, True]),
+            "mask": FeatureMask(4, max_features=2, when={"select": True}),
+        }
+    )
+    row = space.encode({"select": False})
+    assert space.decode(row) == {"select": False}
+    changed = row.copy()
+    changed[space.slices["mask"]] = [0.0, 0.0, 1.0, 1.0]
+    assert space.key(changed) == space.key(row)
+    on = space.encode({"select": True, "mask": (False, True, False, False)})
+    assert space.decode(on)["mask"] == (False, True, False, False)
+
+
+@pytest.mark.parametrize("method", ["random", "lhs", "sobol"])
+def test_sampled_masks_respect_bounds_and_spread(method):
+    space = Space({"x": Float(0, 1), "mask": FeatureMask(20, min_features=3, max_features=12)})
+    u = space.sample(400, np.random.default_rng(0), method=method)
+    assert u.shape == (400, 21)
+    np.testing.assert_array_equal(repair(u, space.schema), u)
+    kept = u[:, 1:].sum(axis=1)
+    assert kept.min() == 3 and kept.max() == 12
+    # the number kept is uniform over 3..12, the columns spread evenly
+    counts = np.bincount(kept.astype(int), minlength=13)[3:]
+    assert (np.abs(counts - 40) < 20).all(), counts
+    np.testing.assert_allclose(u[:, 1:].mean(axis=0), np.full(20, 7.5 / 20), atol=0.08)
+    again = space.sample(400, np.random.default_rng(0), method=method)
+    np.testing.assert_array_equal(u, again)
+
+
+def test_sampling_without_masks_draws_as_before():
+    # a space without masks samples exactly as it did before masks existed
+    space = svc_space()
+    rng = np.random.default_rng(0)
+    u = space.sample(3, rng, method="random")
+    ref = np.random.default_rng(0).random((3, 3))
+    ref[:, 1] = np.floor(ref[:, 1] * 2)
+    np.testing.assert_array_equal(u, repair(ref, space.schema))
+    assert rng.random() == np.random.default_rng(0).random(10)[-1]
+
+
+@st.composite
+def mask_spaces_and_rows(draw):
+    params: dict[str, Parameter] = {}
+    for i in range(draw(st.integers(1, 4))):
+        if draw(st.booleans()):
+            m = draw(st.integers(1, 12))
+            lo = draw(st.integers(1, m))
+            params[f"m{i}"] = FeatureMask(m, min_features=lo, max_features=draw(st.integers(lo, m)))
+        else:
+            params[f"p{i}"] = draw(parameters())
+    space = Space(params)
+    row = np.empty(space.n_genes)
+    for name in space.names:
+        p, sl = space[name], space.slices[name]
+        if isinstance(p, FeatureMask):
+            row[sl] = draw(st.lists(st.booleans(), min_size=p.n_features, max_size=p.n_features))
+        elif isinstance(p, Categorical):
+            row[sl] = float(draw(st.integers(0, len(p.choices) - 1)))
+        else:
+            row[sl] = draw(st.floats(0.0, 1.0))
+    return space, repair(row[None, :], space.schema)[0]
+
+
+@PROPERTY
+@given(mask_spaces_and_rows())
+def test_masks_decode_to_valid_tuples_and_keys_round_trip(case):
+    space, row = case
+    params = space.decode(row)
+    for name, value in params.items():
+        p = space[name]
+        assert p.can_take(value), (name, value, p)
+        if isinstance(p, FeatureMask):
+            assert isinstance(value, tuple) and len(value) == p.n_features
+            np.testing.assert_array_equal(np.array(value, dtype=float), row[space.slices[name]])
+    row2 = space.encode(params)
+    assert space.decode(row2) == params
+    assert space.key(row2) == space.key(row)
+
+
+@PROPERTY
+@given(mask_spaces_and_rows(), st.data())
+def test_mask_keys_tell_masks_apart(case, data):
+    space, row = case
+    masks = [n for n in space.names if isinstance(space[n], FeatureMask)]
+    if not masks:
+        return
+    name = data.draw(st.sampled_from(masks))
+    sl = space.slices[name]
+    j = data.draw(st.integers(sl.start, sl.stop - 1))
+    flipped = row.copy()
+    flipped[j] = 1.0 - flipped[j]
+    if not np.array_equal(repair(flipped[None, :], space.schema)[0], flipped):
+        return  # the flip left the mask's bounds
+    assert space.key(flipped) != space.key(row)
+
+
+@settings(max_examples=25, deadline=None)
+@given(mask_spaces_and_rows(), st.sampled_from(["random", "lhs", "sobol"]), st.integers(0, 2**32))
+def test_sample_valid_for_spaces_with_masks(case, method, seed):
+    space, _ = case
+    u = space.sample(7, np.random.default_rng(seed), method=method)
+    assert u.shape == (7, space.n_genes)
+    np.testing.assert_array_equal(repair(u, space.schema), u)
+    for row in u:
+        for name, value in space.decode(row).items():
+            assert space[name].can_take(value)
+
+
+def test_evolve_keeps_every_candidate_within_the_mask_bounds():
+    from evotune import evolve
+
+    weights = np.r_[np.ones(4), -0.5 * np.ones(8)]
+
+    def objective(params):
+        return float(np.array(params["mask"]) @ weights) + 0.01 * params["x"]
+
+    space = Space({"x": Float(0, 1), "mask": FeatureMask(12, min_features=2, max_features=6)})
+    result = evolve(objective, space, population_size=12, generations=8, random_state=0)
+    kept = [sum(m) for m in result.history["param_mask"]]
+    assert min(kept) >= 2 and max(kept) <= 6
+    assert result.best_params["mask"] == (True,) * 4 + (False,) * 8
