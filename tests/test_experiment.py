@@ -174,8 +174,7 @@ def test_missing_file(tmp_path):
 def test_racing_steady_state_and_objectives_reach_evolve(tmp_path):
     text = GOOD.replace(
         "random_state = 0",
-        'random_state = 0\nstrategy = "steady_state"\nracing = 3\nin_flight = 6\n'
-        "screening = 2\n",
+        'random_state = 0\nstrategy = "steady_state"\nracing = 3\nin_flight = 6\nscreening = 2\n',
     )
     kwargs = load_experiment(_write(tmp_path, text)).evolve_kwargs()
     assert kwargs["strategy"] == "steady_state"

@@ -42,8 +42,14 @@ def _objective(digits):
 
 @pytest.fixture(scope="module")
 def front_run(digits):
-    return evolve(_objective(digits), SPACE, population_size=10, generations=5,
-                  random_state=0, objectives=OBJECTIVES)
+    return evolve(
+        _objective(digits),
+        SPACE,
+        population_size=10,
+        generations=5,
+        random_state=0,
+        objectives=OBJECTIVES,
+    )
 
 
 def _dominated(p, others):
@@ -98,8 +104,12 @@ def test_bad_objectives_are_named(objectives, message):
 
 def test_objectives_need_the_ga_strategy():
     with pytest.raises(ValueError, match="leave 'strategy' at 'ga'"):
-        evolve(lambda p: p["x"], {"x": Float(0, 1)}, strategy="steady_state",
-               objectives={"score": "maximize", "fit_time": "minimize"})
+        evolve(
+            lambda p: p["x"],
+            {"x": Float(0, 1)},
+            strategy="steady_state",
+            objectives={"score": "maximize", "fit_time": "minimize"},
+        )
 
 
 def test_a_measure_needs_a_cross_val_score():
@@ -111,10 +121,13 @@ def test_a_measure_needs_a_cross_val_score():
 def test_the_front_is_exactly_the_non_dominated_evaluations(front_run):
     hist = front_run.history
     ok = hist[hist["status"] == "ok"]
-    leaves = np.array([
-        np.mean([m["measure_n_leaves"] for m in e.metrics])
-        for e in front_run.evaluations if e.status == "ok"
-    ])
+    leaves = np.array(
+        [
+            np.mean([m["measure_n_leaves"] for m in e.metrics])
+            for e in front_run.evaluations
+            if e.status == "ok"
+        ]
+    )
     pts = np.column_stack([ok["mean_score"].to_numpy(), -leaves])
     expected = {int(i) for i, p in zip(ok["id"], pts) if not _dominated(p, pts)}
     front = front_run.pareto_front
@@ -141,8 +154,15 @@ def test_nsga2_beats_its_initial_front(front_run):
 
 
 def test_same_front_at_n_jobs_1_and_2(digits, front_run):
-    two = evolve(_objective(digits), SPACE, population_size=10, generations=5,
-                 random_state=0, objectives=OBJECTIVES, n_jobs=2)
+    two = evolve(
+        _objective(digits),
+        SPACE,
+        population_size=10,
+        generations=5,
+        random_state=0,
+        objectives=OBJECTIVES,
+        n_jobs=2,
+    )
     pd.testing.assert_frame_equal(
         two.pareto_front.drop(columns=["fit_time", "score_time"]),
         front_run.pareto_front.drop(columns=["fit_time", "score_time"]),
@@ -150,8 +170,15 @@ def test_same_front_at_n_jobs_1_and_2(digits, front_run):
 
 
 def test_report_draws_the_front(digits, tmp_path):
-    evolve(_objective(digits), SPACE, population_size=8, generations=3, random_state=0,
-           objectives={"score": "maximize", "fit_time": "minimize"}, checkpoint=tmp_path / "r")
+    evolve(
+        _objective(digits),
+        SPACE,
+        population_size=8,
+        generations=3,
+        random_state=0,
+        objectives={"score": "maximize", "fit_time": "minimize"},
+        checkpoint=tmp_path / "r",
+    )
     names = [p.name for p in write_plots(load_run(tmp_path / "r"))]
     assert names[-1] == "pareto.png"
     assert (tmp_path / "r" / "report" / "pareto.png").stat().st_size > 10_000
@@ -179,9 +206,15 @@ def test_search_cv_front_and_knee_refit(digits):
     assert knee < res["mean_test_accuracy"].max()
     assert hasattr(search, "best_estimator_")
     best = EvolutionarySearchCV(
-        DecisionTreeClassifier(random_state=0), SPACE, scoring=["accuracy"], refit="accuracy",
+        DecisionTreeClassifier(random_state=0),
+        SPACE,
+        scoring=["accuracy"],
+        refit="accuracy",
         objectives={"accuracy": "maximize", "n_leaves": ("minimize", n_leaves)},
-        population_size=8, generations=4, cv=3, random_state=0,
+        population_size=8,
+        generations=4,
+        cv=3,
+        random_state=0,
     ).fit(*digits)
     assert best.best_score_ == pd.DataFrame(best.cv_results_)["mean_test_accuracy"].max()
 
@@ -223,7 +256,9 @@ def test_the_front_survives_kill_and_resume(tmp_path):
         return subprocess.run(
             [sys.executable, str(script), str(tmp_path / name), str(tmp_path / out)],
             env={**__import__("os").environ, **(env or {})},
-            capture_output=True, text=True, timeout=300,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     assert run("ref", "ref.csv").returncode == 0
@@ -233,5 +268,6 @@ def test_the_front_survives_kill_and_resume(tmp_path):
     assert sum(json.loads(line)["type"] == "fold" for line in lines) >= 60
     again = run("run", "run.csv")
     assert again.returncode == 0, again.stderr
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "run.csv"),
-                                  pd.read_csv(tmp_path / "ref.csv"))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "run.csv"), pd.read_csv(tmp_path / "ref.csv")
+    )

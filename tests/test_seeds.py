@@ -43,9 +43,15 @@ def test_a_warm_start_from_cv_results_beats_the_search_and_refits_no_seed(
     c1, random_search, tmp_path
 ):
     est, X, y, cv = c1
-    res = evolve(CrossValScore(est, X, y, cv=cv), SPACE, population_size=10, generations=5,
-                 initial_population=random_search.cv_results_, random_state=0,
-                 checkpoint=tmp_path / "run")
+    res = evolve(
+        CrossValScore(est, X, y, cv=cv),
+        SPACE,
+        population_size=10,
+        generations=5,
+        initial_population=random_search.cv_results_,
+        random_state=0,
+        checkpoint=tmp_path / "run",
+    )
     seeded = res.history[res.history["origin"] == "seeded"]
     assert len(seeded) == 10
     assert not set(seeded["id"]) & _fitted_ids(tmp_path / "run")  # none refitted
@@ -75,31 +81,58 @@ def test_a_seed_missing_a_parameter_is_evaluated(c1, random_search):
 
 def test_a_previous_run_directory_is_reused_when_its_data_match(c1, tmp_path):
     est, X, y, cv = c1
-    first = evolve(CrossValScore(est, X, y, cv=cv), SPACE, population_size=8, generations=2,
-                   random_state=0, checkpoint=tmp_path / "a")
-    second = evolve(CrossValScore(est, X, y, cv=cv), SPACE, population_size=8, generations=3,
-                    random_state=1, checkpoint=tmp_path / "b", initial_population=tmp_path / "a")
+    first = evolve(
+        CrossValScore(est, X, y, cv=cv),
+        SPACE,
+        population_size=8,
+        generations=2,
+        random_state=0,
+        checkpoint=tmp_path / "a",
+    )
+    second = evolve(
+        CrossValScore(est, X, y, cv=cv),
+        SPACE,
+        population_size=8,
+        generations=3,
+        random_state=1,
+        checkpoint=tmp_path / "b",
+        initial_population=tmp_path / "a",
+    )
     seeded = second.history[second.history["origin"] == "seeded"]
     assert len(seeded) == 8
     assert not set(seeded["id"]) & _fitted_ids(tmp_path / "b")
     best_first = np.sort(first.history["mean_score"].to_numpy())[::-1][:8]
     assert np.allclose(np.sort(seeded["mean_score"].to_numpy())[::-1], best_first)
     # other data: the same parameter sets are fitted again
-    third = evolve(CrossValScore(est, X[:400], y[:400], cv=cv), SPACE, population_size=8,
-                   generations=1, random_state=1, checkpoint=tmp_path / "c",
-                   initial_population=tmp_path / "a")
+    third = evolve(
+        CrossValScore(est, X[:400], y[:400], cv=cv),
+        SPACE,
+        population_size=8,
+        generations=1,
+        random_state=1,
+        checkpoint=tmp_path / "c",
+        initial_population=tmp_path / "a",
+    )
     seeded = third.history[third.history["origin"] == "seeded"]
     assert set(seeded["id"]) <= _fitted_ids(tmp_path / "c")
 
 
 def test_a_resumed_warm_start_is_exact(c1, random_search, tmp_path):
     est, X, y, cv = c1
-    kw = dict(population_size=6, random_state=0, initial_population=random_search.cv_results_,
-              checkpoint=tmp_path / "r")
+    kw = dict(
+        population_size=6,
+        random_state=0,
+        initial_population=random_search.cv_results_,
+        checkpoint=tmp_path / "r",
+    )
     evolve(CrossValScore(est, X, y, cv=cv), SPACE, generations=2, **kw)
     longer = evolve(CrossValScore(est, X, y, cv=cv), SPACE, generations=4, resume=True, **kw)
-    fresh = evolve(CrossValScore(est, X, y, cv=cv), SPACE, generations=4,
-                   **{**kw, "checkpoint": tmp_path / "f"})
+    fresh = evolve(
+        CrossValScore(est, X, y, cv=cv),
+        SPACE,
+        generations=4,
+        **{**kw, "checkpoint": tmp_path / "f"},
+    )
     cols = ["id", "origin", "param_svc__C", "param_svc__gamma", "mean_score", "status"]
     assert longer.history[cols].equals(fresh.history[cols])
 
@@ -119,10 +152,18 @@ def test_seeds_with_a_feature_mask_are_encoded_and_reused(tmp_path):
         return sum(p["mask"][:3]) - 0.1 * sum(p["mask"]) + p["x"]
 
     space = {"mask": FeatureMask(6, max_features=4), "x": Float(0, 1)}
-    first = evolve(score, space, population_size=6, generations=2, random_state=0,
-                   checkpoint=tmp_path / "a")
-    second = evolve(score, space, population_size=6, generations=2, random_state=1,
-                    checkpoint=tmp_path / "b", initial_population=tmp_path / "a")
+    first = evolve(
+        score, space, population_size=6, generations=2, random_state=0, checkpoint=tmp_path / "a"
+    )
+    second = evolve(
+        score,
+        space,
+        population_size=6,
+        generations=2,
+        random_state=1,
+        checkpoint=tmp_path / "b",
+        initial_population=tmp_path / "a",
+    )
     seeded = second.history[second.history["origin"] == "seeded"]
     assert len(seeded) == 6
     assert not set(seeded["id"]) & _fitted_ids(tmp_path / "b")
