@@ -11,9 +11,14 @@ from typing import IO, Any
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "w", *, fsync: bool = True
+) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on a clean exit it is flushed,
-    fsynced and renamed over ``path``, on an error it is removed.
+    fsynced (unless ``fsync=False``) and renamed over ``path``, on an error it
+    is removed. Without the fsync a reader still never sees half a file, but a
+    power cut may leave the old one or an empty one: for files that can be
+    rebuilt from the journal.
 
     Examples
     --------
@@ -32,7 +37,8 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
         with os.fdopen(fd, mode, newline=newline) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
