@@ -388,6 +388,16 @@ class _Loop:
         return finished
 
     def _close(self, reason: str) -> None:
+        if self.run_dir is not None and self._tables is not None and self._tables.pending:
+            try:
+                self._tables.write(
+                    self.run_dir.path,
+                    self.evo.evaluations,
+                    [g.id for g in self.evo.hall_of_fame],
+                    force=True,
+                )
+            except OSError:  # the journal holds everything; the tables are views
+                logger.warning("could not write the tables of %s", self.run_dir.path)
         try:
             self.evaluator.close()
         finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,10 +41,14 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 class TableWriter:
-    """Keeps the rendered rows of a run and rewrites its two CSV files."""
+    """Keeps the rendered rows of a run and rewrites its two CSV files, at most
+    once every ``interval`` seconds (the last state is written by ``force``)."""
 
-    def __init__(self, space: Space) -> None:
+    def __init__(self, space: Space, interval: float = 1.0) -> None:
         self.space = space
+        self.interval = float(interval)
+        self._last = -math.inf
+        self.pending = False
         self._n_splits = -1
         self._rows: list[str] = []  # history rows, with the error column
         self._short: dict[int, str] = {}  # candidate id -> row without the error column
@@ -77,9 +82,22 @@ class TableWriter:
         self._short[e.candidate_id] = self._line(fields)
 
     def write(
-        self, directory: Path, evaluations: Sequence[Evaluation], best_ids: Sequence[int]
+        self,
+        directory: Path,
+        evaluations: Sequence[Evaluation],
+        best_ids: Sequence[int],
+        *,
+        force: bool = False,
     ) -> None:
-        """Rewrite ``history.csv`` and ``hall_of_fame.csv`` (ids best first)."""
+        """Rewrite ``history.csv`` and ``hall_of_fame.csv`` (ids best first),
+        unless the last rewrite is less than ``interval`` seconds old and not
+        ``force``: on fits of milliseconds a rewrite per generation cost more
+        than the journal itself."""
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            self.pending = True
+            return
+        self._last, self.pending = now, False
         n_splits = max((len(e.fold_scores) for e in evaluations), default=0)
         if n_splits != self._n_splits:  # a new fold count: render everything again
             self._n_splits, self._rows, self._short, self._done = n_splits, [], {}, 0

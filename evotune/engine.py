@@ -687,7 +687,7 @@ def evolve(
     checkpoint : path, optional
         A run directory: every asked generation and every finished fold is
         journaled there, and ``history.csv`` / ``hall_of_fame.csv`` are
-        rewritten after each generation.
+        rewritten at a generation's end (at most once a second) and at the end.
     resume : bool, default=False
         Continue the run in ``checkpoint``: finished evaluations are taken
         from its journal, only the missing ones run. Raising ``generations``

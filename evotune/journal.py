@@ -4,8 +4,8 @@ Layout of ``checkpoint="runs/name"``::
 
     meta.json          format version, space, settings, package versions, data fingerprint
     journal.jsonl      one JSON record per line, appended as the run goes
-    history.csv        every evaluation so far (rewritten atomically per generation)
-    hall_of_fame.csv   the best distinct evaluations (rewritten atomically per generation)
+    history.csv        every evaluation so far (rewritten atomically, at most once a second)
+    hall_of_fame.csv   the best distinct evaluations (rewritten atomically, at most once a second)
     lock               held (flock) by the live run
 
 Records of the journal: ``ask`` (a generation's candidates), ``fold`` (one
