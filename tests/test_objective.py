@@ -354,3 +354,29 @@ def test_groups_of_wrong_length_raises_naming_it(iris):
     X, y = iris
     with pytest.raises(ValueError, match="groups"):
         CrossValScore(SVC(), X, y, cv=GroupKFold(3), groups=[0, 1, 2])
+
+
+def test_each_fold_gets_its_own_unfitted_model_and_the_cache_is_not_pickled():
+    import pickle
+
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    X, y = load_iris(return_X_y=True)
+    choice = LogisticRegression(max_iter=300)
+    obj = CrossValScore(Pipeline([("model", LogisticRegression())]), X, y, cv=3)
+    params = {"model": choice, "model__C": 0.5}
+    a, b = obj._fresh_model(params), obj._fresh_model(dict(params))
+    assert a is not b and a.named_steps["model"] is not b.named_steps["model"]
+    assert a.named_steps["model"] is not choice  # the user's object is never fitted
+    assert a.get_params()["model__C"] == b.get_params()["model__C"] == 0.5
+    assert not hasattr(choice, "coef_")
+    scores = [obj.run(params, k, 0).score for k in range(3)]
+    assert not hasattr(choice, "coef_")
+    # the same scores as freshly cloned models give
+    fresh = CrossValScore(Pipeline([("model", LogisticRegression())]), X, y, cv=3)
+    assert scores == [fresh.run(params, k, 0).score for k in range(3)]
+    assert pickle.loads(pickle.dumps(obj))._template is None
+    other = obj._fresh_model({"model": choice, "model__C": 2.0})
+    assert other.get_params()["model__C"] == 2.0
