@@ -161,7 +161,7 @@ def _trivial(p: dict[str, Any]) -> float:
 def _dask_helper() -> psutil.Process | None:
     for child in psutil.Process().children():
         try:
-            if "_serve_local_cluster" in " ".join(child.cmdline()):
+            if "_dask_cluster" in " ".join(child.cmdline()):
                 return child
         except psutil.Error:
             continue

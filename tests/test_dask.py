@@ -116,7 +116,7 @@ def _loads_here() -> int:
 
 
 def _objectives_here() -> int:
-    from evotune.backends import dask as module
+    from evotune.backends import _dask_worker as module
 
     return len(module._OBJECTIVES)
 

@@ -40,14 +40,11 @@ after ``kill -9``.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import queue
 import signal
 import subprocess
-import sys
-import threading
 import time
 import uuid
 import warnings
@@ -60,203 +57,16 @@ from evotune.backends.base import DASK_MISSING, SchedulerLostError, check_schedu
 
 try:
     import distributed
-    from distributed import WorkerPlugin
 except ImportError as _exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(DASK_MISSING) from _exc
+
+from evotune.backends._dask_cluster import start_helper, stop_helper
+from evotune.backends._dask_worker import _ObjectivePlugin, _run_task
 
 if TYPE_CHECKING:
     from evotune.evaluation import FoldResult, Objective, Task
 
 __all__ = ["DaskBackend", "SchedulerLostError"]
-
-_HELLO = "evotune-scheduler "
-_HELLO_ERROR = "evotune-error "
-
-
-# --------------------------------------------------------------------------
-# worker side: these run in the Dask worker processes
-
-
-# token -> [objective, number of workers of this process holding it]
-_OBJECTIVES: dict[str, list[Any]] = {}
-_THREADS: dict[str, Any] = {"controller": None, "tasks": 0}
-_THREADS_LOCK = threading.Lock()
-
-
-class _ObjectivePlugin(WorkerPlugin):
-    """Gives every worker the objective once, when it joins (or rejoins)."""
-
-    def __init__(self, token: str, payload: bytes) -> None:
-        self.token = token
-        self.payload = payload
-
-    def setup(self, worker: Any) -> None:
-        entry = _OBJECTIVES.get(self.token)
-        if entry is None:
-            import dill
-
-            _OBJECTIVES[self.token] = [dill.loads(self.payload), 1]
-        else:
-            entry[1] += 1
-        self.payload = b""  # the worker keeps the objective, not a second copy of its bytes
-
-    def teardown(self, worker: Any) -> None:
-        entry = _OBJECTIVES.get(self.token)
-        if entry is not None:
-            entry[1] -= 1
-            if entry[1] <= 0:
-                del _OBJECTIVES[self.token]
-
-
-@contextlib.contextmanager
-def _one_thread(enabled: bool) -> Any:
-    """One BLAS/OpenMP thread while a task runs.
-
-    The libraries are looked up once per process (after the objective was
-    unpickled, so its imports are loaded) and once more after the first
-    task (which may have loaded others): ``threadpool_limits`` looks them up
-    on every call, which costs milliseconds.
-    """
-    if not enabled:
-        yield
-        return
-    from threadpoolctl import ThreadpoolController
-
-    with _THREADS_LOCK:
-        if _THREADS["controller"] is None or _THREADS["tasks"] == 1:
-            _THREADS["controller"] = ThreadpoolController()
-        _THREADS["tasks"] += 1
-        controller = _THREADS["controller"]
-    with controller.limit(limits=1):
-        yield
-
-
-def _run_task(
-    token: str, topic: str | None, key: str, task: Task, limit_threads: bool
-) -> tuple[Any, ...]:
-    """One task on a worker: ``("done", FoldResult, ...)`` or ``("raised", ...)``."""
-    worker = distributed.get_worker()
-    started = time.time()
-    if topic is not None:  # the driver's clock for the timeout starts now
-        worker.log_event(
-            topic,
-            {"op": "started", "key": key, "worker": worker.address, "pid": os.getpid()},
-        )
-    try:
-        entry = _OBJECTIVES.get(token)
-        if entry is None:
-            raise RuntimeError(
-                f"the Dask worker {worker.address} has no objective {token!r} (its plugin "
-                "was not set up on this worker)"
-            )
-        try:
-            with _one_thread(limit_threads):
-                result = entry[0].run(task.params, task.fold, task.seed)
-        except Exception as exc:  # the objective chose to raise (error_score="raise")
-            import dill
-
-            from evotune.evaluation import _error_text
-
-            try:
-                blob: bytes | None = dill.dumps(exc)
-            except Exception:
-                blob = None
-            return ("raised", _error_text(exc), blob, worker.address, worker.name, started)
-        return ("done", result, worker.address, worker.name, started, time.time())
-    finally:
-        if topic is not None:
-            worker.log_event(topic, {"op": "ended", "key": key})
-
-
-# --------------------------------------------------------------------------
-# the helper process that hosts a LocalCluster the backend owns
-
-
-def _serve_local_cluster(n_workers: int, allowed_failures: int, parent_pid: int, fd: int) -> None:
-    """Run a LocalCluster on 127.0.0.1 until stdin closes (``python -c`` entry point).
-
-    The scheduler's address is written to ``fd``. The process exits when the
-    driver closes its stdin (shutdown) or dies; its workers exit with it.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what Ctrl-C means
-    from evotune.backends._worker import _die_with_parent
-
-    _die_with_parent(parent_pid)
-    import logging
-
-    import dask
-    from distributed import LocalCluster
-
-    try:
-        with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
-            cluster = LocalCluster(
-                host="127.0.0.1",
-                scheduler_port=0,
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-    except Exception as exc:
-        os.write(fd, (_HELLO_ERROR + json.dumps(f"{type(exc).__name__}: {exc}") + "\n").encode())
-        os.close(fd)
-        raise SystemExit(1) from None
-    os.write(fd, (_HELLO + str(cluster.scheduler_address) + "\n").encode())
-    os.close(fd)
-    try:
-        sys.stdin.read()
-    finally:
-        cluster.close(timeout=10)
-
-
-def _stop_helper(proc: subprocess.Popen[bytes]) -> None:
-    """Ask the helper to close its cluster, then make sure it is gone."""
-    if proc.poll() is not None:
-        return
-    try:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        proc.wait(timeout=15)
-    except Exception:
-        proc.kill()
-        with contextlib.suppress(Exception):
-            proc.wait(timeout=5)
-
-
-def _read_hello(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
-    """The scheduler address the helper writes to ``fd``, or a clear error."""
-    box: queue.Queue[bytes] = queue.Queue()
-
-    def read() -> None:
-        data = b""
-        try:
-            while not data.endswith(b"\n"):
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            box.put(data)
-
-    threading.Thread(target=read, name="evotune-dask-hello", daemon=True).start()
-    try:
-        line = box.get(timeout=timeout).decode(errors="replace").strip()
-    except queue.Empty:
-        line = ""
-    finally:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    if line.startswith(_HELLO):
-        return line[len(_HELLO) :]
-    _stop_helper(proc)
-    if line.startswith(_HELLO_ERROR):
-        why = json.loads(line[len(_HELLO_ERROR) :])
-    elif proc.poll() is not None:
-        why = f"its process exited with code {proc.returncode} (its error is printed above)"
-    else:
-        why = f"it did not start within {timeout} s"
-    raise RuntimeError(f"DaskBackend: the local Dask cluster failed to start: {why}")
 
 
 # --------------------------------------------------------------------------
@@ -454,26 +264,10 @@ class DaskBackend:
 
     def _start_local_cluster(self) -> str:
         assert self.n_workers is not None
-        read_fd, write_fd = os.pipe()
-        paths = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
-        code = (
-            "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
-            "from evotune.backends.dask import _serve_local_cluster as serve; "
-            "serve(*map(int, sys.argv[2:]))"
-        )
-        args = [json.dumps(paths), str(self.n_workers), str(self.max_retries), str(os.getpid())]
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", code, *args, str(write_fd)],
-                stdin=subprocess.PIPE,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-            )
-        finally:
-            os.close(write_fd)
+        proc, address = start_helper(self.n_workers, self.max_retries, self.startup_timeout)
         self._helper = proc
-        self._finalizer = weakref.finalize(self, _stop_helper, proc)
-        self._address = _read_hello(read_fd, proc, self.startup_timeout)
+        self._finalizer = weakref.finalize(self, stop_helper, proc)
+        self._address = address
         return self._address
 
     # ------------------------------------------------------------ dispatch
