@@ -25,7 +25,7 @@ import numpy as np
 from deap import tools
 
 from evotune._loop import AllFailedError, GenerationState, _check_callbacks, _Loop
-from evotune._pareto import FitnessMulti, Objectives, crowded_keys, fitness_values, hypervolume
+from evotune._pareto import FitnessMulti, MultiObjective, Objectives, fitness_values
 from evotune._racing import check_racing
 from evotune._seeds import encode_seeds, known_results, seeds_fingerprint
 from evotune._steady import SteadyState
@@ -69,7 +69,7 @@ SAMPLINGS = ("lhs", "sobol", "random")
 SIGMA_MIN, SIGMA_MAX = 0.005, 0.5
 
 
-class Evolution(SteadyState):
+class Evolution(SteadyState, MultiObjective):
     """Evolutionary search as an ask/tell state machine.
 
     Parameters
@@ -530,43 +530,6 @@ class Evolution(SteadyState):
             record["best"] = float(self.hall_of_fame[0].score)
         self.logbook.record(**record)
         self.generation += 1
-
-    # ------------------------------------------------------- several objectives
-    @staticmethod
-    def _finite(g: Genome) -> bool:
-        return all(math.isfinite(v) for v in g.fitness.wvalues)
-
-    def _crowded(self, pop: list[Genome]) -> np.ndarray:
-        """NSGA-II's crowded comparison as one number per genome (failed: -inf)."""
-        ok = [g for g in pop if self._finite(g)]
-        keys = dict(zip(map(id, ok), crowded_keys(ok)))
-        return np.array([keys.get(id(g), -math.inf) for g in pop])
-
-    def _nsga2(self, genomes: list[Genome], mu: int) -> list[Genome]:
-        ok = [g for g in genomes if self._finite(g)]
-        chosen = tools.selNSGA2(ok, min(mu, len(ok))) if ok else []
-        if len(chosen) < mu:  # too few real scores: fill with the failed
-            chosen += [g for g in genomes if not self._finite(g)][: mu - len(chosen)]
-        return list(chosen)
-
-    def _update_front(self, offspring: list[Genome]) -> dict[str, float]:
-        """Add the generation to the Pareto front; its size and hypervolume.
-
-        The hypervolume's reference point is fixed after generation 0: the
-        worst finite value of each objective then, less a tenth of its range.
-        """
-        assert self.pareto_front is not None
-        self.pareto_front.update([g for g in offspring if self._finite(g)])
-        front = np.array([g.fitness.wvalues for g in self.pareto_front], dtype=float)
-        if self._hv_reference is None:
-            seen = np.array(
-                [g.fitness.wvalues for g in self._seen.values() if self._finite(g)], dtype=float
-            )
-            if len(seen):
-                lo, hi = seen.min(axis=0), seen.max(axis=0)
-                self._hv_reference = lo - 0.1 * np.where(hi > lo, hi - lo, 1.0)
-        volume = hypervolume(front, self._hv_reference) if self._hv_reference is not None else 0.0
-        return {"front": float(len(front)), "hypervolume": float(volume)}
 
     @staticmethod
     def _best(genomes: list[Genome], k: int) -> list[Genome]:
