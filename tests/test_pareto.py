@@ -148,9 +148,12 @@ def test_the_logbook_records_front_size_and_a_growing_hypervolume(front_run):
 
 
 def test_nsga2_beats_its_initial_front(front_run):
+    # bred candidates enter the front, and it reaches both ends of the trade-off
+    front = front_run.pareto_front
+    assert (front["generation"] > 0).sum() >= len(front) // 2
     first = front_run.history[front_run.history["generation"] == 0]
-    assert front_run.best_score >= first["mean_score"].max()
-    assert front_run.pareto_front["objective_n_leaves"].min() <= 2
+    assert front["objective_score"].max() > first["mean_score"].max()
+    assert front["objective_n_leaves"].min() <= 2
 
 
 def test_same_front_at_n_jobs_1_and_2(digits, front_run):

@@ -58,8 +58,9 @@ def test_a_warm_start_from_cv_results_beats_the_search_and_refits_no_seed(
     # the seeds are the search's best ten, with the search's own scores
     top = np.sort(random_search.cv_results_["mean_test_score"])[::-1][:10]
     assert np.allclose(np.sort(seeded["mean_score"].to_numpy())[::-1], top)
+    # beaten by a bred candidate (generation 0 is the ten seeds)
     assert res.best_score > random_search.best_score_
-    assert res.history.loc[res.history["mean_score"].idxmax(), "generation"] <= 4
+    assert res.history.loc[res.history["mean_score"].idxmax(), "origin"] != "seeded"
 
 
 def test_cv_results_with_another_number_of_folds_are_refitted(c1, random_search):
