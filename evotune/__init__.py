@@ -17,10 +17,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from evotune._version import __version__
 
 _EXPORTS = {
-    "AllFailedError": "evotune.engine",
+    "AllFailedError": "evotune.loop",
     "Backend": "evotune.backends",
     "Callback": "evotune.callbacks",
     "Candidate": "evotune.evaluation",
@@ -37,8 +37,9 @@ _EXPORTS = {
     "Float": "evotune.space",
     "FoldResult": "evotune.evaluation",
     "FunctionObjective": "evotune.evaluation",
-    "GenerationState": "evotune.engine",
+    "GenerationState": "evotune.loop",
     "Integer": "evotune.space",
+    "InvalidParameterError": "evotune._validation",
     "JournalError": "evotune.journal",
     "MLflowCallback": "evotune.mlflow",
     "Parameter": "evotune.space",
@@ -46,20 +47,23 @@ _EXPORTS = {
     "ProcessPoolBackend": "evotune.backends.process",
     "Result": "evotune.result",
     "RunLockedError": "evotune.journal",
+    "RunSettings": "evotune.settings",
+    "SearchSettings": "evotune.settings",
     "SerialBackend": "evotune.backends",
     "Space": "evotune.space",
     "TimeBudget": "evotune.callbacks",
-    "evolve": "evotune.engine",
+    "evolve": "evotune.run",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
+    from evotune._validation import InvalidParameterError
     from evotune.backends import Backend, SerialBackend
     from evotune.backends.dask import DaskBackend
     from evotune.backends.process import ProcessPoolBackend
     from evotune.callbacks import Callback, EarlyStopping, ProgressBar, TimeBudget
-    from evotune.engine import AllFailedError, Evolution, GenerationState, evolve
+    from evotune.engine import Evolution
     from evotune.evaluation import (
         Candidate,
         Evaluation,
@@ -69,9 +73,12 @@ if TYPE_CHECKING:
     )
     from evotune.feature_selection import EvolutionaryFeatureSelector
     from evotune.journal import JournalError, RunLockedError
+    from evotune.loop import AllFailedError, GenerationState
     from evotune.mlflow import MLflowCallback
     from evotune.objective import CrossValScore
     from evotune.result import Result
+    from evotune.run import evolve
+    from evotune.settings import RunSettings, SearchSettings
     from evotune.sklearn import EvolutionarySearchCV
     from evotune.space import Categorical, FeatureMask, Float, Integer, Parameter, Space
 

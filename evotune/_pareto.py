@@ -27,7 +27,6 @@ from deap import base, tools
 
 __all__ = [
     "FitnessMulti",
-    "MultiObjective",
     "Objectives",
     "crowded_keys",
     "hypervolume",
@@ -192,50 +191,3 @@ def knee_index(points: np.ndarray) -> int:
     span = np.where(hi > lo, hi - lo, 1.0)
     unit = (pts - lo) / span
     return int(np.argmax(unit.sum(axis=1)))
-
-
-class MultiObjective:
-    """NSGA-II's parts of :class:`evotune.Evolution` (mixed into it): the
-    crowded comparison for parent selection, survival by ``selNSGA2``, the
-    Pareto front and its hypervolume."""
-
-    # provided by Evolution
-    pareto_front: Any
-    _hv_reference: np.ndarray | None
-    _seen: dict[str, Any]
-
-    @staticmethod
-    def _finite(g: Any) -> bool:
-        return all(math.isfinite(v) for v in g.fitness.wvalues)
-
-    def _crowded(self, pop: list[Any]) -> np.ndarray:
-        """NSGA-II's crowded comparison as one number per genome (failed: -inf)."""
-        ok = [g for g in pop if self._finite(g)]
-        keys = dict(zip(map(id, ok), crowded_keys(ok)))
-        return np.array([keys.get(id(g), -math.inf) for g in pop])
-
-    def _nsga2(self, genomes: list[Any], mu: int) -> list[Any]:
-        ok = [g for g in genomes if self._finite(g)]
-        chosen = tools.selNSGA2(ok, min(mu, len(ok))) if ok else []
-        if len(chosen) < mu:  # too few real scores: fill with the failed
-            chosen += [g for g in genomes if not self._finite(g)][: mu - len(chosen)]
-        return list(chosen)
-
-    def _update_front(self, offspring: list[Any]) -> dict[str, float]:
-        """Add the generation to the Pareto front; its size and hypervolume.
-
-        The hypervolume's reference point is fixed after generation 0: the
-        worst finite value of each objective then, less a tenth of its range.
-        """
-        assert self.pareto_front is not None
-        self.pareto_front.update([g for g in offspring if self._finite(g)])
-        front = np.array([g.fitness.wvalues for g in self.pareto_front], dtype=float)
-        if self._hv_reference is None:
-            seen = np.array(
-                [g.fitness.wvalues for g in self._seen.values() if self._finite(g)], dtype=float
-            )
-            if len(seen):
-                lo, hi = seen.min(axis=0), seen.max(axis=0)
-                self._hv_reference = lo - 0.1 * np.where(hi > lo, hi - lo, 1.0)
-        volume = hypervolume(front, self._hv_reference) if self._hv_reference is not None else 0.0
-        return {"front": float(len(front)), "hypervolume": float(volume)}

@@ -8,6 +8,22 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+__all__ = [
+    "InvalidParameterError",
+    "check_choice",
+    "check_int",
+    "check_random_state",
+    "check_real",
+]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type or out of its range.
+
+    A ``ValueError`` and a ``TypeError`` (as scikit-learn's error of the same
+    name), so code that caught either keeps working.
+    """
+
 
 @overload
 def check_int(
@@ -42,7 +58,9 @@ def check_int(
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name!r} must be an integer, got {value!r} ({type(value).__name__})")
+        raise InvalidParameterError(
+            f"{name!r} must be an integer, got {value!r} ({type(value).__name__})"
+        )
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
         if high is None:
@@ -51,7 +69,7 @@ def check_int(
             rule = f"<= {high}"
         else:
             rule = f"in [{low}, {high}]"
-        raise ValueError(f"{name!r} must be {rule}, got {value!r}")
+        raise InvalidParameterError(f"{name!r} must be {rule}, got {value!r}")
     return v
 
 
@@ -91,7 +109,9 @@ def check_real(
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name!r} must be a number, got {value!r} ({type(value).__name__})")
+        raise InvalidParameterError(
+            f"{name!r} must be a number, got {value!r} ({type(value).__name__})"
+        )
     v = float(value)
     bad = (
         v != v
@@ -102,13 +122,13 @@ def check_real(
         lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
         hi = "" if high is None else f"<= {high}"
         rule = " and ".join(x for x in (lo, hi) if x) or "a real number"
-        raise ValueError(f"{name!r} must be {rule}, got {value!r}")
+        raise InvalidParameterError(f"{name!r} must be {rule}, got {value!r}")
     return v
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name!r} must be one of {list(choices)}, got {value!r}")
+        raise InvalidParameterError(f"{name!r} must be one of {list(choices)}, got {value!r}")
     return value
 
 
@@ -120,7 +140,7 @@ def check_random_state(value: Any) -> np.random.Generator:
         return np.random.default_rng()
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0:
         return np.random.default_rng(int(value))
-    raise ValueError(
+    raise InvalidParameterError(
         "'random_state' must be None, a non-negative integer or a numpy.random.Generator, "
         f"got {value!r}"
     )

@@ -73,10 +73,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if (out / JOURNAL).exists() and not args.resume:
         raise UsageError(f"{out} already holds a run; add --resume to continue it, or choose --out")
     out.mkdir(parents=True, exist_ok=True)
+    from evotune.journal import JOURNAL
+
     copy = out / EXPERIMENT_COPY
-    if copy.exists() and copy.read_text(encoding="utf-8") != experiment.text:
+    ran = (out / JOURNAL).exists() and (out / JOURNAL).stat().st_size > 0
+    if ran and copy.exists() and copy.read_text(encoding="utf-8") != experiment.text:
         raise UsageError(f"{out} was run from another experiment file ({copy} differs)")
-    if not copy.exists():
+    if not ran or not copy.exists():
+        # a directory in which nothing ran takes the corrected file
         shutil.copyfile(args.experiment, copy)
     return _run_experiment(
         experiment, out, resume=args.resume, overrides={"n_jobs": args.n_jobs}, args=args

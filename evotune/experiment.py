@@ -42,18 +42,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evotune._validation import InvalidParameterError
+from evotune.settings import TOML, check, declared, settings_for
 from evotune.space import Categorical, Float, Integer, Parameter, Space
+from evotune.strategies import make_strategy
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["Experiment", "ExperimentError", "load_experiment"]
+__all__ = ["Experiment", "ExperimentError", "ExperimentSettingError", "load_experiment"]
 
 
 class ExperimentError(ValueError):
     """An experiment file that cannot be run as written."""
+
+
+class ExperimentSettingError(ExperimentError, InvalidParameterError):
+    """A bad ``[search]`` setting: evolve's message, named ``search.<key>``."""
 
 
 _TOP = {"estimator", "data", "space", "search"}
@@ -62,32 +69,14 @@ _STEP = {"name", "class", "params"}
 _DATA = {"loader", "csv", "parquet", "target", "params"}
 _SPACE_TYPES = {"int": Integer, "integer": Integer, "float": Float, "categorical": Categorical}
 _PARAM_KEYS = {"type", "low", "high", "log", "choices", "when"}
-# search settings: name -> accepted Python types (bool is checked apart from int)
-_SEARCH: dict[str, tuple[type, ...]] = {
-    "population_size": (int,),
-    "generations": (int,),
+# the [search] keys of the experiment's objective (its folds and scoring);
+# the other keys are evolve's settings, declared in evotune.settings
+_OBJECTIVE_KEYS: dict[str, tuple[type, ...]] = {
     "cv": (int,),
     "scoring": (str, list, dict),
-    "n_jobs": (int,),
-    "random_state": (int,),
-    "strategy": (str,),
-    "crossover_prob": (float, int),
-    "mutation_prob": (float, int),
-    "elitism": (int,),
-    "tournament_size": (int,),
-    "max_evaluations": (int,),
-    "time_budget": (float, int),
-    "patience": (int,),
-    "timeout": (float, int),
-    "initial_sampling": (str,),
     "error_score": (float, int, str),
     "shuffle": (bool,),
-    "backend": (str,),
     "scheduler": (str,),
-    "racing": (bool, int),
-    "in_flight": (int,),
-    "screening": (int,),
-    "objectives": (dict,),
 }
 
 
@@ -215,13 +204,27 @@ def _build_space(data: Any) -> Space:
 
 def _check_search(data: Any) -> dict[str, Any]:
     table = _table(data if data is not None else {}, "search")
-    _unknown(table, set(_SEARCH), "search")
+    toml = declared(TOML)
+    _unknown(table, set(_OBJECTIVE_KEYS) | set(toml), "search")
     for k, v in table.items():
-        types = _SEARCH[k]
-        ok = isinstance(v, types) and (bool in types or not isinstance(v, bool))
-        if not ok:
-            names = " or ".join(t.__name__ for t in types)
-            raise _fail(f"search.{k}", f"must be {names}, got {type(v).__name__} {v!r}")
+        if k in _OBJECTIVE_KEYS:
+            types = _OBJECTIVE_KEYS[k]
+            if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+                names = " or ".join(t.__name__ for t in types)
+                raise _fail(f"search.{k}", f"must be {names}, got {type(v).__name__} {v!r}")
+    given = {k: v for k, v in table.items() if k in toml}
+    try:
+        for k, v in given.items():
+            check(k, v, label=f"search.{k}")
+        # the rules between settings (elitism below the population, a
+        # strategy's own rules) hold too, before any file is written
+        search, _ = settings_for(given)
+        make_strategy(search.strategy, search)
+    except InvalidParameterError as exc:
+        message = str(exc)
+        for k in given:
+            message = message.replace(f"'{k}'", f"'search.{k}'")
+        raise ExperimentSettingError(message) from None
     _check_backend(table)
     return table
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import numbers
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -34,11 +33,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, St
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _estimator_has, check_is_fitted, validate_data
 
-from evotune.engine import evolve
-from evotune.evaluation import FoldResult
+from evotune._faces import check_settings, evolve_settings, settings_constraints
 from evotune.objective import CrossValScore
+from evotune.records import FoldResult
 from evotune.result import Result
-from evotune.sklearn import _seed
+from evotune.run import evolve
 from evotune.space import FeatureMask, Space
 
 __all__ = ["EvolutionaryFeatureSelector"]
@@ -103,20 +102,6 @@ class _OnEstimator:
         return float(self.measure(model.named_steps[_MODEL]))
 
 
-class _Verbose:
-    def __init__(self, level: int) -> None:
-        self.level = level
-
-    def on_generation_end(self, state: Any) -> None:
-        if self.level > 0:
-            print(
-                f"[EvolutionaryFeatureSelector] generation {state.generation}: "
-                f"{state.n_evaluations} evaluations, best {state.best_score:.5g}, "
-                f"{state.elapsed:.1f} s",
-                flush=True,
-            )
-
-
 _COUNT = [
     Interval(numbers.Integral, 1, None, closed="left"),
     Interval(RealNotInt, 0, 1, closed="right"),
@@ -151,9 +136,9 @@ class EvolutionaryFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimat
     generations : int, default=10
         The initial population counts as the first, so at most
         ``population_size * generations`` candidates are evaluated.
-    n_jobs : int, default=1
-        Worker processes (-1 for all cores); the history is the same for
-        every value.
+    n_jobs : int, default=None
+        Worker processes (-1 for all cores; None means 1); the history is the
+        same for every value.
     random_state : int, RandomState or None
         The one seed of the search.
     param_space : dict or Space, optional
@@ -168,8 +153,9 @@ class EvolutionaryFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimat
         ``measure(fitted_estimator) -> float``. ``pareto_front_`` then holds
         the non-dominated candidates; ``support_`` is still the mask of the
         best score.
-    crossover_prob, mutation_prob, screening, max_evaluations, time_budget, \
-patience, checkpoint, resume, timeout, backend, callbacks
+    strategy, crossover_prob, mutation_prob, elitism, tournament_size, \
+initial_sampling, initial_population, screening, racing, in_flight, max_evaluations, \
+time_budget, patience, checkpoint, resume, timeout, backend, callbacks
         As in :func:`evotune.evolve`.
     error_score : 'raise' or float, default=np.nan
         Score of a fold whose fit fails; such a candidate is never the best.
@@ -224,25 +210,10 @@ patience, checkpoint, resume, timeout, backend, callbacks
         "scoring": [str, callable, None],
         "min_features": _COUNT,
         "max_features": [*_COUNT, None],
-        "population_size": [Interval(numbers.Integral, 2, None, closed="left")],
-        "generations": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_jobs": [numbers.Integral, None],
-        "random_state": ["random_state"],
         "param_space": [dict, Space, None],
-        "objectives": [dict, None],
-        "crossover_prob": [Interval(numbers.Real, 0, 1, closed="both")],
-        "mutation_prob": [Interval(numbers.Real, 0, 1, closed="both")],
-        "screening": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_evaluations": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "error_score": [StrOptions({"raise"}), numbers.Real],
-        "checkpoint": [str, os.PathLike, None],
-        "resume": ["boolean"],
-        "timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "backend": "no_validation",
-        "callbacks": [list, tuple],
         "verbose": ["verbose"],
+        **settings_constraints(),
     }
 
     def __init__(
@@ -255,13 +226,20 @@ patience, checkpoint, resume, timeout, backend, callbacks
         max_features: float | None = None,
         population_size: int = 20,
         generations: int = 10,
-        n_jobs: int | None = 1,
+        n_jobs: int | None = None,
         random_state: Any = None,
         param_space: Any = None,
         objectives: Mapping[str, Any] | None = None,
+        strategy: Any = "ga",
         crossover_prob: float = 0.7,
         mutation_prob: float = 0.3,
+        elitism: int = 1,
+        tournament_size: int = 4,
+        initial_sampling: str = "lhs",
+        initial_population: Any = None,
         screening: int = 4,
+        racing: bool | int = False,
+        in_flight: int | None = None,
         max_evaluations: int | None = None,
         time_budget: float | None = None,
         patience: int | None = None,
@@ -273,30 +251,12 @@ patience, checkpoint, resume, timeout, backend, callbacks
         callbacks: Sequence[Any] = (),
         verbose: int = 0,
     ) -> None:
-        self.estimator = estimator
-        self.cv = cv
-        self.scoring = scoring
-        self.min_features = min_features
-        self.max_features = max_features
-        self.population_size = population_size
-        self.generations = generations
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.param_space = param_space
-        self.objectives = objectives
-        self.crossover_prob = crossover_prob
-        self.mutation_prob = mutation_prob
-        self.screening = screening
-        self.max_evaluations = max_evaluations
-        self.time_budget = time_budget
-        self.patience = patience
-        self.error_score = error_score
-        self.checkpoint = checkpoint
-        self.resume = resume
-        self.timeout = timeout
-        self.backend = backend
-        self.callbacks = callbacks
-        self.verbose = verbose
+        # scikit-learn stores every parameter as given, under its own name
+        vars(self).update({k: v for k, v in locals().items() if k != "self"})
+
+    def _validate_params(self) -> None:
+        check_settings(self)  # evolve's message for a bad setting, before scikit-learn's
+        super()._validate_params()
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -412,27 +372,8 @@ patience, checkpoint, resume, timeout, backend, callbacks
             fit_params={f"{_MODEL}__{k}": v for k, v in fit_params.items()},
             error_score=self.error_score,
         )
-        result: Result = evolve(
-            objective,
-            space,
-            population_size=self.population_size,
-            generations=self.generations,
-            crossover_prob=self.crossover_prob,
-            mutation_prob=self.mutation_prob,
-            max_evaluations=self.max_evaluations,
-            time_budget=self.time_budget,
-            patience=self.patience,
-            direction="maximize",
-            n_jobs=self.n_jobs,
-            random_state=_seed(self.random_state),
-            callbacks=[*list(self.callbacks), _Verbose(int(self.verbose))],
-            screening=self.screening,
-            objectives=self._objectives(),
-            checkpoint=self.checkpoint,
-            resume=self.resume,
-            timeout=self.timeout,
-            backend=self.backend,
-        )
+        settings = evolve_settings(self, objectives=self._objectives())
+        result: Result = evolve(objective, space, direction="maximize", **settings)
         best = result.best_params
         if best is None:
             raise ValueError(

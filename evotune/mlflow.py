@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from evotune.callbacks import Callback
+from evotune._version import __version__
+from evotune.settings import search_settings_json
 
 __all__ = ["MLflowCallback"]
 
@@ -43,20 +45,6 @@ _BATCH_METRICS = 1000
 _PARENT_RUN_ID = "mlflow.parentRunId"
 # evaluation statuses whose child run is FAILED; "ok" and "raced" are FINISHED
 _FAILED = ("failed", "timeout", "crashed")
-_SETTINGS = (
-    "population_size",
-    "strategy",
-    "crossover_prob",
-    "mutation_prob",
-    "elitism",
-    "tournament_size",
-    "direction",
-    "initial_sampling",
-    "screening",
-    "hall_of_fame_size",
-    "mutation_sigma",
-    "budget",
-)
 
 
 def _import_mlflow() -> Any:
@@ -346,16 +334,16 @@ class MLflowCallback(Callback):
             client.log_batch(run_id, metrics=piece)
 
     def _settings(self, evolution: Any) -> dict[str, Any]:
+        # the search settings as declared once (evotune.settings), in their
+        # JSON form; a run directory's meta.json adds the run's
         settings: dict[str, Any] = {}
-        for name in _SETTINGS:
-            value = getattr(evolution, name, None)
+        for name, value in search_settings_json(evolution.settings).items():
             if value is not None:
-                settings[name] = value
-        if getattr(evolution, "strategy", None) == "steady_state":
-            settings["in_flight"] = getattr(evolution, "in_flight", None)
-        objectives = getattr(evolution, "objectives", None)
-        if objectives is not None:
-            settings["objectives"] = json.dumps(objectives.to_dict())
+                settings[name] = (
+                    value if isinstance(value, (str, int, float)) else json.dumps(value)
+                )
+        if evolution.budget is not None:
+            settings["budget"] = evolution.budget
         if self._active_dir is not None:
             from evotune.journal import peek_meta
 
@@ -381,14 +369,12 @@ class MLflowCallback(Callback):
         self._uri = self._resolved_uri(mlflow)
         self._param_length = _limit("MAX_PARAM_VAL_LENGTH", _DEFAULT_PARAM_LENGTH)
         self._tag_length = _limit("MAX_TAG_VAL_LENGTH", _DEFAULT_TAG_LENGTH)
-        run_dir = self.run_dir if self.run_dir is not None else getattr(evolution, "run_dir", None)
+        run_dir = self.run_dir if self.run_dir is not None else evolution.run_dir
         self._active_dir = Path(run_dir) if run_dir is not None else None
-        import evotune
-
         tags: dict[str, Any] = {
-            "evotune.version": evotune.__version__,
-            "evotune.direction": getattr(evolution, "direction", "maximize"),
-            "evotune.strategy": getattr(evolution, "strategy", ""),
+            "evotune.version": __version__,
+            "evotune.direction": evolution.direction,
+            "evotune.strategy": evolution.settings.strategy,
         }
         if self._active_dir is not None:
             tags["evotune.run_dir"] = str(self._active_dir.resolve())

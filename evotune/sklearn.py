@@ -10,7 +10,6 @@ journal and resume.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -24,10 +23,11 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import get_tags
 from sklearn.utils.validation import _check_method_params, indexable
 
-from evotune.engine import evolve
-from evotune.evaluation import Evaluation
+from evotune._faces import check_settings, evolve_settings, settings_constraints
 from evotune.objective import CrossValScore
+from evotune.records import Evaluation
 from evotune.result import Result
+from evotune.run import evolve
 from evotune.space import Space
 
 __all__ = ["EvolutionarySearchCV", "cv_results_from_evaluations"]
@@ -94,15 +94,16 @@ def cv_results_from_evaluations(
 ) -> dict[str, Any]:
     """``cv_results_`` in scikit-learn's format, one row per evaluation.
 
-    Examples
-    --------
-    >>> from evotune.evaluation import Evaluation
-    >>> ev = Evaluation(0, 0, "initial", "k", {"C": 1.0}, [0.9, 0.8], 0.85, 0.05, 0.2, 0.1,
-    ...                 metrics=[{"test_score": 0.9}, {"test_score": 0.8}],
-    ...                 fold_fit_times=[0.1, 0.1], fold_score_times=[0.05, 0.05])
-    >>> res = cv_results_from_evaluations([ev], ["score"], return_train_score=False)
-    >>> round(float(res["mean_test_score"][0]), 6), int(res["rank_test_score"][0])
-    (0.85, 1)
+        Examples
+        --------
+        >>> from evotune._faces import check_settings, evolve_settings, settings_constraints
+    from evotune.records import Evaluation
+        >>> ev = Evaluation(0, 0, "initial", "k", {"C": 1.0}, [0.9, 0.8], 0.85, 0.05, 0.2, 0.1,
+        ...                 metrics=[{"test_score": 0.9}, {"test_score": 0.8}],
+        ...                 fold_fit_times=[0.1, 0.1], fold_score_times=[0.05, 0.05])
+        >>> res = cv_results_from_evaluations([ev], ["score"], return_train_score=False)
+        >>> round(float(res["mean_test_score"][0]), 6), int(res["rank_test_score"][0])
+        (0.85, 1)
     """
     n = len(evaluations)
     n_splits = max((len(e.fold_scores) for e in evaluations), default=0)
@@ -140,36 +141,6 @@ def cv_results_from_evaluations(
                 rank = _rank(means, failed)
             _store(results, key, arr, splits=True, rank=rank)
     return results
-
-
-def _seed(random_state: Any) -> int | None:
-    """An int seed from what scikit-learn accepts (None, int, RandomState)."""
-    if random_state is None:
-        return None
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**31 - 1))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    raise ValueError(
-        "'random_state' must be None, an int, a numpy RandomState or Generator, got "
-        f"{random_state!r}"
-    )
-
-
-class _Verbose:
-    def __init__(self, level: int) -> None:
-        self.level = level
-
-    def on_generation_end(self, state: Any) -> None:
-        if self.level > 0:
-            print(
-                f"[EvolutionarySearchCV] generation {state.generation}: "
-                f"{state.n_evaluations} evaluations, best {state.best_score:.5g}, "
-                f"{state.elapsed:.1f} s",
-                flush=True,
-            )
 
 
 class EvolutionarySearchCV(BaseSearchCV):
@@ -252,8 +223,7 @@ refit_time_, multimetric_
     _parameter_constraints: ClassVar[dict] = {
         **BaseSearchCV._parameter_constraints,
         "param_space": [dict, Space],
-        "random_state": ["random_state"],
-        "objectives": [dict, None],
+        **settings_constraints(),
     }
     _parameter_constraints.pop("pre_dispatch", None)
 
@@ -292,37 +262,12 @@ refit_time_, multimetric_
         backend: Any = None,
         callbacks: Sequence[Any] = (),
     ) -> None:
-        self.estimator = estimator
-        self.param_space = param_space
-        self.scoring = scoring
-        self.n_jobs = n_jobs
-        self.refit = refit
-        self.cv = cv
-        self.verbose = verbose
-        self.random_state = random_state
-        self.error_score = error_score
-        self.return_train_score = return_train_score
-        self.population_size = population_size
-        self.generations = generations
-        self.strategy = strategy
-        self.crossover_prob = crossover_prob
-        self.mutation_prob = mutation_prob
-        self.elitism = elitism
-        self.tournament_size = tournament_size
-        self.max_evaluations = max_evaluations
-        self.time_budget = time_budget
-        self.patience = patience
-        self.initial_sampling = initial_sampling
-        self.initial_population = initial_population
-        self.screening = screening
-        self.racing = racing
-        self.in_flight = in_flight
-        self.objectives = objectives
-        self.checkpoint = checkpoint
-        self.resume = resume
-        self.timeout = timeout
-        self.backend = backend
-        self.callbacks = callbacks
+        # scikit-learn stores every parameter as given, under its own name
+        vars(self).update({k: v for k, v in locals().items() if k != "self"})
+
+    def _validate_params(self) -> None:
+        check_settings(self)  # evolve's message for a bad setting, before scikit-learn's
+        super()._validate_params()
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -409,35 +354,7 @@ refit_time_, multimetric_
             return_train_score=self.return_train_score,
             metric=refit_metric if multimetric and isinstance(refit_metric, str) else None,
         )
-        callbacks = [*list(self.callbacks), _Verbose(int(self.verbose))]
-        result: Result = evolve(
-            objective,
-            space,
-            population_size=self.population_size,
-            generations=self.generations,
-            strategy=self.strategy,
-            crossover_prob=self.crossover_prob,
-            mutation_prob=self.mutation_prob,
-            elitism=self.elitism,
-            tournament_size=self.tournament_size,
-            max_evaluations=self.max_evaluations,
-            time_budget=self.time_budget,
-            patience=self.patience,
-            direction="maximize",
-            n_jobs=self.n_jobs,
-            random_state=_seed(self.random_state),
-            callbacks=callbacks,
-            initial_sampling=self.initial_sampling,
-            initial_population=self.initial_population,
-            screening=self.screening,
-            racing=self.racing,
-            in_flight=self.in_flight,
-            objectives=self.objectives,
-            checkpoint=self.checkpoint,
-            resume=self.resume,
-            timeout=self.timeout,
-            backend=self.backend,
-        )
+        result: Result = evolve(objective, space, direction="maximize", **evolve_settings(self))
         error_score = float(self.error_score) if not isinstance(self.error_score, str) else np.nan
         results = cv_results_from_evaluations(
             result.evaluations,

@@ -186,5 +186,5 @@ def test_racing_steady_state_and_objectives_reach_evolve(tmp_path):
 
 def test_a_bad_racing_value_names_its_key(tmp_path):
     text = GOOD.replace("random_state = 0", 'random_state = 0\nracing = "often"')
-    with pytest.raises(ExperimentError, match=r"search\.racing: must be bool or int"):
+    with pytest.raises(ExperimentError, match=r"'search\.racing' must be True, False"):
         load_experiment(_write(tmp_path, text))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+
 EXPECTED_SUBMODULES = {"crossover", "mutation", "schema", "selection"}
 
 
@@ -71,3 +72,135 @@ def test_operators_source_never_names_evotune_imports():
                 continue
             for m in modules:
                 assert str(m).split(".")[0] != "evotune", f"{path}: imports {m}"
+
+
+# ------------------------------------------------------------ evotune's layers
+# modules that may use scikit-learn, the CLI, the report or the faces; the
+# rest is the core, which never imports them
+FACES = (
+    "evotune.sklearn",
+    "evotune.feature_selection",
+    "evotune._faces",
+    "evotune.experiment",
+    "evotune.cli",
+    "evotune.report",
+    "evotune.mlflow",
+    "evotune.objective",
+    "evotune.__main__",
+)
+# the bottom layers: they know nothing of the engine, the run or where work runs
+BOTTOM = ("evotune.settings", "evotune.space", "evotune.genome", "evotune.records")
+ABOVE_BOTTOM = (
+    "evotune.engine",
+    "evotune.run",
+    "evotune.loop",
+    "evotune.evaluation",
+    "evotune.backends",
+    "evotune.journal",
+)
+
+
+def _in(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _evotune_modules() -> dict[str, Path]:
+    spec = importlib.util.find_spec("evotune")
+    assert spec is not None and spec.submodule_search_locations
+    root = Path(next(iter(spec.submodule_search_locations)))
+    out = {}
+    for path in root.rglob("*.py"):
+        parts = ("evotune", *path.relative_to(root).with_suffix("").parts)
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every module ``name`` imports, at any depth of its source: top level,
+    inside functions and under ``TYPE_CHECKING`` alike."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found |= {f"{module}.{a.name}" for a in node.names if f"{module}.{a.name}" in modules}
+    out = set()
+    for module in found:
+        while module not in modules and "." in module:
+            module = module.rpartition(".")[0]
+        if module != name:
+            out.add(module)
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _evotune_modules()
+    # the package itself is a lazy facade over every module: not a layer
+    return {n: _imports(n, p, modules) - {"evotune"} for n, p in modules.items() if n != "evotune"}
+
+
+def test_the_graph_sees_the_modules_it_checks():
+    graph = _graph()
+    assert {"evotune.engine", "evotune.run", "evotune.settings", "evotune.strategies.ga"} <= set(
+        graph
+    )
+    assert "evotune.engine" in graph["evotune.run"]  # the test is not vacuous
+
+
+def test_no_import_cycle_not_even_under_type_checking():
+    graph = _graph()
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in graph:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            elif not state.get(nxt):
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if not state.get(node):
+            visit(node, [node])
+    assert cycles == []
+
+
+def test_the_core_never_imports_scikit_learn_the_cli_the_report_or_the_faces():
+    for name, deps in _graph().items():
+        if _in(name, FACES):
+            continue
+        bad = {d for d in deps if _in(d, FACES) or d.split(".")[0] == "sklearn"}
+        assert not bad, f"{name} imports {sorted(bad)}"
+
+
+def test_the_bottom_layers_know_nothing_of_the_engine_or_the_run():
+    for name, deps in _graph().items():
+        if _in(name, BOTTOM):
+            assert not {d for d in deps if _in(d, ABOVE_BOTTOM + FACES)}, name
+
+
+def test_strategies_know_neither_backends_the_journal_nor_the_engine():
+    for name, deps in _graph().items():
+        if _in(name, ("evotune.strategies",)):
+            assert not {d for d in deps if _in(d, ABOVE_BOTTOM + FACES)}, name
+
+
+def test_the_engine_never_imports_backends_the_journal_or_the_run():
+    deps = _graph()["evotune.engine"]
+    assert not {
+        d
+        for d in deps
+        if _in(d, ("evotune.backends", "evotune.journal", "evotune.run", "evotune.loop"))
+    }

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from evotune import Categorical, Float, Integer, Space, evolve
-from evotune.engine import AllFailedError
+from evotune.loop import AllFailedError
 from evotune.report import (
     ReportError,
     Run,

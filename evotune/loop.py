@@ -1,4 +1,4 @@
-"""The run loop of :func:`evotune.evolve`: generations, journal, callbacks, stops.
+"""The run loop: generations, journal, callbacks, stops.
 
 :class:`~evotune.Evolution` decides what to evaluate; this loop runs one
 generation after another through the evaluator, keeps the run directory's
@@ -16,17 +16,16 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evotune._racing import Race, reference_for, resolve_top
 from evotune._signals import exit_on_second_signal, sigterm_interrupts
 from evotune._tables import TableWriter
-from evotune.evaluation import Candidate, Evaluation, Evaluator, summarise_failures
+from evotune.engine import Evolution
+from evotune.evaluation import Evaluator, summarise_failures
 from evotune.journal import JournalError, RunDirectory
+from evotune.records import Candidate, Evaluation
 from evotune.result import Result
-
-if TYPE_CHECKING:
-    from evotune.engine import Evolution
 
 logger = logging.getLogger("evotune")
 
@@ -206,16 +205,6 @@ class _Loop:
             return "patience"
         return None
 
-    def _boundary(self) -> dict[str, Any]:
-        evo = self.evo
-        return {
-            "generation": evo.generation - 1,
-            "rng": dict(evo.rng.bit_generator.state),
-            "n_evaluations": evo.n_evaluations,
-            "record": dict(evo.logbook[-1]),
-            "best": evo.best,
-        }
-
     def _generational(
         self, generations: int, max_evaluations: int | None, time_budget: float | None
     ) -> str:
@@ -229,11 +218,14 @@ class _Loop:
             candidates = evo.ask(limit=remaining)
             if not candidates:
                 evo.tell([])
+                evo.boundaries.clear()  # an empty generation is logged, never journaled
                 return "exhausted"
             self._journal_ask(evo.generation, candidates)
             race = self._race()
             evo.tell(evaluator.evaluate(candidates, on_result=self._on_result, race=race))
-            stop = self._generation_end(self._boundary())
+            stop = None
+            while evo.boundaries:
+                stop = self._generation_end(evo.boundaries.pop(0)) or stop
             if stop is not None:
                 return stop
         if max_evaluations is not None and evo.n_evaluations >= max_evaluations:
@@ -289,7 +281,7 @@ class _Loop:
                 ):
                     stop = "time_budget"
                 ask()
-        evo._finish_steady()
+        evo.finish()
         while evo.boundaries:
             self._generation_end(evo.boundaries.pop(0))
         if stop is not None:
@@ -334,13 +326,7 @@ class _Loop:
 
         if self.run_dir is not None:
             backend = self.evaluator.backend
-            self.run_dir.record_start(resumed, getattr(backend, "n_workers", 1))
-        evo.budget = (
-            evo.population_size * generations
-            if max_evaluations is None
-            else min(max_evaluations, evo.population_size * generations)
-        )
-        evo.run_dir = self.run_dir.path if self.run_dir is not None else None
+            self.run_dir.record_start(resumed, backend.n_workers)
         try:
             _call_hook(self.callbacks, "on_run_start", evo)
         except BaseException:
@@ -348,7 +334,7 @@ class _Loop:
             # must not leave the workers running or the run directory locked
             self._close("error")
             raise
-        body = self._steady if evo.strategy == "steady_state" else self._generational
+        body = self._steady if evo.strategy.asynchronous else self._generational
         try:
             with sigterm_interrupts():
                 stop_reason = body(generations, max_evaluations, time_budget)

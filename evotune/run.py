@@ -1,0 +1,226 @@
+"""``evolve``: a run assembled from its settings.
+
+It checks the settings (:mod:`evotune.settings`), builds the
+:class:`~evotune.Evolution`, the backend, the run directory and the loop
+(:mod:`evotune.loop`), and returns the :class:`~evotune.Result`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evotune._pareto import Objectives
+from evotune._seeds import known_results
+from evotune._validation import InvalidParameterError, check_random_state
+from evotune.backends.base import get_backend
+from evotune.backends.process import check_picklable
+from evotune.engine import Evolution
+from evotune.evaluation import as_objective
+from evotune.journal import RunDirectory, build_meta, peek_meta
+from evotune.loop import _check_callbacks, _Loop
+from evotune.result import Result
+from evotune.settings import settings_for
+from evotune.space import Space
+
+__all__ = ["evolve"]
+
+
+def evolve(
+    objective: Any,
+    space: Space | Mapping[str, Any],
+    *,
+    population_size: int = 20,
+    generations: int = 10,
+    strategy: str = "ga",
+    crossover_prob: float = 0.7,
+    mutation_prob: float = 0.3,
+    elitism: int = 1,
+    tournament_size: int = 4,
+    max_evaluations: int | None = None,
+    time_budget: float | None = None,
+    patience: int | None = None,
+    direction: str = "maximize",
+    n_jobs: int | None = None,
+    random_state: Any = None,
+    callbacks: Iterable[Any] = (),
+    initial_sampling: str = "lhs",
+    initial_population: Any = None,
+    screening: int = 4,
+    racing: bool | int = False,
+    in_flight: int | None = None,
+    objectives: Mapping[str, Any] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    timeout: float | None = None,
+    backend: Any = None,
+) -> Result:
+    """Tune ``space`` for ``objective`` by evolution and return a :class:`Result`.
+
+    Parameters
+    ----------
+    objective : CrossValScore or callable
+        A :class:`~evotune.CrossValScore`, or any ``callable(params) -> float``.
+    space : Space or dict
+        The search space, or a scikit-learn ``param_distributions`` dict.
+    population_size : int, default=20
+    generations : int, default=10
+        Counts the initial population as the first generation, so a run
+        evaluates at most ``population_size * generations`` candidates.
+    strategy : str or strategy object, default="ga"
+        A name of :data:`evotune.strategies.STRATEGY_NAMES`: ``"ga"``
+        (generational, the best ``elitism`` parents survive, the rest are
+        tournament-selected offspring), ``"mu_plus_lambda"`` /
+        ``"mu_comma_lambda"`` (DEAP's varOr; survivors the best of parents and
+        offspring, or of offspring alone), ``"steady_state"`` (asynchronous: a
+        child bred per told result, applied in birth order), ``"nsga2"``,
+        ``"random"`` (the space sampled with ``initial_sampling`` every
+        generation) or ``"grid"`` (every grid point, shuffled); or a strategy
+        object such as ``evotune.strategies.GA(tournament_size=3)``, whose
+        own parameters then apply.
+    crossover_prob : float, default=0.7
+    mutation_prob : float, default=0.3
+    elitism : int, default=1
+        Parents carried over unchanged (``"ga"`` only).
+    tournament_size : int, default=4
+    max_evaluations : int, optional
+        Exact cap on the number of evaluations.
+    time_budget : float, optional
+        Seconds; no generation starts after it is spent.
+    patience : int, optional
+        Stop after this many generations without a better best score.
+    direction : {"maximize", "minimize"}, default="maximize"
+        scikit-learn scorers are all "higher is better".
+    n_jobs : int, default=None
+        Worker processes (-1 for all cores; None means 1). Any value but 1 runs the tasks
+        on a supervised process pool; the history is the same for every value.
+    random_state : int, Generator or None
+        The one seed of the run. With ``checkpoint`` and no seed, a seed is
+        drawn and stored in the run directory, so a resume is exact.
+    callbacks : iterable
+        Objects with ``on_generation_end(state)``, or callables taking the
+        :class:`GenerationState`; returning True stops the run.
+    initial_sampling : {"lhs", "sobol", "random"}, default="lhs"
+    initial_population : list of dict, DataFrame, cv_results_ dict or path, optional
+        A warm start: known parameter sets that open generation 0, best first
+        (see :class:`Evolution`). Candidates whose scores the warm start
+        already holds are taken as they are, never refitted: those of a run
+        directory whose data fingerprint (data, folds, estimator, scoring)
+        equals this run's, and those of a ``cv_results_`` dict with this
+        objective's number of folds (seed it from a search on the same data
+        and ``cv``: folds cannot be checked from ``cv_results_``).
+    screening : int, default=4
+        Surrogate screening of offspring (see :class:`Evolution`); 1 turns it off.
+    racing : bool or int, default=False
+        Racing over cross-validation folds: a candidate's folds run in order
+        and it stops after a fold once its scores trail those of the
+        ``racing``-th best complete evaluation (``True``: half the population)
+        on the same folds by more than that reference's fold spread. Its row
+        says ``raced``; it ranks below every complete evaluation and is never
+        the best. Saves the fits of hopeless candidates; see
+        :mod:`evotune._racing` for the rule.
+    in_flight : int, optional
+        ``strategy="steady_state"`` only: candidates evaluated at once (see
+        :class:`Evolution`).
+    objectives : dict, optional
+        Several objectives, e.g. ``{"score": "maximize", "fit_time":
+        "minimize"}``; a value may be ``(direction, measure)`` with
+        ``measure(fitted_estimator) -> float`` (a :class:`CrossValScore`
+        computes it on every fold). NSGA-II selection; the result's
+        ``pareto_front`` holds the non-dominated evaluations (see
+        :class:`Evolution`). Fit times vary from run to run, so a time
+        objective makes the history depend on them (a resume still replays
+        the journaled times exactly).
+    checkpoint : path, optional
+        A run directory: every asked generation and every finished fold is
+        journaled there, and ``history.csv`` / ``hall_of_fame.csv`` are
+        rewritten at a generation's end (at most once a second) and at the end.
+    resume : bool, default=False
+        Continue the run in ``checkpoint``: finished evaluations are taken
+        from its journal, only the missing ones run. Raising ``generations``
+        or ``max_evaluations`` extends a finished run.
+    timeout : float, optional
+        Seconds one task (one fold, or one call of a plain objective) may
+        run; a task past it is killed and its candidate's row says
+        ``timeout``. Runs tasks in worker processes even for ``n_jobs=1``.
+    backend : Backend or {"serial", "process", "dask"}, optional
+        Where tasks run; by default serial for ``n_jobs=1``, else a process pool.
+        ``"dask"`` starts a local Dask cluster of ``n_jobs`` workers; a
+        :class:`~evotune.DaskBackend` (``DaskBackend("tcp://host:8786")``)
+        runs on an existing cluster. The history is the same on every backend.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> from evotune import Float, Integer
+    >>> res = evolve(lambda p: -(p["x"] - 0.3) ** 2 - (p["n"] - 4) ** 2,
+    ...              {"x": Float(-1, 1), "n": Integer(0, 9)},
+    ...              population_size=8, generations=5, random_state=0)
+    >>> res.best_params["n"]
+    4
+    """
+    values = dict(locals())
+    del values["objective"], values["space"]
+    search, run = settings_for(values)
+    callback_list = _check_callbacks(run.callbacks)
+    obj = as_objective(objective)
+    space = space if isinstance(space, Space) else Space(space)
+    parsed = None
+    if search.objectives is not None:
+        parsed = Objectives.parse(search.objectives, obj.metric_names_)
+        if parsed.measures:
+            obj = obj.with_measures(dict(parsed.measures))
+    random_state = _seed(search.random_state, run.checkpoint, run.resume)
+    budget = search.population_size * run.generations
+    if run.max_evaluations is not None:
+        budget = min(budget, run.max_evaluations)
+    evo = Evolution(
+        space,
+        budget=budget,
+        run_dir=Path(run.checkpoint) if run.checkpoint is not None else None,
+        **{**vars(search), "random_state": random_state, "objectives": parsed},
+    )
+    runner = get_backend(run.backend, run.n_jobs, timeout=run.timeout)
+    if runner.needs_pickle:
+        check_picklable(obj)  # a clear error now, before any work or any file
+    directory: RunDirectory | None = None
+    if run.checkpoint is not None:
+        settings = {**evo.settings.to_json(), **run.to_json()}
+        settings["objectives"] = parsed.to_dict() if parsed is not None else None
+        meta = build_meta(space.to_dict(), settings, obj.fingerprint())
+        directory = RunDirectory.open(run.checkpoint, meta, resume=run.resume)
+    known = known_results(search.initial_population, space, obj, obj.fingerprint())
+    loop = _Loop(evo, obj, runner, directory, callback_list, racing=run.racing, known=known)
+    return loop.run(
+        generations=run.generations,
+        max_evaluations=run.max_evaluations,
+        time_budget=run.time_budget,
+        patience=run.patience,
+        resumed=run.resume,
+    )
+
+
+def _seed(random_state: Any, checkpoint: Any, resume: bool) -> Any:
+    """The run's seed. A run directory records it, so it must be an int: when
+    none is given, it is the resumed run's, or a fresh one."""
+    if checkpoint is None:
+        return random_state
+    if isinstance(random_state, (np.random.Generator, np.random.RandomState)):
+        raise InvalidParameterError(
+            "with 'checkpoint', 'random_state' must be an int or None (a Generator's "
+            "seed cannot be recorded for an exact resume)"
+        )
+    if random_state is None:
+        old = peek_meta(checkpoint) if resume else None
+        seed = (old or {}).get("settings", {}).get("random_state")
+        random_state = seed if seed is not None else secrets.randbits(63)
+    check_random_state(random_state)
+    return random_state

@@ -1,0 +1,92 @@
+"""Search strategies: one module each, behind one protocol, chosen by name.
+
+``strategy=`` takes a registered name (:data:`STRATEGY_NAMES`) or a strategy
+object, as Optuna's samplers are objects::
+
+    evolve(objective, space, strategy=GA(tournament_size=3, elitism=2))
+
+Strategy classes are imported lazily, so the registry costs nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from evotune._validation import InvalidParameterError
+from evotune.strategies._registry import REGISTRY, STRATEGY_NAMES
+
+__all__ = [
+    "GA",
+    "NSGA2",
+    "STRATEGY_NAMES",
+    "GridSearch",
+    "MuCommaLambda",
+    "MuPlusLambda",
+    "RandomSearch",
+    "SteadyState",
+    "make_strategy",
+    "strategy_class",
+]
+
+if TYPE_CHECKING:
+    from evotune.strategies.ga import GA
+    from evotune.strategies.grid import GridSearch
+    from evotune.strategies.mu_comma_lambda import MuCommaLambda
+    from evotune.strategies.mu_plus_lambda import MuPlusLambda
+    from evotune.strategies.nsga2 import NSGA2
+    from evotune.strategies.random_search import RandomSearch
+    from evotune.strategies.steady_state import SteadyState
+
+_CLASSES = {path.rpartition(":")[2]: path for path in REGISTRY.values()}
+
+
+def strategy_class(name: str) -> Any:
+    """The class registered under ``name``.
+
+    Examples
+    --------
+    >>> strategy_class("ga").__name__
+    'GA'
+    """
+    module, _, cls = REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def make_strategy(strategy: Any, settings: Any) -> Any:
+    """The strategy object of a run: a registered name is built from the flat
+    ``settings`` (each parameter it takes); an object is copied, so the run
+    never writes onto the user's. Several ``objectives`` turn ``"ga"`` into
+    NSGA-II, which breeds as the GA does.
+
+    Examples
+    --------
+    >>> from evotune.settings import SearchSettings
+    >>> make_strategy("mu_plus_lambda", SearchSettings(crossover_prob=0.5)).crossover_prob
+    0.5
+    """
+    if isinstance(strategy, str):
+        name = "nsga2" if strategy == "ga" and settings.objectives is not None else strategy
+        cls = strategy_class(name)
+        fields = cls.__dataclass_fields__
+        given = vars(settings)
+        obj = cls(**{n: given[n] for n in fields if fields[n].init and n in given})
+    else:
+        obj = copy.deepcopy(strategy)
+    if settings.objectives is not None and not obj.multi_objective:
+        raise InvalidParameterError(
+            "with several 'objectives' the search is NSGA-II, which breeds as the 'ga' "
+            f"strategy does: leave 'strategy' at 'ga', got {strategy!r}"
+        )
+    return obj
+
+
+def __getattr__(name: str) -> Any:
+    path = _CLASSES.get(name)
+    if path is None:
+        raise AttributeError(f"module 'evotune.strategies' has no attribute {name!r}")
+    module, _, cls = path.partition(":")
+    value = getattr(importlib.import_module(module), cls)
+    globals()[name] = value
+    return value

@@ -1,0 +1,156 @@
+"""The generational template: a whole generation is asked, then told.
+
+Its strategies (``ga``, ``mu_plus_lambda``, ``mu_comma_lambda``, ``nsga2``,
+``random``, ``grid``) differ in two steps only: how offspring are proposed
+(:meth:`Generational.propose`) and which genomes survive
+(:meth:`Generational.survive`). The rest is here once: offspring equal to a
+genome already evaluated keep its known fitness and are not asked again; a
+duplicate is re-drawn a bounded number of times (:func:`~._breeder.novel`);
+the generation's end is logged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evotune.genome import Genome
+from evotune.records import Evaluation
+from evotune.settings import SearchSettings
+from evotune.strategies._breeder import Offspring, novel
+from evotune.strategies.base import SearchState
+
+__all__ = ["Generational", "default"]
+
+
+def default(name: str) -> Any:
+    """The declared default of search setting ``name`` (declared once, in
+    :mod:`evotune.settings`)."""
+    return SearchSettings.__dataclass_fields__[name].default
+
+
+class Generational:
+    """The ask/tell of a generational strategy (see the module's docstring)."""
+
+    name: ClassVar[str] = ""
+    multi_objective: ClassVar[bool] = False
+    asynchronous: ClassVar[bool] = False
+    #: offspring are sampled afresh (re-drawn, not mutated, when not new)
+    fresh: ClassVar[bool] = False
+    mutation_sigma: float
+    max_novelty_tries: int
+
+    def start(self, state: SearchState) -> None:
+        self._pending: dict[int, Genome] = {}
+        self._carried: list[Genome] = []
+
+    def params(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    # hooks ------------------------------------------------------------------
+    def propose(self, state: SearchState) -> Offspring:
+        """The next generation's offspring, before novelty checks."""
+        raise NotImplementedError
+
+    def survive(self, state: SearchState, members: list[Genome]) -> list[Genome]:
+        """The next population from the current one and the new ``members``."""
+        return members
+
+    def log_extra(self, state: SearchState, offspring: list[Genome]) -> dict[str, Any]:
+        """Extra logbook columns for this generation."""
+        return {}
+
+    # ask / tell -------------------------------------------------------------
+    def initial(self, state: SearchState) -> Offspring:
+        """Generation 0 (or a restart): the seeds, then the run's sampling."""
+        seeds = state.seeds[: state.population_size] if state.generation == 0 else state.seeds[:0]
+        rest = state.space.sample(
+            state.population_size - len(seeds), state.rng, state.initial_sampling
+        )
+        genes = np.vstack([seeds, rest])
+        origins = ["seeded"] * len(seeds) + ["initial"] * len(rest)
+        return Offspring(
+            genes, origins, [()] * len(genes), np.full(len(genes), self.mutation_sigma)
+        )
+
+    def ask(self, state: SearchState, limit: int | None) -> list[Genome]:
+        if self._pending:
+            raise RuntimeError(
+                f"generation {state.generation} was asked and not told: call tell() with its "
+                "evaluations before asking again"
+            )
+        # no population to breed from (the start, or every candidate was left
+        # out of tell): sample afresh
+        fresh = state.generation == 0 or not state.population
+        if fresh:
+            off = self.initial(state)
+            self._carried = []
+        else:
+            off = self.propose(state)
+        fresh = fresh or self.fresh
+        batch: set[str] = set()
+        new: list[Genome] = []
+        carried = list(self._carried)
+        for i in range(len(off)):
+            row, origin, key = novel(
+                state,
+                off.genes[i],
+                off.origins[i],
+                float(off.sigmas[i]),
+                fresh=fresh,
+                taken=batch.__contains__,
+                mutation_sigma=self.mutation_sigma,
+                max_tries=self.max_novelty_tries,
+            )
+            if key in state.seen:
+                carried.append(state.seen[key])
+                continue
+            if key in batch:
+                continue
+            batch.add(key)
+            new.append(
+                state.new_genome(
+                    row, key, origin, off.parents[i], float(off.sigmas[i]), state.generation
+                )
+            )
+        if limit is not None:
+            new = new[:limit]
+        for g in new:
+            state.number(g)
+            self._pending[g.id] = g
+        self._carried = carried
+        return new
+
+    def tell(self, state: SearchState, evaluations: Sequence[Evaluation]) -> None:
+        by_id: dict[int, Evaluation] = {}
+        for e in evaluations:
+            if e.candidate_id not in self._pending:
+                raise ValueError(
+                    f"tell() got an evaluation for candidate {e.candidate_id}, which was not "
+                    f"asked in generation {state.generation}"
+                )
+            by_id[e.candidate_id] = e
+        offspring: list[Genome] = []
+        for cid, g in self._pending.items():
+            told = by_id.get(cid)
+            if told is None:
+                continue
+            state.record(g, told)
+            offspring.append(g)
+        self._pending = {}
+        members = offspring + self._carried
+        if state.generation == 0 or not state.population:
+            state.population = members
+        else:
+            state.population = self.survive(state, members)
+        self._carried = []
+        state.hall_of_fame.update([g for g in offspring if math.isfinite(g.score)])
+        failed = sum(1 for g in offspring if not math.isfinite(g.score))
+        state.close_generation(len(offspring), failed, self.log_extra(state, offspring))
+
+    def finish(self, state: SearchState) -> None:
+        """A generation is closed when it is told: nothing is left open."""
