@@ -21,32 +21,35 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AllFailedError": "evotune.engine",
-    "Backend": "evotune.backends",
+    "Backend": "evotune.backends.base",
+    "BaseBackend": "evotune.backends.base",
+    "BaseObjective": "evotune._objective",
     "Callback": "evotune.callbacks",
-    "Candidate": "evotune.evaluation",
+    "Candidate": "evotune.records",
     "Categorical": "evotune.space",
     "CrossValScore": "evotune.objective",
     "DaskBackend": "evotune.backends.dask",
     "EarlyStopping": "evotune.callbacks",
-    "Evaluation": "evotune.evaluation",
+    "Evaluation": "evotune.records",
     "Evaluator": "evotune.evaluation",
     "Evolution": "evotune.engine",
     "EvolutionaryFeatureSelector": "evotune.feature_selection",
     "EvolutionarySearchCV": "evotune.sklearn",
     "FeatureMask": "evotune.space",
     "Float": "evotune.space",
-    "FoldResult": "evotune.evaluation",
-    "FunctionObjective": "evotune.evaluation",
+    "FoldResult": "evotune.records",
+    "FunctionObjective": "evotune._objective",
     "GenerationState": "evotune.engine",
     "Integer": "evotune.space",
     "JournalError": "evotune.journal",
     "MLflowCallback": "evotune.mlflow",
+    "Objective": "evotune._objective",
     "Parameter": "evotune.space",
     "ProgressBar": "evotune.callbacks",
     "ProcessPoolBackend": "evotune.backends.process",
     "Result": "evotune.result",
     "RunLockedError": "evotune.journal",
-    "SerialBackend": "evotune.backends",
+    "SerialBackend": "evotune.backends.serial",
     "Space": "evotune.space",
     "TimeBudget": "evotune.callbacks",
     "evolve": "evotune.engine",
@@ -55,22 +58,19 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from evotune.backends import Backend, SerialBackend
+    from evotune._objective import BaseObjective, FunctionObjective, Objective
+    from evotune.backends.base import Backend, BaseBackend
     from evotune.backends.dask import DaskBackend
     from evotune.backends.process import ProcessPoolBackend
+    from evotune.backends.serial import SerialBackend
     from evotune.callbacks import Callback, EarlyStopping, ProgressBar, TimeBudget
     from evotune.engine import AllFailedError, Evolution, GenerationState, evolve
-    from evotune.evaluation import (
-        Candidate,
-        Evaluation,
-        Evaluator,
-        FoldResult,
-        FunctionObjective,
-    )
+    from evotune.evaluation import Evaluator
     from evotune.feature_selection import EvolutionaryFeatureSelector
     from evotune.journal import JournalError, RunLockedError
     from evotune.mlflow import MLflowCallback
     from evotune.objective import CrossValScore
+    from evotune.records import Candidate, Evaluation, FoldResult
     from evotune.result import Result
     from evotune.sklearn import EvolutionarySearchCV
     from evotune.space import Categorical, FeatureMask, Float, Integer, Parameter, Space

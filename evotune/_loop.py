@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from evotune._racing import Race, reference_for, resolve_top
 from evotune._signals import exit_on_second_signal, sigterm_interrupts
 from evotune._tables import TableWriter
-from evotune.evaluation import Candidate, Evaluation, Evaluator, summarise_failures
+from evotune.evaluation import Evaluator, summarise_failures
 from evotune.journal import JournalError, RunDirectory
+from evotune.records import Candidate, Evaluation
 from evotune.result import Result
 
 if TYPE_CHECKING:

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evotune._surrogate import predict_nearest, reference_indices
-from evotune.evaluation import Candidate, Evaluation
 from evotune.genome import Genome
+from evotune.records import Candidate, Evaluation
 from operators import crossover_sbx, mutate_gaussian, select_tournament
 
 if TYPE_CHECKING:

@@ -36,13 +36,9 @@ from evotune._validation import (
     check_random_state,
     check_real,
 )
-from evotune.backends.base import get_backend
+from evotune.backends.factory import get_backend
 from evotune.backends.process import check_picklable
-from evotune.evaluation import (
-    Candidate,
-    Evaluation,
-    as_objective,
-)
+from evotune.evaluation import as_objective
 from evotune.genome import (
     DIRECTIONS,
     Genome,
@@ -51,6 +47,7 @@ from evotune.genome import (
     make_statistics,
 )
 from evotune.journal import RunDirectory, build_meta, peek_meta
+from evotune.records import Candidate, Evaluation
 from evotune.result import Result
 from evotune.space import Space
 from operators import (

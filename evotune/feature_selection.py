@@ -35,8 +35,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _estimator_has, check_is_fitted, validate_data
 
 from evotune.engine import evolve
-from evotune.evaluation import FoldResult
 from evotune.objective import CrossValScore
+from evotune.records import FoldResult
 from evotune.result import Result
 from evotune.sklearn import _seed
 from evotune.space import FeatureMask, Space

@@ -25,8 +25,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.validation import _check_method_params, indexable
 
 from evotune.engine import evolve
-from evotune.evaluation import Evaluation
 from evotune.objective import CrossValScore
+from evotune.records import Evaluation
 from evotune.result import Result
 from evotune.space import Space
 
