@@ -21,27 +21,30 @@ from evotune._version import __version__
 
 _EXPORTS = {
     "AllFailedError": "evotune.loop",
-    "Backend": "evotune.backends",
+    "Backend": "evotune.backends.base",
+    "BaseBackend": "evotune.backends.base",
+    "BaseObjective": "evotune._objective",
     "Callback": "evotune.callbacks",
-    "Candidate": "evotune.evaluation",
+    "Candidate": "evotune.records",
     "Categorical": "evotune.space",
     "CrossValScore": "evotune.objective",
     "DaskBackend": "evotune.backends.dask",
     "EarlyStopping": "evotune.callbacks",
-    "Evaluation": "evotune.evaluation",
+    "Evaluation": "evotune.records",
     "Evaluator": "evotune.evaluation",
     "Evolution": "evotune.engine",
     "EvolutionaryFeatureSelector": "evotune.feature_selection",
     "EvolutionarySearchCV": "evotune.sklearn",
     "FeatureMask": "evotune.space",
     "Float": "evotune.space",
-    "FoldResult": "evotune.evaluation",
-    "FunctionObjective": "evotune.evaluation",
+    "FoldResult": "evotune.records",
+    "FunctionObjective": "evotune._objective",
     "GenerationState": "evotune.loop",
     "Integer": "evotune.space",
     "InvalidParameterError": "evotune._validation",
     "JournalError": "evotune.journal",
     "MLflowCallback": "evotune.mlflow",
+    "Objective": "evotune._objective",
     "Parameter": "evotune.space",
     "ProgressBar": "evotune.callbacks",
     "ProcessPoolBackend": "evotune.backends.process",
@@ -49,7 +52,7 @@ _EXPORTS = {
     "RunLockedError": "evotune.journal",
     "RunSettings": "evotune.settings",
     "SearchSettings": "evotune.settings",
-    "SerialBackend": "evotune.backends",
+    "SerialBackend": "evotune.backends.serial",
     "Space": "evotune.space",
     "TimeBudget": "evotune.callbacks",
     "evolve": "evotune.run",
@@ -58,24 +61,21 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
+    from evotune._objective import BaseObjective, FunctionObjective, Objective
     from evotune._validation import InvalidParameterError
-    from evotune.backends import Backend, SerialBackend
+    from evotune.backends.base import Backend, BaseBackend
     from evotune.backends.dask import DaskBackend
     from evotune.backends.process import ProcessPoolBackend
+    from evotune.backends.serial import SerialBackend
     from evotune.callbacks import Callback, EarlyStopping, ProgressBar, TimeBudget
     from evotune.engine import Evolution
-    from evotune.evaluation import (
-        Candidate,
-        Evaluation,
-        Evaluator,
-        FoldResult,
-        FunctionObjective,
-    )
+    from evotune.evaluation import Evaluator
     from evotune.feature_selection import EvolutionaryFeatureSelector
     from evotune.journal import JournalError, RunLockedError
     from evotune.loop import AllFailedError, GenerationState
     from evotune.mlflow import MLflowCallback
     from evotune.objective import CrossValScore
+    from evotune.records import Candidate, Evaluation, FoldResult
     from evotune.result import Result
     from evotune.run import evolve
     from evotune.settings import RunSettings, SearchSettings

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameter
-from sklearn.utils._param_validation import _Constraint
+from sklearn.utils._param_validation import Options
 
 from evotune._validation import InvalidParameterError
 from evotune.settings import ESTIMATORS, declared
@@ -31,11 +31,15 @@ class FaceParameterError(SklearnInvalidParameter, InvalidParameterError):
     """A bad setting given to an estimator: scikit-learn's error and evotune's."""
 
 
-class _SettingConstraint(_Constraint):
-    """A scikit-learn constraint that holds when the setting's own check passes."""
+class _SettingConstraint(Options):
+    """A scikit-learn constraint that holds when the setting's own check passes.
+
+    It is an ``Options`` only because scikit-learn takes constraints of its own
+    classes alone; the options are not used.
+    """
 
     def __init__(self, name: str) -> None:
-        super().__init__()
+        super().__init__(object, set())
         self.name = name
         self.rule = declared()[name][1].rule
 

@@ -7,11 +7,14 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from evotune.space import Categorical, Space
+
+if TYPE_CHECKING:
+    from evotune._objective import Objective
 
 
 def _from_run_directory(path: Path) -> list[dict[str, Any]]:
@@ -175,7 +178,7 @@ def _exact_row(space: Space, params: Mapping[str, Any]) -> np.ndarray | None:
 
 
 def known_results(
-    value: Any, space: Space, objective: Any, fingerprint: Mapping[str, Any]
+    value: Any, space: Space, objective: Objective, fingerprint: Mapping[str, Any]
 ) -> dict[tuple[str, int], Any]:
     """``(key, fold) -> FoldResult`` of the warm start's candidates whose scores
     are already known, so they are taken as they are instead of refitted.
@@ -188,18 +191,18 @@ def known_results(
 
     Lists of dicts and DataFrames carry no scores: they are evaluated.
     """
-    from evotune.evaluation import FoldResult
+    from evotune.records import FoldResult
 
     if value is None:
         return {}
-    n_tasks = int(getattr(objective, "n_tasks", 1))
+    n_tasks = int(objective.n_tasks)
     out: dict[tuple[str, int], Any] = {}
     if isinstance(value, (str, os.PathLike)):
         return _known_from_run(Path(value), space, fingerprint, n_tasks)
     if not (isinstance(value, Mapping) and "params" in value):
         return {}
-    metric = getattr(objective, "metric", "score")
-    names = list(getattr(objective, "metric_names_", [metric]))
+    metric = objective.metric
+    names = list(dict.fromkeys([*objective.metric_names_, metric]))
     if f"split{n_tasks - 1}_test_{metric}" not in value or f"split{n_tasks}_test_{metric}" in value:
         return {}
     fit = np.asarray(value.get("mean_fit_time", np.zeros(len(value["params"]))), dtype=float)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from evotune._atomic import atomic_open
 
 if TYPE_CHECKING:
-    from evotune.evaluation import Evaluation
+    from evotune.records import Evaluation
     from evotune.space import Space
 
 

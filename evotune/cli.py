@@ -125,7 +125,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from sklearn.model_selection import StratifiedKFold
 
     from evotune import CrossValScore, Float, Integer, Space, evolve
-    from evotune.backends.base import resolve_n_jobs
+    from evotune.backends.factory import resolve_n_jobs
 
     X, y = load_digits(return_X_y=True)
     space = Space(

@@ -1,4 +1,4 @@
-"""Evaluation records and the Evaluator (cache, task fan-out, assembly).
+"""The Evaluator: cache, task fan-out, timeouts, failures, racing.
 
 The engine hands the evaluator :class:`Candidate` objects; the evaluator cuts
 each into tasks (one per cross-validation fold for a :class:`CrossValScore`,
@@ -6,25 +6,37 @@ one per candidate for a plain callable), sends them to a backend, matches the
 results back by task id (never by arrival order, so the outcome does not
 depend on which worker finished first) and assembles one :class:`Evaluation`
 per candidate.
+
+The records (:mod:`evotune.records`) and the objective protocol
+(:class:`Objective`, :class:`BaseObjective`, :class:`FunctionObjective`,
+:func:`as_objective`) are defined apart and re-exported here, where users
+have always imported them.
 """
 
 from __future__ import annotations
 
 import math
-import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evotune._objective import (
+    BaseObjective,
+    FunctionObjective,
+    Objective,
+    as_objective,
+)
+from evotune.backends.base import Backend, as_backend
+from evotune.records import STATUSES, Candidate, Evaluation, FoldResult, Task
+
 if TYPE_CHECKING:
     from evotune._racing import Race
-    from evotune.backends.base import Backend
 
 __all__ = [
     "STATUSES",
+    "BaseObjective",
     "Candidate",
     "Evaluation",
     "Evaluator",
@@ -34,155 +46,6 @@ __all__ = [
     "Task",
     "as_objective",
 ]
-
-STATUSES = ("ok", "failed", "timeout", "crashed", "raced")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A genome the engine asks to be evaluated, in external form."""
-
-    id: int
-    generation: int
-    origin: str
-    key: str
-    params: dict[str, Any]
-    seed: int = 0
-    # seconds its evaluation is expected to take (NaN when unknown); only
-    # the order of dispatch depends on it, never a result
-    expected_cost: float = math.nan
-
-
-@dataclass(frozen=True)
-class Task:
-    """One unit of work for a backend: a candidate's parameters and a fold."""
-
-    task_id: str
-    candidate_id: int
-    params: dict[str, Any]
-    fold: int
-    seed: int
-
-
-@dataclass
-class FoldResult:
-    """What a worker returns for one task."""
-
-    score: float
-    fit_time: float = 0.0
-    score_time: float = 0.0
-    status: str = "ok"
-    error: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    # where and when it ran (wall clock, seconds since the epoch): stamped by
-    # the backend, for the report's timeline of the workers
-    worker: int = 0
-    started: float = math.nan
-    finished: float = math.nan
-
-
-@dataclass
-class Evaluation:
-    """The outcome of one candidate: one row of the history."""
-
-    candidate_id: int
-    generation: int
-    origin: str
-    key: str
-    params: dict[str, Any]
-    fold_scores: list[float]
-    mean_score: float
-    std_score: float
-    fit_time: float
-    score_time: float
-    status: str = "ok"
-    error: str | None = None
-    metrics: list[dict[str, float]] = field(default_factory=list)
-    fold_fit_times: list[float] = field(default_factory=list)
-    fold_score_times: list[float] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok" and math.isfinite(self.mean_score)
-
-
-@runtime_checkable
-class Objective(Protocol):
-    """What the evaluator runs: ``n_tasks`` tasks per candidate.
-
-    :class:`evotune.CrossValScore` has one task per fold; a plain callable is
-    wrapped in :class:`FunctionObjective` with one task.
-    """
-
-    n_tasks: int
-
-    def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult: ...
-
-
-def _error_text(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
-
-
-class FunctionObjective:
-    """Wrap ``callable(params) -> float`` as an objective of one task.
-
-    An exception, or a return value that is not a real number, makes the
-    evaluation ``failed`` with the error text; the run goes on.
-
-    Examples
-    --------
-    >>> obj = FunctionObjective(lambda p: -p["x"] ** 2)
-    >>> obj.run({"x": 2.0}, 0, 0).score
-    -4.0
-    """
-
-    n_tasks = 1
-
-    def __init__(self, function: Callable[[dict[str, Any]], float]) -> None:
-        if not callable(function):
-            raise TypeError(f"objective must be callable, got {function!r}")
-        self.function = function
-
-    def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult:
-        start = time.perf_counter()
-        try:
-            value = self.function(dict(params))
-            if isinstance(value, (bool, np.bool_)) or not isinstance(
-                value, (int, float, np.integer, np.floating)
-            ):
-                raise TypeError(
-                    f"the objective must return a real number, got {value!r} "
-                    f"({type(value).__name__})"
-                )
-            score = float(value)
-        except Exception as exc:
-            return FoldResult(
-                score=math.nan,
-                fit_time=time.perf_counter() - start,
-                status="failed",
-                error=_error_text(exc),
-            )
-        return FoldResult(score=score, fit_time=time.perf_counter() - start)
-
-    def fingerprint(self) -> dict[str, Any]:
-        fn = self.function
-        name = getattr(fn, "__qualname__", type(fn).__qualname__)
-        return {"objective": f"{getattr(fn, '__module__', '?')}.{name}"}
-
-    def __repr__(self) -> str:
-        return f"FunctionObjective({self.function!r})"
-
-
-def as_objective(objective: Any) -> Objective:
-    """Accept an :class:`Objective` or any ``callable(params) -> float``."""
-    if isinstance(objective, Objective):
-        return objective
-    if callable(objective):
-        return FunctionObjective(objective)
-    raise TypeError(
-        "objective must be a CrossValScore, an object with n_tasks and run(), or a "
-        f"callable(params) -> float; got {objective!r} ({type(objective).__name__})"
-    )
 
 
 def assemble(candidate: Candidate, folds: Sequence[FoldResult]) -> Evaluation:
@@ -233,7 +96,9 @@ class Evaluator:
     Parameters
     ----------
     objective : Objective
+        Or anything :func:`as_objective` accepts.
     backend : Backend
+        Or any object :func:`~evotune.backends.base.as_backend` accepts.
         Started on first use, with the objective, so a worker receives the
         objective and its data once.
     fold_cache : dict, optional
@@ -262,21 +127,21 @@ class Evaluator:
         on_fold: Callable[[str, int, int, FoldResult], None] | None = None,
         on_idle: Callable[[], None] | None = None,
     ) -> None:
-        self.objective = objective
-        self.backend = backend
+        self.objective = as_objective(objective)
+        self.backend = as_backend(backend)
         self.cache: dict[str, Evaluation] = {}
         self.fold_cache: dict[tuple[str, int], FoldResult] = dict(fold_cache or {})
         self.on_fold = on_fold
         self.on_idle = on_idle
         self.n_dispatched = 0
         self._started = False
-        self._n_tasks = int(objective.n_tasks)
+        self._n_tasks = int(self.objective.n_tasks)
         self._open: dict[int, _Open] = {}
         self._open_keys: dict[str, int] = {}
         self._aliases: dict[int, list[Candidate]] = {}
         self._finished: list[tuple[Candidate, Evaluation]] = []
         self._in_flight = 0
-        error_score = getattr(objective, "error_score", math.nan)
+        error_score = self.objective.error_score  # a number, or "raise"
         self._error_score = (
             float(error_score) if isinstance(error_score, (int, float)) else math.nan
         )
@@ -308,13 +173,12 @@ class Evaluator:
     def _raced(
         self, c: Candidate, got: dict[int, FoldResult], n_tasks: int, why: str
     ) -> Evaluation:
-        filler = getattr(self.objective, "error_metrics", None)
         unrun = [
             FoldResult(
                 score=math.nan,
                 status="raced",
                 error=why,
-                metrics=filler(math.nan) if callable(filler) else {},
+                metrics=self.objective.error_metrics(math.nan),
             )
             for _ in range(n_tasks - len(got))
         ]
@@ -433,7 +297,7 @@ class Evaluator:
         if not finished:
             if self.on_idle is not None:
                 self.on_idle()
-            if getattr(self.backend, "n_pending", 1) == 0:
+            if self.backend.n_pending == 0:  # None: the backend does not say
                 raise RuntimeError(f"the backend lost {self._in_flight} task(s)")
             return
         n_tasks = self._n_tasks
@@ -447,18 +311,14 @@ class Evaluator:
             if result.status in ("crashed", "timeout") and math.isnan(result.score):
                 result.score = self._error_score
             if result.status != "ok" and not result.metrics:
-                filler = getattr(self.objective, "error_metrics", None)
-                if callable(filler):
-                    result.metrics = filler(result.score)
+                result.metrics = self.objective.error_metrics(result.score)
             self.fold_cache[(c.key, task.fold)] = result
             if self.on_fold is not None:
                 self.on_fold(c.key, task.fold, c.id, result)
             st.got[task.fold] = result
             if result.status == "timeout" and len(st.got) < n_tasks:
-                cancel = getattr(self.backend, "cancel", None)
-                if cancel is not None:
-                    ids = {f"{c.id}:{k}" for k in range(n_tasks) if k not in st.got}
-                    self._in_flight -= len(cancel(ids))
+                ids = {f"{c.id}:{k}" for k in range(n_tasks) if k not in st.got}
+                self._in_flight -= len(self.backend.cancel(ids))
             more.extend(self._advance(st))
         self._send(more)
 

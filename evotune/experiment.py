@@ -231,7 +231,8 @@ def _check_search(data: Any) -> dict[str, Any]:
 
 def _check_backend(table: dict[str, Any]) -> None:
     """``backend`` and ``scheduler``: their values, and that Dask is there if named."""
-    from evotune.backends.base import BACKEND_NAMES, check_scheduler_address
+    from evotune.backends.base import check_scheduler_address
+    from evotune.backends.factory import BACKEND_NAMES
 
     backend = table.get("backend")
     if backend is not None and backend not in BACKEND_NAMES:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from evotune._atomic import atomic_open
-from evotune.evaluation import Evaluation, FoldResult
+from evotune.records import Evaluation, FoldResult
 
 __all__ = [
     "FORMAT_VERSION",

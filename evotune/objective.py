@@ -20,7 +20,8 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 
-from evotune.evaluation import FoldResult, _error_text
+from evotune._objective import BaseObjective, error_text
+from evotune.records import FoldResult
 
 __all__ = ["CrossValScore"]
 
@@ -37,6 +38,15 @@ def _index_fit_param(value: Any, indices: np.ndarray, n_samples: int) -> Any:
     return value
 
 
+def _check_measures(measures: Any) -> dict[str, Callable[[Any], float]]:
+    if not isinstance(measures, Mapping) or not all(callable(f) for f in measures.values()):
+        raise TypeError(
+            "CrossValScore: 'measures' must be a dict of name -> callable(fitted estimator) "
+            f"-> float, got {measures!r}"
+        )
+    return dict(measures)
+
+
 def _metric_names(scoring: Any) -> list[str]:
     """Names of the scorers, as scikit-learn names them in ``cv_results_``."""
     if scoring is None or isinstance(scoring, str) or callable(scoring):
@@ -51,7 +61,7 @@ def _metric_names(scoring: Any) -> list[str]:
     )
 
 
-class CrossValScore:
+class CrossValScore(BaseObjective):
     """The mean cross-validated score of ``estimator`` with a parameter set.
 
     Parameters
@@ -117,13 +127,7 @@ class CrossValScore:
         metric: str | None = None,
         measures: Mapping[str, Callable[[Any], float]] | None = None,
     ) -> None:
-        if measures is not None and (
-            not isinstance(measures, Mapping) or not all(callable(f) for f in measures.values())
-        ):
-            raise TypeError(
-                "CrossValScore: 'measures' must be a dict of name -> callable(fitted estimator) "
-                f"-> float, got {measures!r}"
-            )
+        checked_measures = _check_measures(measures) if measures is not None else {}
         if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
             raise TypeError(
                 f"CrossValScore: 'estimator' must be a scikit-learn estimator with fit and "
@@ -160,9 +164,9 @@ class CrossValScore:
         self.groups = groups
         self.fit_params = dict(fit_params or {})
         self.score_params = dict(score_params or {})
-        self.error_score = error_score
+        self.error_score = error_score if isinstance(error_score, str) else float(error_score)
         self.return_train_score = bool(return_train_score)
-        self.measures = dict(measures or {})
+        self.measures = checked_measures
         self._template: tuple[dict[str, Any], Any] | None = None
         self.scorer_ = check_scoring(estimator, scoring=scoring)
         self.metric_names_ = _metric_names(scoring)
@@ -275,7 +279,7 @@ class CrossValScore:
                 fit_time=fit_time,
                 score_time=score_time,
                 status="failed",
-                error=_error_text(exc),
+                error=error_text(exc),
                 metrics=self.error_metrics(value),
             )
         return FoldResult(score=score, fit_time=fit_time, score_time=score_time, metrics=metrics)
@@ -306,6 +310,41 @@ class CrossValScore:
         state = dict(self.__dict__)
         state["_template"] = None  # a per-process cache, not part of the objective
         return state
+
+    def with_measures(self, measures: Mapping[str, Callable[[Any], float]]) -> CrossValScore:
+        """A copy that also computes ``measures`` on every fold's fitted model.
+
+        ``measures`` (``name -> measure(fitted_estimator) -> float``) are added
+        to this objective's own; this objective is not changed, and the copy
+        shares its data, folds and estimator (which no fold changes).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.tree import DecisionTreeClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> obj = CrossValScore(DecisionTreeClassifier(random_state=0), X, y, cv=2)
+        >>> leaves = obj.with_measures({"leaves": lambda tree: tree.get_n_leaves()})
+        >>> sorted(leaves.run({}, 0, 0).metrics), obj.measures
+        (['measure_leaves', 'test_score'], {})
+        """
+        new = copy.copy(self)  # through __getstate__: without the estimator cache
+        new.measures = {**self.measures, **_check_measures(measures)}
+        new._template = None
+        return new
+
+    def pickle_parts(self) -> dict[str, Any]:
+        """The estimator, data, scoring and parameters sent to the workers."""
+        return {
+            "estimator": self.estimator,
+            "X": self.X,
+            "y": self.y,
+            "groups": self.groups,
+            "scoring": self.scoring,
+            "fit_params": self.fit_params,
+            "score_params": self.score_params,
+            "measures": self.measures,
+        }
 
     def error_metrics(self, value: float) -> dict[str, float]:
         """The metrics of a fold that failed: ``value`` for every scorer."""

@@ -15,8 +15,8 @@ from evotune._atomic import atomic_open
 
 if TYPE_CHECKING:
     from evotune.engine import Evolution
-    from evotune.evaluation import Evaluation
     from evotune.genome import Genome
+    from evotune.records import Evaluation
     from evotune.space import Space
 
 __all__ = ["Result", "history_frame", "write_csv_atomic"]

@@ -18,7 +18,7 @@ import numpy as np
 from evotune._pareto import Objectives
 from evotune._seeds import known_results
 from evotune._validation import InvalidParameterError, check_random_state
-from evotune.backends.base import get_backend
+from evotune.backends.factory import get_backend
 from evotune.backends.process import check_picklable
 from evotune.engine import Evolution
 from evotune.evaluation import as_objective

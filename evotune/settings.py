@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from evotune._pareto import Objectives
 from evotune._validation import (
     InvalidParameterError,
     check_choice,
@@ -151,8 +152,8 @@ def _n_jobs(name: str, value: Any) -> int | None:
     return int(value)
 
 
-def _table(name: str, value: Any) -> Any:
-    if value is not None and not isinstance(value, Mapping):
+def _objectives(name: str, value: Any) -> Any:
+    if value is not None and not isinstance(value, (Mapping, Objectives)):
         raise InvalidParameterError(f"{name!r} must be a dict or None, got {value!r}")
     return value
 
@@ -208,7 +209,9 @@ def _seeds_json(value: Any) -> Any:
     return importlib.import_module("evotune._seeds").seeds_fingerprint(value)
 
 
-def _objectives_json(value: Mapping[str, Any]) -> dict[str, str]:
+def _objectives_json(value: Any) -> dict[str, str]:
+    if isinstance(value, Objectives):
+        return value.to_dict()
     return {name: spec if isinstance(spec, str) else spec[0] for name, spec in value.items()}
 
 
@@ -270,7 +273,7 @@ class SearchSettings:
     )
     objectives: Any = setting(
         None,
-        Rule(_table, "a dict or None"),
+        Rule(_objectives, "a dict or None"),
         "Several objectives (NSGA-II).",
         to_json=_objectives_json,
     )

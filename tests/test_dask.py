@@ -244,7 +244,7 @@ class HangingFolds:
         self.x = x
 
     def run(self, params, task, seed):
-        from evotune.evaluation import FoldResult
+        from evotune.records import FoldResult
 
         if params["x"] == self.x:
             time.sleep(120)

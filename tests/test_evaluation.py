@@ -1,4 +1,5 @@
-"""Tests of ``evotune.evaluation``: records, FunctionObjective, the Evaluator."""
+"""Tests of ``evotune.evaluation``: the Evaluator, and the objective protocol it
+calls (Objective, BaseObjective, FunctionObjective, as_objective)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from evotune import (
+    BaseObjective,
     Candidate,
     CrossValScore,
     Evaluation,
@@ -16,7 +18,8 @@ from evotune import (
     FunctionObjective,
     SerialBackend,
 )
-from evotune.evaluation import Objective, Task, as_objective, assemble, summarise_failures
+from evotune.evaluation import Objective, as_objective, assemble, summarise_failures
+from evotune.records import Task
 
 
 def cand(i: int, key: str | None = None, **params) -> Candidate:
@@ -115,7 +118,9 @@ def test_backend_started_once_and_with_the_objective():
     ev.evaluate([cand(0, x=1.0)])
     ev.evaluate([cand(1, x=2.0)])
     assert backend.starts == 1
-    assert backend.objective is obj
+    # the backend gets the evaluator's objective: the user's, in its adapter
+    assert backend.objective is ev.objective
+    assert ev.objective.wrapped is obj
     ev.close()
     ev.close()
     assert backend.shutdowns == 1
@@ -275,9 +280,11 @@ def test_as_objective_wraps_callables():
 
 
 def test_as_objective_passes_objectives_through():
-    fold = FoldObjective()
-    assert as_objective(fold) is fold
-    assert isinstance(fold, Objective)
+    fold = FoldObjective()  # has n_tasks and run, not the rest: adapted
+    adapted = as_objective(fold)
+    assert adapted.wrapped is fold
+    assert isinstance(adapted, Objective)
+    assert as_objective(adapted) is adapted
     from sklearn.datasets import load_iris
     from sklearn.tree import DecisionTreeClassifier
 
@@ -290,3 +297,162 @@ def test_as_objective_passes_objectives_through():
 def test_as_objective_rejects_non_objectives(bad):
     with pytest.raises(TypeError, match="objective"):
         as_objective(bad)
+
+
+# ------------------------------------------- the Objective protocol and base
+class OnlyRun(BaseObjective):
+    """A custom objective that writes only n_tasks and run."""
+
+    n_tasks = 2
+
+    def run(self, params, task, seed):
+        return FoldResult(score=params["x"] + task)
+
+
+def test_base_objective_gives_the_optional_members_their_defaults():
+    obj = OnlyRun()
+    assert isinstance(obj, Objective)
+    assert as_objective(obj) is obj
+    assert obj.fingerprint() == {"objective": "OnlyRun"}
+    assert math.isnan(obj.error_score)
+    assert obj.error_metrics(0.5) == {}
+    assert obj.metric == "score"
+    assert tuple(obj.metric_names_) == ("score",)
+    assert obj.pickle_parts() == {}
+    with pytest.raises(ValueError, match="needs a CrossValScore"):
+        obj.with_measures({"leaves": len})
+
+
+def test_a_base_objective_needs_run_and_n_tasks():
+    class NoRun(BaseObjective):
+        n_tasks = 1
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoRun()
+
+    class NoTasks(BaseObjective):
+        def run(self, params, task, seed):
+            return FoldResult(0.0)
+
+    with pytest.raises(TypeError, match="has no n_tasks"):
+        as_objective(NoTasks())
+
+
+def test_function_objective_states_every_member():
+    def f(p):
+        return p["x"]
+
+    obj = FunctionObjective(f)
+    assert isinstance(obj, Objective) and isinstance(obj, BaseObjective)
+    assert obj.n_tasks == 1
+    assert obj.fingerprint() == {"objective": f"{__name__}.{f.__qualname__}"}
+    assert math.isnan(obj.error_score)
+    assert obj.error_metrics(math.nan) == {}
+    assert (obj.metric, tuple(obj.metric_names_)) == ("score", ("score",))
+    assert obj.pickle_parts() == {"function": f}
+    with pytest.raises(ValueError, match="needs a CrossValScore"):
+        obj.with_measures({"leaves": len})
+
+
+class Complete:
+    """A user's objective with its own optional members (no BaseObjective)."""
+
+    n_tasks = 1
+    error_score = -1.0
+    metric = "acc"
+    metric_names_ = ("acc", "f1")
+
+    def run(self, params, task, seed):
+        if params["x"] < 0:
+            return FoldResult(math.nan, status="crashed", error="boom")
+        return FoldResult(params["x"])
+
+    def fingerprint(self):
+        return {"objective": "mine", "version": 2}
+
+    def error_metrics(self, value):
+        return {"test_acc": value, "test_f1": value}
+
+
+def test_an_objective_without_the_base_is_adapted_with_its_own_members():
+    mine = Complete()
+    obj = as_objective(mine)
+    assert obj.wrapped is mine and isinstance(obj, Objective)
+    assert obj.n_tasks == 1
+    assert obj.fingerprint() == {"objective": "mine", "version": 2}
+    assert (obj.error_score, obj.metric, list(obj.metric_names_)) == (-1.0, "acc", ["acc", "f1"])
+    assert obj.error_metrics(0.0) == {"test_acc": 0.0, "test_f1": 0.0}
+    assert obj.pickle_parts() == {}
+    assert repr(obj) == repr(mine)
+    # the defaults where it has none, the fingerprint naming the user's class
+    plain = as_objective(FoldObjective())
+    assert plain.fingerprint() == {"objective": "FoldObjective"}
+    assert math.isnan(plain.error_score) and plain.error_metrics(1.0) == {}
+
+
+def test_the_adapter_never_writes_onto_the_users_objective():
+    mine = Complete()
+    obj = as_objective(mine)
+    with pytest.raises(AttributeError, match="set it there"):
+        obj.metric = "f1"
+    assert mine.metric == "acc" and "metric" not in vars(mine)
+
+
+def test_an_adapted_objective_forwards_with_measures():
+    class Measurable(Complete):
+        def __init__(self, measures=None):
+            self.measures = dict(measures or {})
+
+        def with_measures(self, measures):
+            return Measurable({**self.measures, **measures})
+
+    mine = Measurable()
+    obj = as_objective(mine).with_measures({"size": len})
+    assert isinstance(obj, Objective)
+    assert obj.wrapped.measures == {"size": len}
+    assert mine.measures == {}
+
+
+def test_as_objective_names_what_an_objective_lacks():
+    class NoRun:
+        n_tasks = 2
+
+    with pytest.raises(TypeError, match="has no run"):
+        as_objective(NoRun())
+
+
+def test_check_picklable_names_the_parts_that_cannot_be_sent():
+    from evotune.backends.process import check_picklable
+
+    class Streaming(OnlyRun):
+        def __init__(self):
+            self.stream = (i for i in range(3))  # a generator: never picklable
+
+        def pickle_parts(self):
+            return {"stream": self.stream, "n": 3}
+
+    with pytest.raises(TypeError, match=r"\(stream=<generator"):
+        check_picklable(Streaming())
+
+
+def _calls_in(path) -> list[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("getattr", "hasattr")
+    ]
+
+
+def test_the_evaluator_and_the_pool_call_members_without_probing():
+    from pathlib import Path
+
+    import evotune.backends.process as process
+    import evotune.evaluation as evaluation
+
+    assert _calls_in(Path(evaluation.__file__)) == []
+    assert _calls_in(Path(process.__file__)) == []

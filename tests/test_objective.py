@@ -380,3 +380,60 @@ def test_each_fold_gets_its_own_unfitted_model_and_the_cache_is_not_pickled():
     assert pickle.loads(pickle.dumps(obj))._template is None
     other = obj._fresh_model({"model": choice, "model__C": 2.0})
     assert other.get_params()["model__C"] == 2.0
+
+
+# ------------------------------------------------------------ with_measures
+def _leaves(tree) -> float:
+    return float(tree.get_n_leaves())
+
+
+def test_with_measures_gives_a_copy_and_leaves_the_objective_as_it_was(iris):
+    X, y = iris
+    obj = CrossValScore(DecisionTreeClassifier(random_state=0), X, y, cv=3)
+    before = obj.fingerprint()
+    measured = obj.with_measures({"leaves": _leaves})
+    assert measured is not obj and type(measured) is CrossValScore
+    assert obj.measures == {} and obj.fingerprint() == before
+    assert measured.measures == {"leaves": _leaves}
+    assert measured.fingerprint()["measures"] == ["leaves"]
+    assert 2.0 <= measured.run({"max_depth": 2}, 0, 0).metrics["measure_leaves"] <= 4.0
+    assert "measure_leaves" not in obj.run({"max_depth": 2}, 0, 0).metrics
+    assert math.isnan(measured.error_metrics(0.0)["measure_leaves"])
+    assert "measure_leaves" not in obj.error_metrics(0.0)
+    # the data, folds and estimator are shared, not copied
+    assert measured.X is obj.X and measured.splits_ is obj.splits_
+
+
+def test_with_measures_adds_to_the_objectives_own(iris):
+    X, y = iris
+    obj = CrossValScore(DecisionTreeClassifier(random_state=0), X, y, cv=2, measures={"a": _leaves})
+    both = obj.with_measures({"b": _leaves})
+    assert sorted(both.measures) == ["a", "b"] and list(obj.measures) == ["a"]
+
+
+def test_with_measures_checks_the_measures(iris):
+    X, y = iris
+    obj = CrossValScore(DecisionTreeClassifier(), X, y, cv=2)
+    with pytest.raises(TypeError, match="'measures' must be a dict"):
+        obj.with_measures({"leaves": 3})
+
+
+def test_with_measures_keeps_a_subclass_and_drops_the_estimator_cache(iris):
+    X, y = iris
+
+    class Mine(CrossValScore):
+        pass
+
+    obj = Mine(DecisionTreeClassifier(random_state=0), X, y, cv=2)
+    obj.run({"max_depth": 2}, 0, 0)  # fills the per-process estimator cache
+    measured = obj.with_measures({"leaves": _leaves})
+    assert type(measured) is Mine and measured._template is None
+    assert obj._template is not None
+
+
+def test_pickle_parts_name_what_the_workers_receive(iris):
+    X, y = iris
+    obj = CrossValScore(DecisionTreeClassifier(), X, y, cv=2, scoring="accuracy")
+    parts = obj.pickle_parts()
+    assert parts["estimator"] is obj.estimator and parts["X"] is X and parts["y"] is y
+    assert parts["scoring"] == "accuracy"

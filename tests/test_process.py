@@ -12,7 +12,8 @@ from _runs import comparable
 
 from evotune import Categorical, CrossValScore, Float, Integer, Space, evolve
 from evotune.backends.process import ProcessPoolBackend
-from evotune.evaluation import FunctionObjective, Task
+from evotune.evaluation import FunctionObjective
+from evotune.records import Task
 
 
 def faulty(p):

@@ -18,7 +18,7 @@ import distributed
 from distributed import WorkerPlugin
 
 if TYPE_CHECKING:
-    from evotune.evaluation import Task
+    from evotune.records import Task
 
 # token -> [objective, number of workers of this process holding it]
 _OBJECTIVES: dict[str, list[Any]] = {}
@@ -98,13 +98,13 @@ def _run_task(
         except Exception as exc:  # the objective chose to raise (error_score="raise")
             import dill
 
-            from evotune.evaluation import _error_text
+            from evotune._objective import error_text
 
             try:
                 blob: bytes | None = dill.dumps(exc)
             except Exception:
                 blob = None
-            return ("raised", _error_text(exc), blob, worker.address, worker.name, started)
+            return ("raised", error_text(exc), blob, worker.address, worker.name, started)
         return ("done", result, worker.address, worker.name, started, time.time())
     finally:
         if topic is not None:

@@ -79,7 +79,7 @@ def worker_main(
         from threadpoolctl import threadpool_limits
 
         limiter = threadpool_limits(limits=1)
-    from evotune.evaluation import _error_text
+    from evotune._objective import error_text
 
     conn.send(("ready", os.getpid()))
     try:
@@ -99,7 +99,7 @@ def worker_main(
                     blob = dill.dumps(exc)
                 except Exception:
                     blob = None
-                reply = ("raised", task_id, _error_text(exc), blob)
+                reply = ("raised", task_id, error_text(exc), blob)
             try:
                 conn.send(reply)
             except (EOFError, OSError, BrokenPipeError):

@@ -1,19 +1,34 @@
-"""The backend protocol: the seam between the evaluator and where work runs."""
+"""The backend protocol: the seam between the evaluator and where work runs.
+
+:class:`Backend` states every member the evaluator and the run call on a
+backend; :class:`BaseBackend` gives the optional ones their defaults, so a
+backend subclasses it and writes the four required methods (``start``,
+``submit``, ``wait``, ``shutdown``). :func:`as_backend` takes a user's
+backend: one that does not subclass :class:`BaseBackend` but has the four
+methods is wrapped in one adapter, which gives it the defaults it lacks;
+nothing else asks a backend which members it has.
+
+This module imports no backend: the factory that builds them by name is
+:mod:`evotune.backends.factory`. It also holds what code without Dask needs
+to know of Dask (:class:`SchedulerLostError`, the scheduler address check).
+"""
 
 from __future__ import annotations
 
-import numbers
-import os
+import abc
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from evotune.evaluation import FoldResult, Objective, Task
+from evotune._adapt import Forwarded, missing_members
 
-BACKEND_NAMES = ("serial", "process", "dask")
+if TYPE_CHECKING:
+    from evotune._objective import Objective
+    from evotune.records import FoldResult, Task
+
 SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
 DASK_MISSING = (
     "the Dask backend needs dask.distributed, which is not installed: pip install 'evotune[dask]'"
 )
+REQUIRED = ("start", "submit", "wait", "shutdown")
 
 
 class SchedulerLostError(RuntimeError):
@@ -26,13 +41,8 @@ class SchedulerLostError(RuntimeError):
 
 @runtime_checkable
 class Backend(Protocol):
-    """Runs tasks; results are matched to tasks by the caller, never by order.
-
-    ``start`` receives the objective once (a worker keeps it for every task);
-    ``submit`` queues a task; ``wait`` blocks until at least one submitted task
-    has finished (or ``timeout`` seconds passed) and returns the finished
-    ``(task, result)`` pairs; ``shutdown`` releases every resource.
-    """
+    """What the core calls on a backend; see :class:`BaseBackend` for what
+    each member means and its default."""
 
     def start(self, objective: Objective) -> None: ...
 
@@ -42,19 +52,187 @@ class Backend(Protocol):
 
     def shutdown(self) -> None: ...
 
+    def cancel(self, task_ids: set[str]) -> list[Task]: ...
 
-def resolve_n_jobs(n_jobs: Any) -> int:
-    """``None`` -> 1, ``-1`` -> all cores, ``-2`` -> all but one, as in scikit-learn."""
-    if n_jobs is None:
-        return 1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+    def with_timeout(self, timeout: float) -> Backend: ...
+
+    @property
+    def n_pending(self) -> int | None: ...
+
+    @property
+    def needs_pickle(self) -> bool: ...
+
+    @property
+    def n_workers(self) -> int | None: ...
+
+    @property
+    def timeout(self) -> float | None: ...
+
+
+class BaseBackend(abc.ABC):
+    """The base of backends: runs tasks; results are matched to tasks by the
+    caller, never by order.
+
+    A subclass writes :meth:`start`, :meth:`submit`, :meth:`wait` and
+    :meth:`shutdown`, and overrides the optional members where the default
+    does not fit.
+
+    Attributes
+    ----------
+    needs_pickle : bool, default=False
+        Whether the objective is pickled to other processes (the run then
+        checks that it can be, before any work starts).
+    n_workers : int or None, default=1
+        Tasks that run at once; None while not known (an existing Dask
+        cluster before :meth:`start`).
+    timeout : float or None, default=None
+        Seconds one task may run before it is given up with
+        ``status="timeout"``; None for no limit.
+
+    Examples
+    --------
+    >>> from evotune.records import Task
+    >>> class InProcess(BaseBackend):
+    ...     def start(self, objective): self.objective, self.done = objective, []
+    ...     def submit(self, task):
+    ...         self.done.append((task, self.objective.run(task.params, task.fold, task.seed)))
+    ...     def wait(self, timeout=None): done, self.done = self.done, []; return done
+    ...     def shutdown(self): pass
+    >>> from evotune.evaluation import FunctionObjective
+    >>> b = InProcess(); b.start(FunctionObjective(lambda p: p["x"]))
+    >>> b.submit(Task("0:0", 0, {"x": 2.0}, 0, 0)); [r.score for _, r in b.wait()]
+    [2.0]
+    >>> b.n_pending, b.cancel({"0:0"}), b.needs_pickle, b.n_workers, b.timeout
+    (None, [], False, 1, None)
+    """
+
+    needs_pickle: bool = False
+    n_workers: int | None = 1
+    timeout: float | None = None
+
+    @abc.abstractmethod
+    def start(self, objective: Objective) -> None:
+        """Receive the objective, once (a worker keeps it for every task)."""
+
+    @abc.abstractmethod
+    def submit(self, task: Task) -> None:
+        """Queue a task."""
+
+    @abc.abstractmethod
+    def wait(self, timeout: float | None = None) -> list[tuple[Task, FoldResult]]:
+        """Block until at least one submitted task has finished (or ``timeout``
+        seconds passed) and return the finished ``(task, result)`` pairs."""
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Release every resource; pending tasks are dropped."""
+
+    @property
+    def n_pending(self) -> int | None:
+        """Tasks submitted and not yet returned by :meth:`wait`.
+
+        Default: None, not tracked (the evaluator then cannot tell a lost
+        task from a slow one).
+        """
+        return None
+
+    def cancel(self, task_ids: set[str]) -> list[Task]:
+        """Drop the tasks with these ids; return those that will now give no result.
+
+        Default: none is dropped (they run on, and the evaluator discards
+        their results when they come back).
+        """
+        return []
+
+    def with_timeout(self, timeout: float) -> Backend:
+        """A copy of this backend that gives up a task after ``timeout`` seconds;
+        this backend is not changed.
+
+        Default: refused (a task running in this process cannot be killed).
+        """
         raise ValueError(
-            f"n_jobs must be a non-zero integer or None (-1 means all cores), got {n_jobs!r}"
+            f"timeout={timeout!r} cannot be enforced by {self!r} (a hung task running in "
+            "this process cannot be killed): use backend='process' or backend='dask', or "
+            "give the timeout to a backend that can enforce it"
         )
-    cores = os.cpu_count() or 1
-    jobs = int(n_jobs)
-    n = jobs if jobs > 0 else cores + 1 + jobs
-    return max(1, n)
+
+
+class _BackendAdapter(BaseBackend):
+    """A user's backend that has the four required methods but does not
+    subclass :class:`BaseBackend`: its own members where it has them, the
+    defaults elsewhere. The object is kept as ``wrapped`` and never written."""
+
+    needs_pickle = Forwarded(False)
+    n_workers = Forwarded[int | None](1)
+    timeout = Forwarded[float | None](None)
+
+    def __init__(self, backend: object) -> None:
+        self.wrapped: Any = backend
+
+    def start(self, objective: Objective) -> None:
+        self.wrapped.start(objective)
+
+    def submit(self, task: Task) -> None:
+        self.wrapped.submit(task)
+
+    def wait(self, timeout: float | None = None) -> list[tuple[Task, FoldResult]]:
+        return list(self.wrapped.wait(timeout=timeout))
+
+    def shutdown(self) -> None:
+        self.wrapped.shutdown()
+
+    @property
+    def n_pending(self) -> int | None:
+        value = getattr(self.wrapped, "n_pending", None)
+        return None if value is None else int(value)
+
+    def cancel(self, task_ids: set[str]) -> list[Task]:
+        own = getattr(self.wrapped, "cancel", None)
+        return list(own(task_ids)) if callable(own) else []
+
+    def with_timeout(self, timeout: float) -> Backend:
+        own = getattr(self.wrapped, "with_timeout", None)
+        return as_backend(own(timeout)) if callable(own) else super().with_timeout(timeout)
+
+    def __repr__(self) -> str:
+        return repr(self.wrapped)
+
+
+def as_backend(backend: object) -> Backend:
+    """The :class:`Backend` for a backend object the user passed.
+
+    A :class:`Backend` (a :class:`BaseBackend` such as
+    :class:`~evotune.SerialBackend`) is used as it is; an object with
+    ``start``, ``submit``, ``wait`` and ``shutdown`` that does not subclass
+    :class:`BaseBackend` is wrapped in an adapter (its ``wrapped``
+    attribute) that gives it the defaults it lacks; anything else is refused
+    with a :class:`TypeError` naming the methods it lacks.
+
+    Examples
+    --------
+    >>> class Mine:
+    ...     def start(self, objective): pass
+    ...     def submit(self, task): pass
+    ...     def wait(self, timeout=None): return []
+    ...     def shutdown(self): pass
+    >>> adapted = as_backend(Mine())
+    >>> adapted.n_workers, adapted.cancel({"0:0"}), type(adapted.wrapped).__name__
+    (1, [], 'Mine')
+    >>> as_backend(42)
+    Traceback (most recent call last):
+    ...
+    TypeError: backend must be a Backend: an object with start, submit, wait and shutdown \
+methods; 42 (int) has no start, submit, wait, shutdown
+    """
+    if isinstance(backend, Backend):
+        return backend
+    missing = missing_members(backend, REQUIRED)
+    if missing:
+        raise TypeError(
+            "backend must be a Backend: an object with start, submit, wait and shutdown "
+            f"methods; {backend!r} ({type(backend).__name__}) has no {', '.join(missing)}"
+        )
+    return _BackendAdapter(backend)
 
 
 def check_scheduler_address(address: Any, name: str = "scheduler") -> str:
@@ -97,56 +275,3 @@ def check_scheduler_address(address: Any, name: str = "scheduler") -> str:
             f"PORT 1-65535), {problem}"
         )
     return str(address)
-
-
-def _names() -> str:
-    return ", ".join(repr(n) for n in BACKEND_NAMES[:-1]) + f" or {BACKEND_NAMES[-1]!r}"
-
-
-def get_backend(backend: Any = None, n_jobs: Any = 1, *, timeout: float | None = None) -> Backend:
-    """The backend for ``backend`` (an instance, a name or None) and ``n_jobs``.
-
-    A ``timeout`` needs a process to kill, so it selects the process pool
-    even for ``n_jobs=1``. ``"dask"`` starts a local Dask cluster of
-    ``n_jobs`` workers (:class:`~evotune.backends.dask.DaskBackend`). An
-    instance is used as it is; one with a ``timeout`` attribute left at
-    None takes ``timeout``.
-
-    Examples
-    --------
-    >>> type(get_backend(None, 1)).__name__
-    'SerialBackend'
-    >>> type(get_backend("dask", 2)).__name__  # nothing starts before the run
-    'DaskBackend'
-    """
-    from evotune.backends.serial import SerialBackend
-
-    n = resolve_n_jobs(n_jobs)
-    if backend is None:
-        backend = "serial" if n == 1 and timeout is None else "process"
-    if isinstance(backend, str):
-        if backend == "serial":
-            if timeout is not None:
-                raise ValueError(
-                    "'timeout' cannot be enforced by the serial backend (a hung fit cannot be "
-                    "killed in-process); use backend='process' or backend='dask'"
-                )
-            return SerialBackend()
-        if backend == "process":
-            from evotune.backends.process import ProcessPoolBackend
-
-            return ProcessPoolBackend(n_workers=n, timeout=timeout)
-        if backend == "dask":
-            try:
-                from evotune.backends.dask import DaskBackend
-            except ImportError as exc:
-                raise ImportError(f"backend='dask': {DASK_MISSING} ({exc})") from exc
-            return DaskBackend(n_workers=n, timeout=timeout)
-        raise ValueError(f"backend must be {_names()} or a Backend, got {backend!r}")
-    if isinstance(backend, Backend):
-        if timeout is not None and getattr(backend, "timeout", False) is None:
-            backend.timeout = timeout  # type: ignore[attr-defined]
-        return backend
-    raise TypeError(
-        f"backend must be {_names()} or an object with start/submit/wait/shutdown, got {backend!r}"
-    )

@@ -53,7 +53,12 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evotune.backends.base import DASK_MISSING, SchedulerLostError, check_scheduler_address
+from evotune.backends.base import (
+    DASK_MISSING,
+    BaseBackend,
+    SchedulerLostError,
+    check_scheduler_address,
+)
 
 try:
     import distributed
@@ -64,7 +69,8 @@ from evotune.backends._dask_cluster import start_helper, stop_helper
 from evotune.backends._dask_worker import _ObjectivePlugin, _run_task
 
 if TYPE_CHECKING:
-    from evotune.evaluation import FoldResult, Objective, Task
+    from evotune._objective import Objective
+    from evotune.records import FoldResult, Task
 
 __all__ = ["DaskBackend", "SchedulerLostError"]
 
@@ -86,7 +92,7 @@ class _Running:
     ended: bool = False
 
 
-class DaskBackend:
+class DaskBackend(BaseBackend):
     """Run tasks on a Dask distributed cluster.
 
     Parameters
@@ -120,7 +126,8 @@ class DaskBackend:
     --------
     >>> DaskBackend("tcp://10.0.0.5:8786")  # connects in start(), not here
     DaskBackend('tcp://10.0.0.5:8786', timeout=None)
-    >>> from evotune.evaluation import FunctionObjective, Task
+    >>> from evotune.evaluation import FunctionObjective
+    >>> from evotune.records import Task
     >>> backend = DaskBackend(n_workers=1)
     >>> backend.start(FunctionObjective(lambda p: p["x"] * 2))
     >>> backend.submit(Task("0:0", 0, {"x": 1.5}, 0, 0))
@@ -200,6 +207,19 @@ class DaskBackend:
     def owns_cluster(self) -> bool:
         """Whether the cluster is the local one this backend starts and closes."""
         return self.client_or_address is None
+
+    def with_timeout(self, timeout: float) -> DaskBackend:
+        """A new backend like this one (not started, on the same cluster or a
+        local one of as many workers) that gives up a task after ``timeout``
+        seconds; this one is not changed."""
+        return DaskBackend(
+            self.client_or_address,
+            n_workers=self.n_workers if self.owns_cluster else None,
+            timeout=timeout,
+            max_retries=self.max_retries,
+            limit_threads=self.limit_threads,
+            startup_timeout=self.startup_timeout,
+        )
 
     def start(self, objective: Objective) -> None:
         from evotune.backends.process import check_picklable
@@ -462,7 +482,7 @@ class DaskBackend:
         late = [r for r in self._running.values() if r.deadline is not None and now >= r.deadline]
         if not late:
             return
-        from evotune.evaluation import FoldResult
+        from evotune.records import FoldResult
 
         for r in late:
             del self._running[r.key]
@@ -484,7 +504,7 @@ class DaskBackend:
             )
 
     def _collect(self, records: list[_Running]) -> None:
-        from evotune.evaluation import FoldResult
+        from evotune.records import FoldResult
 
         ok = [r for r in records if r.future.status == "finished"]
         if ok:

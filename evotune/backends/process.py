@@ -20,8 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evotune.backends.base import BaseBackend
+
 if TYPE_CHECKING:
-    from evotune.evaluation import FoldResult, Objective, Task
+    from evotune._objective import Objective
+    from evotune.records import FoldResult, Task
 
 __all__ = ["ObjectiveRaised", "ProcessPoolBackend", "check_picklable"]
 
@@ -30,18 +33,16 @@ class ObjectiveRaised(RuntimeError):
     """The objective raised in a worker and asked for the error to propagate."""
 
 
-def check_picklable(objective: Any) -> bytes:
-    """Pickle ``objective`` for the workers, or say clearly what cannot be sent."""
+def check_picklable(objective: Objective) -> bytes:
+    """Pickle ``objective`` for the workers, or say clearly what cannot be sent
+    (naming the parts of :meth:`~evotune.BaseObjective.pickle_parts` that cannot)."""
     import dill
 
     try:
         return bytes(dill.dumps(objective, recurse=True))
     except Exception as exc:
         parts = []
-        for name in ("estimator", "function", "X", "y", "scoring"):
-            value = getattr(objective, name, None)
-            if value is None:
-                continue
+        for name, value in objective.pickle_parts().items():
             try:
                 dill.dumps(value)
             except Exception:
@@ -99,7 +100,7 @@ class _Worker:
     started: float = 0.0
 
 
-class ProcessPoolBackend:
+class ProcessPoolBackend(BaseBackend):
     """Run tasks on ``n_workers`` supervised worker processes.
 
     Parameters
@@ -128,7 +129,8 @@ class ProcessPoolBackend:
 
     Examples
     --------
-    >>> from evotune.evaluation import FunctionObjective, Task
+    >>> from evotune.evaluation import FunctionObjective
+    >>> from evotune.records import Task
     >>> pool = ProcessPoolBackend(2)
     >>> pool.start(FunctionObjective(lambda p: p["x"] * 2))
     >>> pool.submit(Task("0:0", 0, {"x": 1.5}, 0, 0))
@@ -157,7 +159,7 @@ class ProcessPoolBackend:
             raise ValueError(f"n_workers must be >= 1, got {n_workers!r}")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
-        self.n_workers = int(n_workers)
+        self.n_workers: int = int(n_workers)
         self.timeout = timeout
         self.max_retries = int(max_retries)
         self.limit_threads = bool(limit_threads)
@@ -215,6 +217,17 @@ class ProcessPoolBackend:
         assert self._payload is not None
         parent.send_bytes(self._payload)
         return _Worker(process=proc, conn=parent)
+
+    def with_timeout(self, timeout: float) -> ProcessPoolBackend:
+        """A new pool like this one (not started) that gives up a task after
+        ``timeout`` seconds; this one is not changed."""
+        return ProcessPoolBackend(
+            self.n_workers,
+            timeout=timeout,
+            max_retries=self.max_retries,
+            limit_threads=self.limit_threads,
+            start_method=self.start_method,
+        )
 
     # ------------------------------------------------------------ dispatch
     def submit(self, task: Task) -> None:
@@ -277,7 +290,7 @@ class ProcessPoolBackend:
         """Block until a task finishes (or ``timeout`` seconds pass)."""
         from multiprocess.connection import wait as mp_wait
 
-        from evotune.evaluation import FoldResult
+        from evotune.records import FoldResult
 
         end = None if timeout is None else time.monotonic() + timeout
         while not self._done:

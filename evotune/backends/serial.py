@@ -6,11 +6,14 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from evotune.backends.base import BaseBackend
+
 if TYPE_CHECKING:
-    from evotune.evaluation import FoldResult, Objective, Task
+    from evotune._objective import Objective
+    from evotune.records import FoldResult, Task
 
 
-class SerialBackend:
+class SerialBackend(BaseBackend):
     """Run tasks one at a time in this process (``n_jobs=1``).
 
     Parameters
@@ -22,7 +25,8 @@ class SerialBackend:
 
     Examples
     --------
-    >>> from evotune.evaluation import FunctionObjective, Task
+    >>> from evotune.evaluation import FunctionObjective
+    >>> from evotune.records import Task
     >>> b = SerialBackend(); b.start(FunctionObjective(lambda p: 1.0))
     >>> b.submit(Task("0:0", 0, {}, 0, 0)); [r.score for _, r in b.wait()]
     [1.0]

@@ -1,0 +1,118 @@
+"""The backend factory: the backend for the user's ``backend``, ``n_jobs`` and ``timeout``.
+
+Apart from the protocol (:mod:`evotune.backends.base`), so that the protocol
+imports no backend and each backend imports only the protocol.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from typing import Any
+
+from evotune.backends.base import DASK_MISSING, Backend, as_backend
+
+__all__ = ["BACKEND_NAMES", "get_backend", "resolve_n_jobs"]
+
+BACKEND_NAMES = ("serial", "process", "dask")
+
+
+def resolve_n_jobs(n_jobs: Any) -> int:
+    """``None`` -> 1, ``-1`` -> all cores, ``-2`` -> all but one, as in scikit-learn.
+
+    Examples
+    --------
+    >>> resolve_n_jobs(None), resolve_n_jobs(3)
+    (1, 3)
+    """
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise ValueError(
+            f"n_jobs must be a non-zero integer or None (-1 means all cores), got {n_jobs!r}"
+        )
+    cores = os.cpu_count() or 1
+    jobs = int(n_jobs)
+    n = jobs if jobs > 0 else cores + 1 + jobs
+    return max(1, n)
+
+
+def _names() -> str:
+    return ", ".join(repr(n) for n in BACKEND_NAMES[:-1]) + f" or {BACKEND_NAMES[-1]!r}"
+
+
+def _by_name(name: str, n_workers: int, timeout: float | None) -> Backend:
+    """A new backend of the kind ``name``; its module is imported only now
+    (Dask only for ``"dask"``)."""
+    if name == "serial":
+        from evotune.backends.serial import SerialBackend
+
+        if timeout is not None:
+            raise ValueError(
+                "'timeout' cannot be enforced by the serial backend (a hung fit cannot be "
+                "killed in-process); use backend='process' or backend='dask'"
+            )
+        return SerialBackend()
+    if name == "process":
+        from evotune.backends.process import ProcessPoolBackend
+
+        return ProcessPoolBackend(n_workers=n_workers, timeout=timeout)
+    if name == "dask":
+        try:
+            from evotune.backends.dask import DaskBackend
+        except ImportError as exc:
+            raise ImportError(f"backend='dask': {DASK_MISSING} ({exc})") from exc
+        return DaskBackend(n_workers=n_workers, timeout=timeout)
+    raise ValueError(f"backend must be {_names()} or a Backend, got {name!r}")
+
+
+def _with_timeout(backend: Backend, timeout: float | None) -> Backend:
+    """``backend`` enforcing ``timeout``: itself when it already does (or no
+    timeout is asked), else its configured copy; never changed in place."""
+    if timeout is None or backend.timeout == timeout:
+        return backend
+    if backend.timeout is not None:
+        raise ValueError(
+            f"timeout={timeout!r} conflicts with the backend's own timeout="
+            f"{backend.timeout!r} ({backend!r}): give the timeout in one place"
+        )
+    return backend.with_timeout(timeout)
+
+
+def get_backend(backend: Any = None, n_jobs: Any = 1, *, timeout: float | None = None) -> Backend:
+    """The backend for ``backend`` (an instance, a name or None), ``n_jobs`` and ``timeout``.
+
+    A ``timeout`` needs a process to kill, so it selects the process pool
+    even for ``n_jobs=1``. ``"dask"`` starts a local Dask cluster of
+    ``n_jobs`` workers (:class:`~evotune.backends.dask.DaskBackend`).
+
+    A backend instance is never changed, as scikit-learn never changes an
+    estimator it is given: without ``timeout``, or with the backend's own
+    timeout, it is used as it is; with a ``timeout`` and a backend that has
+    none, the run uses the copy ``backend.with_timeout(timeout)`` (the
+    process pool and Dask make one; a backend that cannot kill a task
+    refuses); a ``timeout`` that differs from the backend's own is an error.
+    An instance that does not subclass :class:`~evotune.BaseBackend` is
+    wrapped by :func:`~evotune.backends.base.as_backend`.
+
+    Examples
+    --------
+    >>> type(get_backend(None, 1)).__name__
+    'SerialBackend'
+    >>> type(get_backend("dask", 2)).__name__  # nothing starts before the run
+    'DaskBackend'
+    >>> from evotune.backends.process import ProcessPoolBackend
+    >>> mine = ProcessPoolBackend(2)
+    >>> get_backend(mine, timeout=60).timeout, mine.timeout
+    (60, None)
+    """
+    n = resolve_n_jobs(n_jobs)
+    if backend is None:
+        backend = "serial" if n == 1 and timeout is None else "process"
+    if isinstance(backend, str):
+        return _by_name(backend, n, timeout)
+    try:
+        runner = as_backend(backend)
+    except TypeError as exc:
+        raise TypeError(f"backend must be {_names()} or a Backend; {exc}") from None
+    return _with_timeout(runner, timeout)
