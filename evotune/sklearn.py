@@ -96,8 +96,7 @@ def cv_results_from_evaluations(
 
         Examples
         --------
-        >>> from evotune._faces import check_settings, evolve_settings, settings_constraints
-    from evotune.records import Evaluation
+        >>> from evotune.records import Evaluation
         >>> ev = Evaluation(0, 0, "initial", "k", {"C": 1.0}, [0.9, 0.8], 0.85, 0.05, 0.2, 0.1,
         ...                 metrics=[{"test_score": 0.9}, {"test_score": 0.8}],
         ...                 fold_fit_times=[0.1, 0.1], fold_score_times=[0.05, 0.05])
