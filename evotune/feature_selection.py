@@ -252,7 +252,7 @@ time_budget, patience, checkpoint, resume, timeout, backend, callbacks
         verbose: int = 0,
     ) -> None:
         # scikit-learn stores every parameter as given, under its own name
-        vars(self).update({k: v for k, v in locals().items() if k != "self"})
+        self.__dict__.update({k: v for k, v in locals().items() if k != "self"})
 
     def _validate_params(self) -> None:
         check_settings(self)  # evolve's message for a bad setting, before scikit-learn's

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from evotune.callbacks import Callback
 from evotune._version import __version__
+from evotune.callbacks import Callback
 from evotune.settings import search_settings_json
 
 __all__ = ["MLflowCallback"]

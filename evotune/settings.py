@@ -86,7 +86,9 @@ class Rule:
 
 def _int(low: int | None = None, high: int | None = None, none: bool = False) -> Rule:
     def check(name: str, value: Any) -> Any:
-        return check_int(name, value, low=low, high=high, allow_none=none)
+        if none:
+            return check_int(name, value, low=low, high=high, allow_none=True)
+        return check_int(name, value, low=low, high=high)
 
     bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
     return Rule(check, f"an int {bounds}" + (" or None" if none else ""))
@@ -96,7 +98,9 @@ def _real(
     low: float | None = None, high: float | None = None, open_: bool = False, none: bool = False
 ) -> Rule:
     def check(name: str, value: Any) -> Any:
-        return check_real(name, value, low=low, high=high, low_open=open_, allow_none=none)
+        if none:
+            return check_real(name, value, low=low, high=high, low_open=open_, allow_none=True)
+        return check_real(name, value, low=low, high=high, low_open=open_)
 
     lo = f"> {low}" if open_ else f">= {low}"
     text = f"a real {lo}" + (f" and <= {high}" if high is not None else "")

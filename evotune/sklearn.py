@@ -94,15 +94,15 @@ def cv_results_from_evaluations(
 ) -> dict[str, Any]:
     """``cv_results_`` in scikit-learn's format, one row per evaluation.
 
-        Examples
-        --------
-        >>> from evotune.records import Evaluation
-        >>> ev = Evaluation(0, 0, "initial", "k", {"C": 1.0}, [0.9, 0.8], 0.85, 0.05, 0.2, 0.1,
-        ...                 metrics=[{"test_score": 0.9}, {"test_score": 0.8}],
-        ...                 fold_fit_times=[0.1, 0.1], fold_score_times=[0.05, 0.05])
-        >>> res = cv_results_from_evaluations([ev], ["score"], return_train_score=False)
-        >>> round(float(res["mean_test_score"][0]), 6), int(res["rank_test_score"][0])
-        (0.85, 1)
+    Examples
+    --------
+    >>> from evotune.records import Evaluation
+    >>> ev = Evaluation(0, 0, "initial", "k", {"C": 1.0}, [0.9, 0.8], 0.85, 0.05, 0.2, 0.1,
+    ...                 metrics=[{"test_score": 0.9}, {"test_score": 0.8}],
+    ...                 fold_fit_times=[0.1, 0.1], fold_score_times=[0.05, 0.05])
+    >>> res = cv_results_from_evaluations([ev], ["score"], return_train_score=False)
+    >>> round(float(res["mean_test_score"][0]), 6), int(res["rank_test_score"][0])
+    (0.85, 1)
     """
     n = len(evaluations)
     n_splits = max((len(e.fold_scores) for e in evaluations), default=0)
@@ -219,6 +219,8 @@ refit_time_, multimetric_
     True
     """
 
+    refit: Any  # set in __init__ with every other parameter
+
     _parameter_constraints: ClassVar[dict] = {
         **BaseSearchCV._parameter_constraints,
         "param_space": [dict, Space],
@@ -262,7 +264,7 @@ refit_time_, multimetric_
         callbacks: Sequence[Any] = (),
     ) -> None:
         # scikit-learn stores every parameter as given, under its own name
-        vars(self).update({k: v for k, v in locals().items() if k != "self"})
+        self.__dict__.update({k: v for k, v in locals().items() if k != "self"})
 
     def _validate_params(self) -> None:
         check_settings(self)  # evolve's message for a bad setting, before scikit-learn's
@@ -293,6 +295,23 @@ refit_time_, multimetric_
         points = front[cols].to_numpy(dtype=float) * np.asarray(weights)
         return int(front["cv_results_index"].iloc[knee_index(points)])
 
+    def _scorers_for(self, knee: bool) -> tuple[Any, Any]:
+        """scikit-learn's scorers and refit metric. With ``refit="knee"``
+        (which picks from the Pareto front) they are set up as for a refit on
+        the primary objective, or the first scorer."""
+        if not knee:
+            return self._get_scorers()
+        saved = self.refit
+        names = list(self.objectives or {})
+        scoring_names = list(self.scoring) if isinstance(self.scoring, (list, tuple, dict)) else []
+        self.refit = next((n for n in names if n in scoring_names), True)
+        if self.refit is True and scoring_names:
+            self.refit = scoring_names[0]
+        try:
+            return self._get_scorers()
+        finally:
+            self.refit = saved
+
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         raise NotImplementedError("EvolutionarySearchCV runs evotune's engine in fit()")
 
@@ -315,23 +334,7 @@ refit_time_, multimetric_
         """
         self._validate_params()
         knee = self.objectives is not None and isinstance(self.refit, str) and self.refit == "knee"
-        if knee:
-            # "knee" picks from the Pareto front; the scorers are set up as for
-            # a refit on the primary objective (or the first scorer)
-            saved = self.refit
-            names = list(self.objectives or {})
-            scoring_names = (
-                list(self.scoring) if isinstance(self.scoring, (list, tuple, dict)) else []
-            )
-            self.refit = next((n for n in names if n in scoring_names), True)
-            if self.refit is True and scoring_names:
-                self.refit = scoring_names[0]
-            try:
-                scorers, refit_metric = self._get_scorers()
-            finally:
-                self.refit = saved
-        else:
-            scorers, refit_metric = self._get_scorers()
+        scorers, refit_metric = self._scorers_for(knee)
         space = self.param_space if isinstance(self.param_space, Space) else Space(self.param_space)
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)

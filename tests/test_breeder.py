@@ -55,13 +55,21 @@ def test_offspring_are_valid_genomes(seed, cx, mut):
 @given(st.integers(0, 10_000), st.floats(1e-4, 10))
 def test_adapted_steps_stay_in_bounds(seed, sigma):
     evo = _state(seed)
-    assert np.all((adapt(evo, np.full(4, sigma)) >= SIGMA_MIN))
+    assert np.all(adapt(evo, np.full(4, sigma)) >= SIGMA_MIN)
     assert SIGMA_MIN <= adapt_one(evo, sigma) <= SIGMA_MAX
 
 
 def test_novel_redraws_a_seen_genome():
     evo = _state(0)
     seen = evo.population[0]
-    row, origin, key = novel(evo, seen.genes, "clone", 0.1, fresh=False,
-                             taken=lambda k: False, mutation_sigma=0.15, max_tries=20)
+    _row, origin, key = novel(
+        evo,
+        seen.genes,
+        "clone",
+        0.1,
+        fresh=False,
+        taken=lambda k: False,
+        mutation_sigma=0.15,
+        max_tries=20,
+    )
     assert key != seen.key and key not in evo.seen and origin == "mutation"

@@ -19,7 +19,7 @@ from evotune.settings import ESTIMATORS, declared
 
 
 def test_both_faces_take_and_constrain_every_face_setting():
-    assert FACE_SETTINGS == tuple(declared(ESTIMATORS))
+    assert tuple(declared(ESTIMATORS)) == FACE_SETTINGS
     for cls in (EvolutionarySearchCV, EvolutionaryFeatureSelector):
         assert set(FACE_SETTINGS) <= set(cls._parameter_constraints)
         assert set(FACE_SETTINGS) <= set(cls._get_param_names())

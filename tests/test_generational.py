@@ -16,8 +16,7 @@ def test_ask_twice_without_tell_is_refused(strategy):
 
 
 def test_a_seen_offspring_is_carried_not_asked_again():
-    evo = Evolution({"n": Integer(0, 3)}, population_size=4, random_state=0,
-                    max_novelty_tries=0)
+    evo = Evolution({"n": Integer(0, 3)}, population_size=4, random_state=0, max_novelty_tries=0)
     seen = set()
     for _ in range(4):
         cands = evo.ask()

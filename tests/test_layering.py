@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 EXPECTED_SUBMODULES = {"crossover", "mutation", "schema", "selection"}
 
 

@@ -18,17 +18,33 @@ def test_every_generation_end_reaches_the_callbacks_once_in_order():
 
     for strategy in ("ga", "steady_state", "random"):
         seen.clear()
-        evolve(lambda p: p["x"], {"x": Float(0, 1)}, population_size=4, generations=3,
-               strategy=strategy, callbacks=[cb], random_state=0)
+        evolve(
+            lambda p: p["x"],
+            {"x": Float(0, 1)},
+            population_size=4,
+            generations=3,
+            strategy=strategy,
+            callbacks=[cb],
+            random_state=0,
+        )
         assert seen == [0, 1, 2], strategy
 
 
 def test_an_exhausted_space_ends_the_run_without_a_journaled_empty_generation(tmp_path):
-    res = evolve(lambda p: p["n"], {"n": Integer(0, 2)}, population_size=3, generations=5,
-                 random_state=0, checkpoint=tmp_path / "run")
+    res = evolve(
+        lambda p: p["n"],
+        {"n": Integer(0, 2)},
+        population_size=3,
+        generations=5,
+        random_state=0,
+        checkpoint=tmp_path / "run",
+    )
     assert res.stop_reason == "exhausted" and res.n_evaluations == 3
-    tells = [line for line in (tmp_path / "run" / "journal.jsonl").read_text().splitlines()
-             if '"tell"' in line]
+    tells = [
+        line
+        for line in (tmp_path / "run" / "journal.jsonl").read_text().splitlines()
+        if '"tell"' in line
+    ]
     assert len(tells) == len({e.generation for e in res.evaluations})
 
 
@@ -41,6 +57,12 @@ def test_a_failed_first_generation_is_an_error_that_says_why():
 
 
 def test_a_callback_returning_true_stops_after_its_generation():
-    res = evolve(lambda p: p["x"], {"x": Float(0, 1)}, population_size=4, generations=5,
-                 callbacks=[lambda s: s.generation == 1], random_state=0)
+    res = evolve(
+        lambda p: p["x"],
+        {"x": Float(0, 1)},
+        population_size=4,
+        generations=5,
+        callbacks=[lambda s: s.generation == 1],
+        random_state=0,
+    )
     assert res.stop_reason == "callback" and res.n_evaluations == 8

@@ -19,15 +19,32 @@ def score(p):
 
 
 def test_meta_records_every_search_and_run_setting_in_json(tmp_path):
-    evolve(score, SPACE, population_size=4, generations=2, random_state=0,
-           checkpoint=tmp_path / "run")
+    evolve(
+        score, SPACE, population_size=4, generations=2, random_state=0, checkpoint=tmp_path / "run"
+    )
     settings = json.loads((tmp_path / "run" / META).read_text())["settings"]
     # the keys a run directory written before the settings redesign holds
     assert set(settings) == {
-        "population_size", "strategy", "crossover_prob", "mutation_prob", "elitism",
-        "tournament_size", "direction", "random_state", "initial_sampling",
-        "initial_population", "screening", "racing", "in_flight", "objectives",
-        "generations", "max_evaluations", "time_budget", "patience", "timeout", "n_jobs",
+        "population_size",
+        "strategy",
+        "crossover_prob",
+        "mutation_prob",
+        "elitism",
+        "tournament_size",
+        "direction",
+        "random_state",
+        "initial_sampling",
+        "initial_population",
+        "screening",
+        "racing",
+        "in_flight",
+        "objectives",
+        "generations",
+        "max_evaluations",
+        "time_budget",
+        "patience",
+        "timeout",
+        "n_jobs",
     }
     assert settings["random_state"] == 0 and settings["in_flight"] is None
 
@@ -43,16 +60,37 @@ def test_bad_settings_are_refused_before_any_file_is_written(tmp_path):
 @pytest.mark.parametrize("strategy", ["random", "grid"])
 def test_random_and_grid_resume_exactly_and_report(strategy, tmp_path):
     ck = tmp_path / strategy
-    whole = evolve(score, SPACE, population_size=4, generations=4, strategy=strategy,
-                   random_state=0)
-    evolve(score, SPACE, population_size=4, generations=2, strategy=strategy, random_state=0,
-           checkpoint=ck)
-    resumed = evolve(score, SPACE, population_size=4, generations=4, strategy=strategy,
-                     random_state=0, checkpoint=ck, resume=True)
+    whole = evolve(
+        score, SPACE, population_size=4, generations=4, strategy=strategy, random_state=0
+    )
+    evolve(
+        score,
+        SPACE,
+        population_size=4,
+        generations=2,
+        strategy=strategy,
+        random_state=0,
+        checkpoint=ck,
+    )
+    resumed = evolve(
+        score,
+        SPACE,
+        population_size=4,
+        generations=4,
+        strategy=strategy,
+        random_state=0,
+        checkpoint=ck,
+        resume=True,
+    )
     cols = ["id", "generation", "origin", "x", "n", "k", "score"]
     assert resumed.history[cols].equals(whole.history[cols])
-    proc = subprocess.run([sys.executable, "-m", "evotune", "report", str(ck)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evotune", "report", str(ck)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (ck / "progress.png").exists()
 
@@ -63,6 +101,13 @@ def test_the_user_s_objects_are_not_written_onto(tmp_path):
     strategy = GA(tournament_size=2)
     callbacks = [lambda state: None]
     before = (dict(vars(strategy)), list(callbacks))
-    evolve(score, SPACE, population_size=4, generations=2, strategy=strategy,
-           callbacks=callbacks, random_state=0)
+    evolve(
+        score,
+        SPACE,
+        population_size=4,
+        generations=2,
+        strategy=strategy,
+        callbacks=callbacks,
+        random_state=0,
+    )
     assert (dict(vars(strategy)), list(callbacks)) == before

@@ -15,9 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalid
 
 from evotune import (
+    Evolution,
     EvolutionaryFeatureSelector,
     EvolutionarySearchCV,
-    Evolution,
     Float,
     InvalidParameterError,
     evolve,
@@ -202,3 +202,62 @@ def test_a_generator_seed_is_refused_with_a_checkpoint(tmp_path):
             checkpoint=tmp_path / "run",
         )
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------- the experiment file's [search]
+EXPERIMENT = """
+[estimator]
+class = "sklearn.tree.DecisionTreeClassifier"
+params = {{ random_state = 0 }}
+[data]
+loader = "sklearn.datasets.load_iris"
+[space]
+max_depth = {{ type = "int", low = 1, high = 6 }}
+[search]
+population_size = {population_size}
+generations = 2
+cv = 3
+random_state = 0
+"""
+
+
+def _cli(*args, cwd):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "evotune", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_a_bad_search_value_leaves_no_run_directory_and_the_fix_runs_in_the_same_out(
+    tmp_path,
+):
+    path = tmp_path / "exp.toml"
+    out = tmp_path / "runs" / "exp"
+    path.write_text(EXPERIMENT.format(population_size=1), encoding="utf-8")
+    bad = _cli("run", str(path), "--out", str(out), "--quiet", cwd=tmp_path)
+    assert bad.returncode != 0
+    assert "'search.population_size' must be >= 2, got 1" in bad.stderr
+    assert not out.exists()
+    path.write_text(EXPERIMENT.format(population_size=4), encoding="utf-8")
+    good = _cli("run", str(path), "--out", str(out), "--quiet", cwd=tmp_path)
+    assert good.returncode == 0, good.stderr
+    assert (out / "history.csv").exists()
+
+
+def test_a_directory_in_which_nothing_ran_takes_the_corrected_file(tmp_path):
+    path = tmp_path / "exp.toml"
+    out = tmp_path / "out"
+    out.mkdir()
+    # left by an earlier try that stopped before any evaluation
+    (out / "experiment.toml").write_text("# another file\n", encoding="utf-8")
+    path.write_text(EXPERIMENT.format(population_size=4), encoding="utf-8")
+    good = _cli("run", str(path), "--out", str(out), "--quiet", cwd=tmp_path)
+    assert good.returncode == 0, good.stderr
+    assert (out / "experiment.toml").read_text(encoding="utf-8") == path.read_text(encoding="utf-8")

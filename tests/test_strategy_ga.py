@@ -9,18 +9,24 @@ from evotune.strategies import GA
 
 
 def _run(strategy, generations=4):
-    evo = Evolution({"x": Float(-1, 1), "y": Float(-1, 1)}, population_size=8,
-                    strategy=strategy, random_state=0, screening=1)
+    evo = Evolution(
+        {"x": Float(-1, 1), "y": Float(-1, 1)},
+        population_size=8,
+        strategy=strategy,
+        random_state=0,
+        screening=1,
+    )
     for _ in range(generations):
         cands = evo.ask()
-        evo.tell([evo.evaluation_of(c, -c.params["x"] ** 2 - c.params["y"] ** 2) for c in cands])
+        evo.tell([evo.evaluation_of(c, -(c.params["x"] ** 2) - c.params["y"] ** 2) for c in cands])
     return evo
 
 
 @pytest.mark.parametrize("elitism", [1, 3])
 def test_the_best_parents_survive_unchanged(elitism):
-    evo = Evolution({"x": Float(-1, 1)}, population_size=6, random_state=0,
-                    strategy=GA(elitism=elitism))
+    evo = Evolution(
+        {"x": Float(-1, 1)}, population_size=6, random_state=0, strategy=GA(elitism=elitism)
+    )
     cands = evo.ask()
     evo.tell([evo.evaluation_of(c, -abs(c.params["x"])) for c in cands])
     best = sorted(evo.population, key=lambda g: -g.score)[:elitism]

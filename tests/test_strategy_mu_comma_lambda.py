@@ -6,8 +6,12 @@ from evotune import Evolution, Float
 
 
 def test_survivors_are_offspring_only_when_there_are_enough():
-    evo = Evolution({"x": Float(-1, 1), "y": Float(-1, 1)}, population_size=6,
-                    strategy="mu_comma_lambda", random_state=0)
+    evo = Evolution(
+        {"x": Float(-1, 1), "y": Float(-1, 1)},
+        population_size=6,
+        strategy="mu_comma_lambda",
+        random_state=0,
+    )
     cands = evo.ask()
     evo.tell([evo.evaluation_of(c, -abs(c.params["x"])) for c in cands])
     for _ in range(3):

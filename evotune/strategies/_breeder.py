@@ -104,7 +104,7 @@ def breed_ga(
     origins = [
         "crossover" if c else ("mutation" if mu else "clone") for c, mu in zip(was_crossed, mutated)
     ]
-    parents = [
+    parents: list[tuple[int, ...]] = [
         (pop[i].id, pop[j].id) if c else (pop[i].id,) for i, j, c in zip(pa, pb, was_crossed)
     ]
     return Offspring(kids, origins, parents, kid_sigma)
@@ -130,7 +130,9 @@ def breed_var_or(state: SearchState, crossover_prob: float, mutation_prob: float
     origins = [
         "crossover" if c else ("mutation" if mu_ else "clone") for c, mu_ in zip(is_cx, is_mut)
     ]
-    parents = [(pop[i].id, pop[j].id) if c else (pop[i].id,) for i, j, c in zip(p1, p2, is_cx)]
+    parents: list[tuple[int, ...]] = [
+        (pop[i].id, pop[j].id) if c else (pop[i].id,) for i, j, c in zip(p1, p2, is_cx)
+    ]
     return Offspring(kids, origins, parents, kid_sigma)
 
 
