@@ -23,7 +23,7 @@ from deap import tools
 
 from evotune._pareto import FitnessMulti, Objectives, fitness_values
 from evotune._seeds import encode_seeds
-from evotune._validation import check_int, check_random_state
+from evotune._validation import InvalidParameterError, check_int, check_random_state
 from evotune.genome import Genome, make_hall_of_fame, make_logbook, make_statistics
 from evotune.records import Candidate, Evaluation
 from evotune.settings import SearchSettings
@@ -133,6 +133,15 @@ class Evolution:
         params = self.strategy.params()
         names = {f.name for f in fields(SearchSettings)}
         own = {k: v for k, v in params.items() if k in names and k != "in_flight"}
+        if not isinstance(flat.strategy, str):
+            defaults = SearchSettings()
+            for k, v in own.items():
+                given = getattr(flat, k)
+                if given != getattr(defaults, k) and given != v:
+                    raise InvalidParameterError(
+                        f"{k!r} is given twice, as {given!r} and as {v!r} by strategy="
+                        f"{flat.strategy!r}: set it on the strategy object only"
+                    )
         # in_flight means something to an asynchronous strategy only
         in_flight = params.get("in_flight") if self.strategy.asynchronous else None
         if in_flight is None and self.strategy.asynchronous:

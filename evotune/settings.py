@@ -68,7 +68,8 @@ __all__ = [
 #: the faces a setting can belong to
 EVOLUTION, EVOLVE, ESTIMATORS, TOML = "Evolution", "evolve", "estimators", "toml"
 _ALL = frozenset({EVOLUTION, EVOLVE, ESTIMATORS, TOML})
-_NOT_TOML = frozenset({EVOLUTION, EVOLVE, ESTIMATORS})
+_NOT_TOML = frozenset({EVOLVE, ESTIMATORS})
+_RUN = frozenset({EVOLVE, ESTIMATORS, TOML})
 
 DIRECTIONS = ("maximize", "minimize")
 SAMPLINGS = ("lhs", "sobol", "random")
@@ -298,36 +299,50 @@ class RunSettings:
     """The settings of a run: its budget, stops, workers and run directory."""
 
     generations: int = setting(
-        10, _int(1), "Generations, the initial population counted.", resumable=True
+        10, _int(1), "Generations, the initial population counted.", resumable=True, faces=_RUN
     )
     max_evaluations: int | None = setting(
-        None, _int(1, none=True), "Exact cap on the number of evaluations.", resumable=True
+        None,
+        _int(1, none=True),
+        "Exact cap on the number of evaluations.",
+        resumable=True,
+        faces=_RUN,
     )
     time_budget: float | None = setting(
         None,
         _real(0, open_=True, none=True),
         "Seconds; no generation starts after it.",
         resumable=True,
+        faces=_RUN,
     )
     patience: int | None = setting(
         None,
         _int(1, none=True),
         "Generations without a better best before stopping.",
         resumable=True,
+        faces=_RUN,
     )
     n_jobs: int | None = setting(
         None,
         Rule(_n_jobs, "a non-zero int or None"),
         "Worker processes (-1: all cores).",
         resumable=True,
+        faces=_RUN,
     )
     racing: bool | int = setting(
-        False, Rule(_racing, "a bool or an int >= 1"), "Racing over cross-validation folds."
+        False,
+        Rule(_racing, "a bool or an int >= 1"),
+        "Racing over cross-validation folds.",
+        faces=_RUN,
     )
     timeout: float | None = setting(
-        None, _real(0, open_=True, none=True), "Seconds one task may run.", resumable=True
+        None,
+        _real(0, open_=True, none=True),
+        "Seconds one task may run.",
+        resumable=True,
+        faces=_RUN,
     )
-    backend: Any = setting(None, _ANY, "Where tasks run.", resumable=True, meta=False)
+    backend: Any = setting(None, _ANY, "Where tasks run.", resumable=True, meta=False, faces=_RUN)
     checkpoint: Any = setting(
         None,
         Rule(_path, "a path or None"),

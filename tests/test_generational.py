@@ -32,4 +32,5 @@ def test_each_told_generation_closes_once_with_its_record():
         evo.tell([evo.evaluation_of(c, c.params["x"]) for c in cands])
         (boundary,) = evo.boundaries
         evo.boundaries.clear()
-        assert boundary["generation"] == g and boundary["record"]["evaluations"] == 4
+        assert boundary["generation"] == g
+        assert boundary["record"]["evaluations"] == len(cands)

@@ -82,7 +82,7 @@ def test_random_and_grid_resume_exactly_and_report(strategy, tmp_path):
         checkpoint=ck,
         resume=True,
     )
-    cols = ["id", "generation", "origin", "x", "n", "k", "score"]
+    cols = ["id", "generation", "origin", "param_x", "param_n", "param_k", "mean_score"]
     assert resumed.history[cols].equals(whole.history[cols])
     proc = subprocess.run(
         [sys.executable, "-m", "evotune", "report", str(ck)],

@@ -100,3 +100,12 @@ def test_a_strategy_object_s_parameters_apply_and_are_recorded():
 def test_an_object_that_is_not_a_strategy_is_refused():
     with pytest.raises(ValueError, match="'strategy' must be one of"):
         Evolution(SPACE, strategy=object())
+
+
+def test_a_parameter_given_both_flat_and_on_the_object_must_agree():
+    from evotune.strategies import GA
+
+    with pytest.raises(ValueError, match="'tournament_size' is given twice"):
+        Evolution(SPACE, strategy=GA(tournament_size=2), tournament_size=5)
+    evo = Evolution(SPACE, strategy=GA(tournament_size=2), tournament_size=2)
+    assert evo.settings.tournament_size == 2

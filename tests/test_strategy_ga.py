@@ -36,7 +36,7 @@ def test_the_best_parents_survive_unchanged(elitism):
 
 
 def test_offspring_come_from_crossover_and_mutation_with_parents():
-    evo = _run(GA(crossover_prob=1.0, mutation_prob=1.0))
+    evo = _run(GA(crossover_prob=1.0, mutation_prob=1.0, screening=1))
     bred = [g for g in evo.seen.values() if g.generation > 0]
     assert bred and {g.origin for g in bred} <= {"crossover", "mutation"}
     assert all(len(g.parents) in (1, 2) for g in bred)

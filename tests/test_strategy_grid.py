@@ -22,7 +22,7 @@ def test_every_point_once_then_exhausted():
         random_state=0,
     )
     assert res.stop_reason == "exhausted" and res.n_evaluations == 3 * 2 * 3
-    points = set(zip(res.history["n"], res.history["k"], res.history["x"]))
+    points = set(zip(res.history["param_n"], res.history["param_k"], res.history["param_x"]))
     assert points == {(n, k, x) for n in (1, 2, 3) for k in "ab" for x in (0.0, 0.5, 1.0)}
 
 
@@ -36,7 +36,7 @@ def test_the_order_is_shuffled_by_the_seed():
             generations=1,
             random_state=seed,
         )
-        return list(zip(res.history["n"], res.history["k"], res.history["x"]))
+        return list(zip(res.history["param_n"], res.history["param_k"], res.history["param_x"]))
 
     assert order(0) == order(0) and order(0) != order(1)
 

@@ -19,7 +19,7 @@ def test_every_candidate_is_sampled_never_bred():
     )
     assert res.n_evaluations == 20
     assert set(res.history["origin"]) == {"initial"}
-    assert res.history["x"].nunique() == 20
+    assert res.history["param_x"].nunique() == 20
 
 
 @pytest.mark.parametrize("sampling", ["lhs", "sobol", "random"])
@@ -36,7 +36,7 @@ def test_generations_use_the_run_s_initial_sampling(sampling):
     )
     if sampling == "lhs":
         for _, block in res.history.groupby("generation"):
-            assert sorted((block["x"] * 5).astype(int)) == [0, 1, 2, 3, 4]
+            assert sorted((block["param_x"] * 5).astype(int)) == [0, 1, 2, 3, 4]
     assert res.n_evaluations == 15
 
 
@@ -49,7 +49,7 @@ def test_a_small_space_is_exhausted_without_duplicates():
         generations=5,
         random_state=0,
     )
-    assert res.history["n"].is_unique and res.n_evaluations <= 5
+    assert res.history["param_n"].is_unique and res.n_evaluations <= 5
 
 
 def test_random_through_the_estimators_and_the_experiment_file(tmp_path):
