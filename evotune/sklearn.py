@@ -296,6 +296,23 @@ refit_time_, multimetric_
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         raise NotImplementedError("EvolutionarySearchCV runs evotune's engine in fit()")
 
+    def _fit_scorers(self, knee: bool) -> tuple[Any, Any]:
+        """The scorers and the refit metric, as ``_get_scorers`` gives them."""
+        if not knee:
+            return self._get_scorers()
+        # "knee" picks from the Pareto front; the scorers are set up as for
+        # a refit on the primary objective (or the first scorer)
+        saved = self.refit
+        names = list(self.objectives or {})
+        scoring_names = list(self.scoring) if isinstance(self.scoring, (list, tuple, dict)) else []
+        self.refit = next((n for n in names if n in scoring_names), True)
+        if self.refit is True and scoring_names:
+            self.refit = scoring_names[0]
+        try:
+            return self._get_scorers()
+        finally:
+            self.refit = saved
+
     def fit(self, X: Any, y: Any = None, **params: Any) -> EvolutionarySearchCV:
         """Run the evolutionary search, then refit the best candidate.
 
@@ -315,23 +332,7 @@ refit_time_, multimetric_
         """
         self._validate_params()
         knee = self.objectives is not None and isinstance(self.refit, str) and self.refit == "knee"
-        if knee:
-            # "knee" picks from the Pareto front; the scorers are set up as for
-            # a refit on the primary objective (or the first scorer)
-            saved = self.refit
-            names = list(self.objectives or {})
-            scoring_names = (
-                list(self.scoring) if isinstance(self.scoring, (list, tuple, dict)) else []
-            )
-            self.refit = next((n for n in names if n in scoring_names), True)
-            if self.refit is True and scoring_names:
-                self.refit = scoring_names[0]
-            try:
-                scorers, refit_metric = self._get_scorers()
-            finally:
-                self.refit = saved
-        else:
-            scorers, refit_metric = self._get_scorers()
+        scorers, refit_metric = self._fit_scorers(knee)
         space = self.param_space if isinstance(self.param_space, Space) else Space(self.param_space)
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)
