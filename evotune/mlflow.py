@@ -14,18 +14,25 @@ importing :mod:`evotune` or this module does not import it, creating a
 from __future__ import annotations
 
 import json
-import math
 import os
-import posixpath
-import re
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from evotune._mlflow_log import (
+    DEFAULT_PARAM_LENGTH,
+    DEFAULT_TAG_LENGTH,
+    as_finite,
+    log_batch,
+    metric_entities,
+    mlflow_limit,
+    param_entities,
+    tag_dict,
+    tag_entities,
+)
 from evotune._version import __version__
 from evotune.callbacks import Callback
 from evotune.settings import search_settings_json
@@ -34,14 +41,6 @@ __all__ = ["MLflowCallback"]
 
 INSTALL_HINT = "pip install 'evotune[mlflow]'"
 
-# MLflow's own limits, where the installed MLflow does not say (older
-# releases allowed 500 characters per parameter value)
-_DEFAULT_PARAM_LENGTH = 500
-_DEFAULT_TAG_LENGTH = 5000
-_KEY_LENGTH = 250
-_BATCH_PARAMS = 100
-_BATCH_TAGS = 100
-_BATCH_METRICS = 1000
 _PARENT_RUN_ID = "mlflow.parentRunId"
 # evaluation statuses whose child run is FAILED; "ok" and "raced" are FINISHED
 _FAILED = ("failed", "timeout", "crashed")
@@ -57,61 +56,6 @@ def _import_mlflow() -> Any:
             "(or install 'mlflow' itself for a local database and the MLflow UI)"
         ) from exc
     return mlflow
-
-
-def _limit(name: str, default: int) -> int:
-    """One of the limits of the installed MLflow (``mlflow.utils.validation``)."""
-    try:
-        from mlflow.utils import validation
-    except ImportError:  # pragma: no cover - a very old or unusual MLflow
-        return default
-    value = getattr(validation, name, default)
-    return value if isinstance(value, int) and value > 0 else default
-
-
-def _truncate(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with a note of its real length."""
-    if len(text) <= limit:
-        return text
-    note = f"... [truncated by evotune: {len(text)} characters]"
-    return text[: max(0, limit - len(note))] + note
-
-
-_BAD_KEY = re.compile(r"[^/\w.\- ]")
-
-
-def _key(name: Any) -> str:
-    """``name`` as a valid MLflow key: letters, digits, ``_-. /`` only, at most
-    250 characters, and no path that resolves to another name."""
-    key = _BAD_KEY.sub("_", str(name)) or "_"
-    if posixpath.normpath(key) != key or key.startswith(("/", ".")):
-        key = key.replace("/", "_").replace(".", "_")
-    return key[:_KEY_LENGTH]
-
-
-def _value(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
-def _finite(value: Any) -> float | None:
-    """``value`` as a float when it is a finite real number, else None.
-
-    MLflow stores NaN and infinities unevenly across its stores (some reject
-    them), so a value without a number is not logged: a failed candidate's
-    score, the unrun folds of a raced one.
-    """
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class MLflowCallback(Callback):
@@ -250,8 +194,8 @@ class MLflowCallback(Callback):
         self._uri: str | None = None
         self._active_dir: Path | None = None
         self._warned = False
-        self._param_length = _DEFAULT_PARAM_LENGTH
-        self._tag_length = _DEFAULT_TAG_LENGTH
+        self._param_length = DEFAULT_PARAM_LENGTH
+        self._tag_length = DEFAULT_TAG_LENGTH
 
     # ------------------------------------------------------------- helpers
     def _resolved_uri(self, mlflow: Any) -> str:
@@ -295,44 +239,6 @@ class MLflowCallback(Callback):
                 )
             return None
 
-    def _params(self, values: Mapping[str, Any]) -> list[Any]:
-        from mlflow.entities import Param
-
-        return [Param(_key(k), _truncate(_value(v), self._param_length)) for k, v in values.items()]
-
-    def _tags(self, values: Mapping[str, Any]) -> list[Any]:
-        from mlflow.entities import RunTag
-
-        return [RunTag(_key(k), _truncate(_value(v), self._tag_length)) for k, v in values.items()]
-
-    def _metrics(self, values: Mapping[str, Any], step: int = 0) -> list[Any]:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        out = []
-        for k, v in values.items():
-            number = _finite(v)
-            if number is not None:
-                out.append(Metric(_key(k), number, now, step))
-        return out
-
-    def _log(
-        self,
-        run_id: str,
-        *,
-        metrics: list[Any] | None = None,
-        params: list[Any] | None = None,
-        tags: list[Any] | None = None,
-    ) -> None:
-        """``log_batch`` in pieces within MLflow's limits per request."""
-        client = self._client
-        for piece in _chunks(params or [], _BATCH_PARAMS):
-            client.log_batch(run_id, params=piece)
-        for piece in _chunks(tags or [], _BATCH_TAGS):
-            client.log_batch(run_id, tags=piece)
-        for piece in _chunks(metrics or [], _BATCH_METRICS):
-            client.log_batch(run_id, metrics=piece)
-
     def _settings(self, evolution: Any) -> dict[str, Any]:
         # the search settings as declared once (evotune.settings), in their
         # JSON form; a run directory's meta.json adds the run's
@@ -367,8 +273,8 @@ class MLflowCallback(Callback):
         self.run_id, self.experiment_id, self.child_run_ids = None, None, {}
         self._warned = False
         self._uri = self._resolved_uri(mlflow)
-        self._param_length = _limit("MAX_PARAM_VAL_LENGTH", _DEFAULT_PARAM_LENGTH)
-        self._tag_length = _limit("MAX_TAG_VAL_LENGTH", _DEFAULT_TAG_LENGTH)
+        self._param_length = mlflow_limit("MAX_PARAM_VAL_LENGTH", DEFAULT_PARAM_LENGTH)
+        self._tag_length = mlflow_limit("MAX_TAG_VAL_LENGTH", DEFAULT_TAG_LENGTH)
         run_dir = self.run_dir if self.run_dir is not None else evolution.run_dir
         self._active_dir = Path(run_dir) if run_dir is not None else None
         tags: dict[str, Any] = {
@@ -385,7 +291,7 @@ class MLflowCallback(Callback):
             run = self._client.create_run(
                 self.experiment_id,
                 run_name=self.run_name,
-                tags={_key(k): _truncate(_value(v), self._tag_length) for k, v in tags.items()},
+                tags=tag_dict(tags, self._tag_length),
             )
         except ValueError:
             self._client = None
@@ -397,9 +303,8 @@ class MLflowCallback(Callback):
                 f"at tracking URI {self._uri!r}: {exc}"
             ) from exc
         self.run_id = str(run.info.run_id)
-        self._guard(
-            "the settings", self._log, self.run_id, params=self._params(self._settings(evolution))
-        )
+        params = param_entities(self._settings(evolution), self._param_length)
+        self._guard("the settings", log_batch, self._client, self.run_id, params=params)
         space: Any = getattr(evolution, "space", None)
         if self.log_artifacts and space is not None and hasattr(space, "to_dict"):
             text = json.dumps(space.to_dict(), indent=2, default=repr)
@@ -432,7 +337,7 @@ class MLflowCallback(Callback):
             metrics[f"split{k}_score"] = score
         names = sorted({name for fold in ev.metrics for name in fold})
         for name in names:
-            values = [_finite(fold.get(name)) for fold in ev.metrics]
+            values = [as_finite(fold.get(name)) for fold in ev.metrics]
             finite = [v for v in values if v is not None]
             if finite:
                 metrics[f"mean_{name}"] = sum(finite) / len(finite)
@@ -453,12 +358,17 @@ class MLflowCallback(Callback):
         run = client.create_run(
             self.experiment_id,
             run_name=f"candidate-{candidate_id}",
-            tags={_key(k): _truncate(_value(v), self._tag_length) for k, v in tags.items()},
+            tags=tag_dict(tags, self._tag_length),
         )
         run_id = str(run.info.run_id)
         self.child_run_ids[int(candidate_id)] = run_id
         try:
-            self._log(run_id, metrics=self._metrics(metrics), params=self._params(params))
+            log_batch(
+                client,
+                run_id,
+                metrics=metric_entities(metrics),
+                params=param_entities(params, self._param_length),
+            )
         finally:
             client.set_terminated(run_id, status)
 
@@ -468,8 +378,8 @@ class MLflowCallback(Callback):
             return None
         record = {k: v for k, v in dict(state.record).items() if k != "generation"}
         record["n_evaluations"] = state.n_evaluations
-        metrics = self._metrics(record, step=int(state.generation))
-        self._guard("the logbook", self._log, self.run_id, metrics=metrics)
+        metrics = metric_entities(record, step=int(state.generation))
+        self._guard("the logbook", log_batch, self._client, self.run_id, metrics=metrics)
         return None
 
     def on_run_end(self, result: Any) -> None:
@@ -491,7 +401,8 @@ class MLflowCallback(Callback):
         if not interrupted:
             tags["evotune.error"] = f"{type(exc).__name__}: {exc}"
         assert self.run_id is not None
-        self._guard("the stop", self._log, self.run_id, tags=self._tags(tags))
+        stop = tag_entities(tags, self._tag_length)
+        self._guard("the stop", log_batch, self._client, self.run_id, tags=stop)
         self._guard(
             "the end of the run",
             self._client.set_terminated,
@@ -513,11 +424,12 @@ class MLflowCallback(Callback):
         metrics = {"best_score": result.best_score}
         self._guard(
             "the best candidate",
-            self._log,
+            log_batch,
+            self._client,
             run_id,
-            metrics=self._metrics(metrics, step=max(0, len(result.logbook) - 1)),
-            params=self._params(params),
-            tags=self._tags(tags),
+            metrics=metric_entities(metrics, step=max(0, len(result.logbook) - 1)),
+            params=param_entities(params, self._param_length),
+            tags=tag_entities(tags, self._tag_length),
         )
         child = self.child_run_ids.get(best_id) if best_id is not None else None
         if child is not None:

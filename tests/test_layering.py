@@ -88,7 +88,14 @@ FACES = (
     "evotune.__main__",
 )
 # the bottom layers: they know nothing of the engine, the run or where work runs
-BOTTOM = ("evotune.settings", "evotune.space", "evotune.genome", "evotune.records")
+BOTTOM = (
+    "evotune.settings",
+    "evotune.space",
+    "evotune._parameters",
+    "evotune._feature_mask",
+    "evotune.genome",
+    "evotune.records",
+)
 ABOVE_BOTTOM = (
     "evotune.engine",
     "evotune.run",
@@ -203,3 +210,60 @@ def test_the_engine_never_imports_backends_the_journal_or_the_run():
         for d in deps
         if _in(d, ("evotune.backends", "evotune.journal", "evotune.run", "evotune.loop"))
     }
+
+
+# ------------------------------------------------------------------ sizes
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80  # not counting the docstring
+# Files still being split (by other branches): skipped until their split is
+# merged. Remove an entry then; the set should end up empty.
+PENDING = {
+    "evotune/backends/dask.py",
+    "evotune/journal.py",
+}
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _function_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines from ``def`` to the end of the body, less the docstring's."""
+    lines = (node.end_lineno or node.lineno) - node.lineno + 1
+    first = node.body[0]
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        lines -= (first.end_lineno or first.lineno) - first.lineno + 1
+    return lines
+
+
+def test_modules_and_functions_are_small():
+    too_big: list[str] = []
+    seen: set[str] = set()
+    for package in ("evotune", "operators"):
+        root = _package_dir(package)
+        for path in sorted(root.rglob("*.py")):
+            name = path.relative_to(root.parent).as_posix()
+            seen.add(name)
+            if name in PENDING:
+                continue
+            text = path.read_text(encoding="utf-8")
+            n_lines = len(text.splitlines())
+            if n_lines > MAX_MODULE_LINES:
+                too_big.append(f"{name}: {n_lines} lines (at most {MAX_MODULE_LINES})")
+            for node in ast.walk(ast.parse(text, filename=str(path))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    length = _function_lines(node)
+                    if length > MAX_FUNCTION_LINES:
+                        too_big.append(
+                            f"{name}:{node.lineno} {node.name}: {length} lines "
+                            f"(at most {MAX_FUNCTION_LINES}, docstring not counted)"
+                        )
+    # the walk saw the packages (the test is not vacuous)
+    assert {"evotune/space.py", "operators/schema.py"} <= seen
+    assert not too_big, "too big:\n" + "\n".join(too_big)

@@ -1,4 +1,5 @@
-"""The report's PNG plots: progress, score against each parameter, worker timeline."""
+"""The report's PNG plots: ``write_plots``, and the progress, worker timeline and
+Pareto front figures (the score against each parameter is ``_parameter_plot``'s)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,15 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 from evotune._atomic import atomic_open
-from evotune.report._run import (
-    Run,
-    _as_float,
-    _as_int,
-    _category_index,
-    _display,
-    _fmt_cell,
-    _is_ok,
-    _params,
-)
+from evotune.report._figure import _message, _score_label
+from evotune.report._parameter_plot import _plot_parameters
+from evotune.report._run import Run, _as_float, _as_int, _is_ok
 from evotune.report._timeline import worker_timeline
 
 # Okabe-Ito colours: told apart by colour-blind readers and in greyscale print
@@ -90,26 +83,6 @@ def _save(fig: Figure, path: Path) -> None:
     FigureCanvasAgg(fig)  # binds the figure to Agg; pyplot's backend is untouched
     with atomic_open(path, "wb") as fh:  # a reader never sees half a PNG
         fig.savefig(fh, format="png", dpi=_DPI)
-
-
-def _score_label(run: Run) -> str:
-    """'score (accuracy; higher is better)': the metric if the meta names it."""
-    fp = run.meta.get("fingerprint")
-    fp = fp if isinstance(fp, Mapping) else {}
-    metric = fp.get("metric")
-    name = None
-    if isinstance(metric, str) and metric and metric != "score":
-        name = metric
-    else:
-        scoring = fp.get("scoring")  # a repr: "'accuracy'" for a named scorer
-        if isinstance(scoring, str) and len(scoring) > 2 and scoring[0] == scoring[-1] == "'":
-            name = scoring[1:-1]
-    better = "higher" if run.direction == "maximize" else "lower"
-    return f"mean score ({name + '; ' if name else ''}{better} is better)"
-
-
-def _message(ax: Axes, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.35")
 
 
 def _plot_progress(run: Run) -> Figure:
@@ -184,155 +157,6 @@ def _plot_progress(run: Run) -> Figure:
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize="small")
-    return fig
-
-
-def _choice_label(choice: Any, width: int = 18) -> str:
-    return _fmt_cell(_display(choice), active=True, width=width)
-
-
-def _plot_parameters(run: Run) -> Figure:
-    import numpy as np
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    names = run.param_names
-    n = max(1, len(names))
-    ncols = min(3, n)
-    nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(4.4 * ncols + 0.9, 3.5 * nrows + 0.7), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
-    flat = [ax for row in axes for ax in row]
-    for ax in flat[len(names) :]:
-        ax.set_visible(False)
-
-    ok = [ev for ev in run.evaluations if _is_ok(ev)]
-    best = run.best
-    gens = [_as_int(ev.get("generation")) or 0 for ev in ok]
-    vmax = max(gens, default=0)
-    rng = np.random.default_rng(0)  # fixed jitter: the same run draws the same plot
-    colour_map = None
-    score_label = _score_label(run)
-    for i, (ax, name) in enumerate(zip(flat, names)):
-        spec = run.space.get(name)
-        spec = spec if isinstance(spec, Mapping) else {}
-        kind = spec.get("type")
-        n_failed = sum(1 for ev in run.evaluations if not _is_ok(ev) and name in _params(ev))
-        n_inactive = sum(1 for ev in run.evaluations if name not in _params(ev))
-        xs: list[float] = []
-        ys: list[float] = []
-        cs: list[int] = []
-        best_xy: tuple[float, float] | None = None
-        if kind == "categorical":
-            choices = list(spec.get("choices") or [])
-            for ev, g in zip(ok, gens):
-                index = _category_index(ev, name, choices)
-                if index is None:
-                    continue
-                x = index + float(rng.uniform(-0.22, 0.22))
-                xs.append(x)
-                ys.append(_as_float(ev.get("mean_score")))
-                cs.append(g)
-                if ev is best:
-                    best_xy = (float(index), ys[-1])
-            labels = [_choice_label(c) for c in choices]
-            ax.set_xticks(range(len(choices)))
-            long = sum(len(t) for t in labels) > 28 or any(len(t) > 8 for t in labels)
-            ax.set_xticklabels(
-                labels,
-                rotation=25 if long else 0,
-                ha="right" if long else "center",
-                rotation_mode="anchor",  # a slanted label ends at its own tick
-            )
-            ax.set_xlim(-0.5, max(len(choices), 1) - 0.5)
-            ax.set_xlabel(f"{name} (choice)")
-        else:
-            log = bool(spec.get("log", False))
-            low, high = _as_float(spec.get("low")), _as_float(spec.get("high"))
-            # a few integers: many points share an x, so spread them a little
-            jitter = 0.12 if kind == "int" and not log and high - low <= 30 else 0.0
-            for ev, g in zip(ok, gens):
-                value = _params(ev).get(name)
-                x = _as_float(value)
-                if not math.isfinite(x) or (log and x <= 0):
-                    continue
-                if ev is best:
-                    best_xy = (x, _as_float(ev.get("mean_score")))
-                if jitter:
-                    x += float(rng.uniform(-jitter, jitter))
-                xs.append(x)
-                ys.append(_as_float(ev.get("mean_score")))
-                cs.append(g)
-            if log and (low > 0 or xs):
-                ax.set_xscale("log")
-            if math.isfinite(low) and math.isfinite(high) and high > low:
-                # the whole range, so a reader sees where in it the search went
-                if log and low > 0:
-                    pad = (high / low) ** 0.04
-                    ax.set_xlim(low / pad, high * pad)
-                else:
-                    pad = 0.04 * (high - low)
-                    if kind == "int":
-                        pad = max(pad, 0.4)  # room for the jitter at the ends
-                    ax.set_xlim(low - pad, high + pad)
-            if kind == "int":
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            bounds = f"{low:g} to {high:g}" if math.isfinite(low) and math.isfinite(high) else ""
-            scale = "log scale" if log else "linear"
-            ax.set_xlabel(f"{name} ({bounds}, {scale})" if bounds else f"{name} ({scale})")
-        if xs:
-            colour_map = ax.scatter(
-                xs,
-                ys,
-                c=cs,
-                cmap="viridis",
-                vmin=0,
-                vmax=max(vmax, 1),
-                s=22,
-                alpha=0.85,
-                edgecolors="none",
-            )
-        else:
-            _message(ax, "no successful evaluation\nwith this parameter active")
-        if best_xy is not None:
-            ax.scatter(
-                [best_xy[0]],
-                [best_xy[1]],
-                marker="*",
-                s=220,
-                color="#D55E00",
-                edgecolors="black",
-                linewidths=0.6,
-                zorder=5,
-                label="best",
-            )
-        notes = [f"{len(xs)} shown"]
-        if n_failed:
-            notes.append(f"{n_failed} failed (not shown)")
-        if n_inactive:
-            notes.append(f"{n_inactive} inactive")
-        ax.set_title(f"{name}: " + ", ".join(notes), fontsize="medium")
-        ax.grid(True, alpha=0.3)
-        if i % ncols == 0:
-            ax.set_ylabel(score_label)
-    if not names:
-        _message(flat[0], "the space in meta.json names no parameter")
-    if colour_map is not None and vmax > 0:
-        bar = fig.colorbar(
-            colour_map, ax=[a for a in flat if a.get_visible()], shrink=0.8, aspect=30
-        )
-        bar.set_label("generation")
-        bar.locator = MaxNLocator(integer=True)  # generations are whole numbers
-        bar.update_ticks()
-    for ax in flat:
-        handles, labels = ax.get_legend_handles_labels()
-        if handles:
-            # outside the axes: inside, it may hide the very star it explains
-            fig.legend(handles, labels, loc="outside lower center", fontsize="small")
-            break
-    fig.suptitle(
-        f"Score against each parameter ({len(ok)} successful of {len(run.evaluations)} evaluations)"
-    )
     return fig
 
 

@@ -1,0 +1,131 @@
+"""Logging to MLflow within its limits: values and keys it accepts, in batches it takes.
+
+:class:`~evotune.mlflow.MLflowCallback` builds its parameters, tags and metrics
+here: a value past MLflow's length limit is cut with a note of its length, a
+key loses the characters MLflow refuses, a metric without a finite number is
+left out, and a ``log_batch`` is sent in pieces MLflow accepts. MLflow itself
+is imported only when an entity is built.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# MLflow's own limits, where the installed MLflow does not say (older
+# releases allowed 500 characters per parameter value)
+DEFAULT_PARAM_LENGTH = 500
+DEFAULT_TAG_LENGTH = 5000
+_KEY_LENGTH = 250
+_BATCH_PARAMS = 100
+_BATCH_TAGS = 100
+_BATCH_METRICS = 1000
+
+
+def mlflow_limit(name: str, default: int) -> int:
+    """One of the limits of the installed MLflow (``mlflow.utils.validation``)."""
+    try:
+        from mlflow.utils import validation
+    except ImportError:  # pragma: no cover - a very old or unusual MLflow
+        return default
+    value = getattr(validation, name, default)
+    return value if isinstance(value, int) and value > 0 else default
+
+
+def _truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with a note of its real length."""
+    if len(text) <= limit:
+        return text
+    note = f"... [truncated by evotune: {len(text)} characters]"
+    return text[: max(0, limit - len(note))] + note
+
+
+_BAD_KEY = re.compile(r"[^/\w.\- ]")
+
+
+def _key(name: Any) -> str:
+    """``name`` as a valid MLflow key: letters, digits, ``_-. /`` only, at most
+    250 characters, and no path that resolves to another name."""
+    key = _BAD_KEY.sub("_", str(name)) or "_"
+    if posixpath.normpath(key) != key or key.startswith(("/", ".")):
+        key = key.replace("/", "_").replace(".", "_")
+    return key[:_KEY_LENGTH]
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def as_finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite real number, else None.
+
+    MLflow stores NaN and infinities unevenly across its stores (some reject
+    them), so a value without a number is not logged: a failed candidate's
+    score, the unrun folds of a raced one.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def tag_dict(values: Mapping[str, Any], length: int) -> dict[str, str]:
+    """Tags as ``create_run`` takes them: valid keys, values cut to ``length``."""
+    return {_key(k): _truncate(_value(v), length) for k, v in values.items()}
+
+
+def param_entities(values: Mapping[str, Any], length: int) -> list[Any]:
+    """MLflow ``Param`` entities: valid keys, values cut to ``length``."""
+    from mlflow.entities import Param
+
+    return [Param(_key(k), _truncate(_value(v), length)) for k, v in values.items()]
+
+
+def tag_entities(values: Mapping[str, Any], length: int) -> list[Any]:
+    """MLflow ``RunTag`` entities: valid keys, values cut to ``length``."""
+    from mlflow.entities import RunTag
+
+    return [RunTag(_key(k), _truncate(_value(v), length)) for k, v in values.items()]
+
+
+def metric_entities(values: Mapping[str, Any], step: int = 0) -> list[Any]:
+    """MLflow ``Metric`` entities at ``step``, timed now; a value that is not a
+    finite number is left out."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    out = []
+    for k, v in values.items():
+        number = as_finite(v)
+        if number is not None:
+            out.append(Metric(_key(k), number, now, step))
+    return out
+
+
+def log_batch(
+    client: Any,
+    run_id: str,
+    *,
+    metrics: list[Any] | None = None,
+    params: list[Any] | None = None,
+    tags: list[Any] | None = None,
+) -> None:
+    """``client.log_batch`` in pieces within MLflow's limits per request."""
+    for piece in _chunks(params or [], _BATCH_PARAMS):
+        client.log_batch(run_id, params=piece)
+    for piece in _chunks(tags or [], _BATCH_TAGS):
+        client.log_batch(run_id, tags=piece)
+    for piece in _chunks(metrics or [], _BATCH_METRICS):
+        client.log_batch(run_id, metrics=piece)
