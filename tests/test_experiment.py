@@ -97,7 +97,7 @@ BAD = [
     (
         '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
         '[space]\nC = { type = "float", low = 1, high = 2 }\n[search]\ngenerations = "4"\n',
-        r"^search\.generations: must be int, got str",
+        r"^'search\.generations' must be an integer, got '4' \(str\)",
     ),
     (
         '[estimator]\nclass = "sklearn.svm.SVQ"\n[data]\nloader = "sklearn.datasets.load_iris"\n'

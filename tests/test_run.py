@@ -92,7 +92,7 @@ def test_random_and_grid_resume_exactly_and_report(strategy, tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert (ck / "progress.png").exists()
+    assert (ck / "report" / "progress.png").exists()
 
 
 def test_the_user_s_objects_are_not_written_onto(tmp_path):
