@@ -12,34 +12,16 @@ from __future__ import annotations
 
 import copy
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evotune._validation import InvalidParameterError
-from evotune.strategies._registry import REGISTRY, STRATEGY_NAMES
-
-__all__ = [
-    "GA",
-    "NSGA2",
-    "STRATEGY_NAMES",
-    "GridSearch",
-    "MuCommaLambda",
-    "MuPlusLambda",
-    "RandomSearch",
-    "SteadyState",
-    "make_strategy",
-    "strategy_class",
-]
-
-if TYPE_CHECKING:
-    from evotune.strategies.ga import GA
-    from evotune.strategies.grid import GridSearch
-    from evotune.strategies.mu_comma_lambda import MuCommaLambda
-    from evotune.strategies.mu_plus_lambda import MuPlusLambda
-    from evotune.strategies.nsga2 import NSGA2
-    from evotune.strategies.random_search import RandomSearch
-    from evotune.strategies.steady_state import SteadyState
+from evotune.strategies._registry import REGISTRY, STRATEGY_NAMES  # noqa: F401 (exported)
 
 _CLASSES = {path.rpartition(":")[2]: path for path in REGISTRY.values()}
+
+# a new strategy is its module and its line in the registry: the names
+# exported here follow the registry
+__all__ = sorted(["STRATEGY_NAMES", "make_strategy", "strategy_class", *_CLASSES])
 
 
 def strategy_class(name: str) -> Any:
