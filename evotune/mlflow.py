@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from evotune.callbacks import Callback
+from evotune.journal import HALL_OF_FAME, HISTORY, peek_meta
 
 __all__ = ["MLflowCallback"]
 
@@ -357,8 +358,6 @@ class MLflowCallback(Callback):
         if objectives is not None:
             settings["objectives"] = json.dumps(objectives.to_dict())
         if self._active_dir is not None:
-            from evotune.journal import peek_meta
-
             try:
                 meta = peek_meta(self._active_dir) or {}
             except Exception:
@@ -545,8 +544,8 @@ class MLflowCallback(Callback):
         with tempfile.TemporaryDirectory(prefix="evotune-mlflow-") as tmp:
             tables = Path(tmp) / "tables"
             tables.mkdir()
-            result.history.to_csv(tables / "history.csv", index=False)
-            result.hall_of_fame.to_csv(tables / "hall_of_fame.csv", index=False)
+            result.history.to_csv(tables / HISTORY, index=False)
+            result.hall_of_fame.to_csv(tables / HALL_OF_FAME, index=False)
             if getattr(result, "pareto_front", None) is not None:
                 result.pareto_front.to_csv(tables / "pareto_front.csv", index=False)
             client.log_artifacts(run_id, str(tables))
