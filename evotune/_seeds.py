@@ -11,30 +11,45 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from evotune._objective import Objective
+from evotune.journal import (
+    JOURNAL,
+    META,
+    Journal,
+    JournalError,
+    _json_safe,
+    read_journal,
+    read_meta,
+)
+from evotune.records import FoldResult
 from evotune.space import Categorical, Space
 
 if TYPE_CHECKING:
     from evotune._objective import Objective
 
 
+def _read_run(path: Path) -> tuple[dict[str, Any], Journal]:
+    """The ``meta.json`` and journal of a run directory given as the warm start,
+    read by the journal's one reader (a torn last line dropped with a warning, a
+    bad line elsewhere refused), keeping the ``evaluation`` records."""
+    meta, journal = path / META, path / JOURNAL
+    if not journal.is_file() or not meta.is_file():
+        raise ValueError(
+            f"'initial_population': {str(path)!r} is not a run directory (no {JOURNAL} or {META})"
+        )
+    try:
+        return read_meta(meta), read_journal(journal, keep=("evaluation",))
+    except JournalError as exc:
+        raise JournalError(f"'initial_population': {exc}") from None
+
+
 def _from_run_directory(path: Path) -> list[dict[str, Any]]:
     """The evaluated parameter sets of a run directory, best first (JSON only)."""
-    journal = path / "journal.jsonl"
-    meta_path = path / "meta.json"
-    if not journal.exists() or not meta_path.exists():
-        raise ValueError(
-            f"'initial_population': {str(path)!r} is not a run directory (no journal.jsonl "
-            "or meta.json)"
-        )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta, journal = _read_run(path)
     sign = 1.0 if meta.get("settings", {}).get("direction", "maximize") == "maximize" else -1.0
     rows = []
-    for line in journal.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue  # a torn last line
-        if rec.get("type") == "evaluation" and rec.get("status") == "ok":
+    for rec in journal.records:
+        if rec.get("status") == "ok":
             score = rec.get("mean_score")
             if isinstance(score, (int, float)) and math.isfinite(score):
                 rows.append((sign * score, rec["params"]))
@@ -143,8 +158,6 @@ def seeds_fingerprint(value: Any) -> Any:
         return None
     if isinstance(value, (str, os.PathLike)):
         return {"run_directory": str(value)}
-    from evotune.journal import _json_safe
-
     return _json_safe(_rows(value))
 
 
@@ -179,7 +192,7 @@ def _exact_row(space: Space, params: Mapping[str, Any]) -> np.ndarray | None:
 
 def known_results(
     value: Any, space: Space, objective: Objective, fingerprint: Mapping[str, Any]
-) -> dict[tuple[str, int], Any]:
+) -> dict[tuple[str, int], FoldResult]:
     """``(key, fold) -> FoldResult`` of the warm start's candidates whose scores
     are already known, so they are taken as they are instead of refitted.
 
@@ -191,12 +204,10 @@ def known_results(
 
     Lists of dicts and DataFrames carry no scores: they are evaluated.
     """
-    from evotune.records import FoldResult
-
     if value is None:
         return {}
     n_tasks = int(objective.n_tasks)
-    out: dict[tuple[str, int], Any] = {}
+    out: dict[tuple[str, int], FoldResult] = {}
     if isinstance(value, (str, os.PathLike)):
         return _known_from_run(Path(value), space, fingerprint, n_tasks)
     if not (isinstance(value, Mapping) and "params" in value):
@@ -238,35 +249,24 @@ def known_results(
 
 def _known_from_run(
     path: Path, space: Space, fingerprint: Mapping[str, Any], n_tasks: int
-) -> dict[tuple[str, int], Any]:
-    from evotune.journal import _fold_from_json
-
-    try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+) -> dict[tuple[str, int], FoldResult]:
+    meta, journal = _read_run(path)
     if json.dumps(meta.get("fingerprint"), sort_keys=True) != json.dumps(
         dict(fingerprint), sort_keys=True, default=str
     ):
         return {}  # other data, folds or model: the scores do not carry over
-    folds: dict[str, dict[int, Any]] = {}
-    params: dict[str, Any] = {}
-    for line in (path / "journal.jsonl").read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if rec.get("type") == "fold":
-            result = _fold_from_json(rec["result"])
-            if result.status == "ok":
-                folds.setdefault(str(rec["key"]), {})[int(rec["fold"])] = result
-        elif rec.get("type") == "evaluation" and rec.get("status") == "ok":
-            params[str(rec["key"])] = rec["params"]
-    out: dict[tuple[str, int], Any] = {}
+    folds: dict[str, dict[int, FoldResult]] = {}
+    for (old_key, k), result in journal.folds.items():
+        if result.status == "ok":
+            folds.setdefault(old_key, {})[k] = result
+    params = {
+        str(rec["key"]): rec["params"] for rec in journal.records if rec.get("status") == "ok"
+    }
+    out: dict[tuple[str, int], FoldResult] = {}
     for old_key, p in params.items():
         got = folds.get(old_key, {})
         row = _exact_row(space, {k: v for k, v in p.items() if v is not None})
-        if row is None or len(got) != n_tasks:
+        if row is None or sorted(got) != list(range(n_tasks)):
             continue
         key = space.key(row)
         for k in range(n_tasks):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evotune._atomic import atomic_open
+from evotune.journal import HALL_OF_FAME, HISTORY
 
 if TYPE_CHECKING:
     from evotune.records import Evaluation
@@ -105,8 +106,8 @@ class TableWriter:
             self._render(e, n_splits)
         self._done = len(evaluations)
         header = self._header(n_splits)
-        _write_atomic(directory / "history.csv", self._line(header) + "".join(self._rows))
+        _write_atomic(directory / HISTORY, self._line(header) + "".join(self._rows))
         hof = [self._line(["rank", *header[:-1]]).rstrip("\n") + "\n"]
         for rank, cid in enumerate(best_ids, start=1):
             hof.append(f"{rank}," + self._short[cid])
-        _write_atomic(directory / "hall_of_fame.csv", "".join(hof))
+        _write_atomic(directory / HALL_OF_FAME, "".join(hof))

@@ -163,13 +163,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         random_state=args.random_state,
         callbacks=callbacks,
     )
+    from evotune.journal import HALL_OF_FAME, HISTORY
+
     out = Path(args.out)
     result.save(out)
     print(f"best accuracy {result.best_score:.4f} with {result.best_params}")
-    print(
-        f"{result.n_evaluations} evaluations; wrote {out / 'history.csv'} and "
-        f"{out / 'hall_of_fame.csv'}"
-    )
+    print(f"{result.n_evaluations} evaluations; wrote {out / HISTORY} and {out / HALL_OF_FAME}")
     return 0
 
 

@@ -21,7 +21,11 @@ missing is dispatched. The random states recorded at generation boundaries
 check that the replay follows the journal.
 
 Reading a run directory never runs code: it is JSON, and objects among a
-parameter's choices are stored by index and shown by ``repr``.
+parameter's choices are stored by index and shown by ``repr``. Resume, the
+report and warm starts read it through one reader, :func:`read_journal` and
+:func:`read_meta` (in :mod:`evotune._journal_read`, served from here), with
+one rule for damaged lines: a torn last line is dropped with a warning, any
+other bad line is refused with an error naming the file and the line.
 """
 
 from __future__ import annotations
@@ -33,36 +37,42 @@ import os
 import platform
 import sys
 import time
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from evotune._atomic import atomic_open
+from evotune._journal_read import FORMAT_VERSION, Journal, JournalError, read_journal, read_meta
 from evotune.records import Evaluation, FoldResult
+from evotune.settings import resumable
 
 __all__ = [
     "FORMAT_VERSION",
+    "HALL_OF_FAME",
+    "HISTORY",
+    "JOURNAL",
+    "LOCK",
+    "META",
+    "Journal",
     "JournalError",
     "RunDirectory",
     "RunLockedError",
     "build_meta",
     "package_versions",
     "peek_meta",
+    "read_journal",
     "read_meta",
 ]
 
-FORMAT_VERSION = 1
+# the names of a run directory's files: spelled here only, imported elsewhere
 JOURNAL = "journal.jsonl"
 META = "meta.json"
+HISTORY = "history.csv"
+HALL_OF_FAME = "hall_of_fame.csv"
 LOCK = "lock"
 FSYNC_INTERVAL = 1.0
 
 logger = logging.getLogger("evotune")
-
-
-class JournalError(ValueError):
-    """A run directory that cannot be resumed as it is (corrupt, or a mismatch)."""
 
 
 class RunLockedError(RuntimeError):
@@ -155,41 +165,6 @@ def _fold_to_json(result: FoldResult) -> dict[str, Any]:
         "started": result.started,
         "finished": result.finished,
     }
-
-
-def _num(value: Any, default: float = math.nan) -> float:
-    return default if value is None else float(value)
-
-
-def _fold_from_json(data: Mapping[str, Any]) -> FoldResult:
-    return FoldResult(
-        score=_num(data["score"]),
-        fit_time=_num(data.get("fit_time"), 0.0),
-        score_time=_num(data.get("score_time"), 0.0),
-        status=str(data.get("status", "ok")),
-        error=data.get("error"),
-        metrics={k: _num(v) for k, v in (data.get("metrics") or {}).items()},
-        worker=int(data.get("worker", 0)),
-        started=_num(data.get("started")),
-        finished=_num(data.get("finished")),
-    )
-
-
-def read_meta(path: Path) -> dict[str, Any]:
-    """A run's ``meta.json``, checked to be a JSON object of this format version."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise JournalError(f"{path} is not readable JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise JournalError(f"{path} must hold a JSON object, got {type(data).__name__}")
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise JournalError(
-            f"{path} has format_version {version!r}; this evotune reads version "
-            f"{FORMAT_VERSION} only"
-        )
-    return data
 
 
 class _Lock:
@@ -322,69 +297,13 @@ class RunDirectory:
                     f"(run: {old_s.get(name)!r}; now: {new_s.get(name)!r})"
                 )
 
-    def _replay(self, journal: Path) -> None:
-        with open(journal, "rb") as fh:
-            data = fh.read()
-        lines = data.split(b"\n")
-        torn = lines[-1] != b""  # no newline at the end: the last write was cut
-        good_end = 0
-        offset = 0
-        for number, raw in enumerate(lines, start=1):
-            line_end = offset + len(raw) + 1
-            last = number == len(lines)
-            if raw.strip():
-                try:
-                    record = json.loads(raw)
-                    if not isinstance(record, dict) or "type" not in record:
-                        raise ValueError("not a journal record")
-                except ValueError as exc:
-                    if last and torn:
-                        warnings.warn(
-                            f"{journal}: line {number} was cut short (the process was killed "
-                            "while writing it); it is dropped",
-                            RuntimeWarning,
-                            stacklevel=3,
-                        )
-                        break
-                    raise JournalError(
-                        f"{journal}, line {number}: not a valid journal record ({exc}); the "
-                        "journal is corrupted, nothing was changed"
-                    ) from None
-                self._apply(record, journal, number)
-            if not last:
-                good_end = line_end
-            offset = line_end
-        if torn:
-            # drop the torn tail so the next append starts on a fresh line
-            with open(journal, "r+b") as fh:
-                fh.truncate(good_end)
-
-    def _apply(self, record: Mapping[str, Any], journal: Path, number: int) -> None:
-        kind = record["type"]
-        try:
-            if kind == "fold":
-                self.folds[(str(record["key"]), int(record["fold"]))] = _fold_from_json(
-                    record["result"]
-                )
-            elif kind == "ask":
-                keys = [str(k) for k in record["keys"]]
-                if record.get("append"):
-                    self.asked.setdefault(int(record["generation"]), []).extend(keys)
-                else:
-                    self.asked[int(record["generation"])] = keys
-            elif kind == "tell":
-                self.told[int(record["generation"])] = record["rng"]
-            elif kind == "evaluation":
-                self.evaluated.add(str(record["key"]))
-            elif kind in ("start", "stop"):
-                pass
-            else:
-                raise ValueError(f"unknown record type {kind!r}")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise JournalError(
-                f"{journal}, line {number}: malformed {kind!r} record ({exc}); the journal is "
-                "corrupted, nothing was changed"
-            ) from None
+    def _replay(self, path: Path) -> None:
+        """Take what the earlier sessions journaled (the records themselves are
+        not kept: resume needs the summary only)."""
+        journal = read_journal(path, keep=())
+        self.folds, self.asked = journal.folds, journal.asked
+        self.told, self.evaluated = journal.told, journal.evaluated
+        _mend_tail(path, journal.end)
 
     # -------------------------------------------------------------- write
     def append(self, record: dict[str, Any]) -> None:
@@ -499,10 +418,22 @@ class RunDirectory:
             self._lock.release()
 
 
+def _mend_tail(path: Path, end: int) -> None:
+    """Cut what follows the last whole record (a torn line, blank lines) and end
+    that record's line, so that the next append starts a line of its own."""
+    with open(path, "r+b") as fh:
+        if fh.seek(0, os.SEEK_END) > end:
+            fh.truncate(end)
+        if end:
+            fh.seek(end - 1)
+            if fh.read(1) != b"\n":
+                fh.seek(end)
+                fh.write(b"\n")
+
+
 # settings that may change on resume: they extend or steer a run, not redefine it
-EXTENSIBLE = frozenset(
-    {"generations", "max_evaluations", "time_budget", "patience", "n_jobs", "timeout", "backend"}
-)
+# the settings a resume may change, as declared in evotune.settings
+EXTENSIBLE = resumable()
 
 
 def _canon(value: Any) -> str:

@@ -35,6 +35,7 @@ from evotune._mlflow_log import (
 )
 from evotune._version import __version__
 from evotune.callbacks import Callback
+from evotune.journal import HALL_OF_FAME, HISTORY, peek_meta
 from evotune.settings import search_settings_json
 
 __all__ = ["MLflowCallback"]
@@ -251,8 +252,6 @@ class MLflowCallback(Callback):
         if evolution.budget is not None:
             settings["budget"] = evolution.budget
         if self._active_dir is not None:
-            from evotune.journal import peek_meta
-
             try:
                 meta = peek_meta(self._active_dir) or {}
             except Exception:
@@ -443,8 +442,8 @@ class MLflowCallback(Callback):
         with tempfile.TemporaryDirectory(prefix="evotune-mlflow-") as tmp:
             tables = Path(tmp) / "tables"
             tables.mkdir()
-            result.history.to_csv(tables / "history.csv", index=False)
-            result.hall_of_fame.to_csv(tables / "hall_of_fame.csv", index=False)
+            result.history.to_csv(tables / HISTORY, index=False)
+            result.hall_of_fame.to_csv(tables / HALL_OF_FAME, index=False)
             if getattr(result, "pareto_front", None) is not None:
                 result.pareto_front.to_csv(tables / "pareto_front.csv", index=False)
             client.log_artifacts(run_id, str(tables))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from evotune._atomic import atomic_open
+from evotune.journal import HALL_OF_FAME, HISTORY
 
 if TYPE_CHECKING:
     from evotune.engine import Evolution
@@ -151,8 +152,8 @@ class Result:
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``history.csv`` and ``hall_of_fame.csv`` into ``directory``."""
         out = Path(directory)
-        write_csv_atomic(self.history, out / "history.csv")
-        write_csv_atomic(self.hall_of_fame, out / "hall_of_fame.csv")
+        write_csv_atomic(self.history, out / HISTORY)
+        write_csv_atomic(self.hall_of_fame, out / HALL_OF_FAME)
         return out
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from evotune._pareto import Objectives
-from evotune._seeds import known_results
+from evotune._seeds import known_results, seeds_fingerprint
 from evotune._validation import InvalidParameterError, check_random_state
 from evotune.backends.factory import get_backend
 from evotune.backends.process import check_picklable
@@ -195,6 +195,7 @@ def evolve(
     if run.checkpoint is not None:
         settings = {**evo.settings.to_json(), **run.to_json()}
         settings["objectives"] = parsed.to_dict() if parsed is not None else None
+        settings["initial_population"] = seeds_fingerprint(search.initial_population)
         meta = build_meta(space.to_dict(), settings, obj.fingerprint())
         directory = RunDirectory.open(run.checkpoint, meta, resume=run.resume)
     known = known_results(search.initial_population, space, obj, obj.fingerprint())

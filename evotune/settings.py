@@ -32,7 +32,6 @@ evotune._validation.InvalidParameterError: 'population_size' must be >= 2, got 1
 
 from __future__ import annotations
 
-import importlib
 import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -209,11 +208,6 @@ class Setting:
     to_json: Callable[[Any], Any] | None = None
 
 
-def _seeds_json(value: Any) -> Any:
-    # the warm start's reader knows its forms (rows, a DataFrame, a run directory)
-    return importlib.import_module("evotune._seeds").seeds_fingerprint(value)
-
-
 def _objectives_json(value: Any) -> dict[str, str]:
     if isinstance(value, Objectives):
         return value.to_dict()
@@ -253,7 +247,11 @@ class SearchSettings:
         "lhs", _choice(SAMPLINGS), "How generation 0 (and 'random') covers the space."
     )
     initial_population: Any = setting(
-        None, _ANY, "Known parameter sets to start from (a warm start).", to_json=_seeds_json
+        # its meta.json form needs the warm start's reader (evotune._seeds),
+        # which sits above the settings: the run writes it
+        None,
+        _ANY,
+        "Known parameter sets to start from (a warm start).",
     )
     hall_of_fame_size: int = setting(
         10, _int(1), "Best genomes kept.", meta=False, faces=frozenset({EVOLUTION})

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,7 @@ from _runs import SPACE, comparable, mixed
 
 from evotune import Categorical, Float, Space, evolve
 from evotune.journal import JournalError, RunDirectory, RunLockedError, build_meta
+from evotune.report import load_run
 
 
 def _run(ck, **kw):
@@ -231,3 +235,116 @@ def test_fsync_batches(tmp_path, monkeypatch):
     # at least one per generation, far fewer than one per record
     records = len((tmp_path / "run" / "journal.jsonl").read_text().splitlines())
     assert 3 <= len(calls) < records
+
+
+# ------------------------------------------------- one reader, one rule
+# Resume, the report and warm starts read a run directory through the same
+# reader: a torn last line is dropped with one warning, and any other bad line
+# is refused with an error naming the file and the line, whoever reads it.
+READERS = ["resume", "report", "warm_start"]
+
+
+def _read_as(reader, ck):
+    """What one of the journal's three readers makes of the run directory ``ck``."""
+    if reader == "resume":
+        return comparable(_run(ck, resume=True, generations=3).history)
+    if reader == "report":
+        return load_run(ck).evaluations
+    warm = evolve(
+        mixed, SPACE, population_size=6, generations=1, random_state=1, initial_population=ck
+    )
+    return comparable(warm.history[warm.history["origin"] == "seeded"])
+
+
+def _same(a, b):
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
+    else:
+        assert a == b
+
+
+def _damaged_run(tmp_path):
+    """A two-generation run directory and an untouched copy of it."""
+    ck, clean = tmp_path / "run", tmp_path / "clean"
+    _run(ck, generations=2)
+    shutil.copytree(ck, clean)
+    return ck, clean, ck / "journal.jsonl"
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_torn_last_line_is_dropped_with_the_same_warning_by_every_reader(tmp_path, reader):
+    ck, clean, journal = _damaged_run(tmp_path)
+    number = len(journal.read_text().splitlines()) + 1
+    # torn by a kill, then saved by an editor that ends the file with a newline
+    # (before: the report warned "is cut short ... skipped", resume refused the
+    # file, a warm start skipped the line without a word)
+    with open(journal, "a") as fh:
+        fh.write('{"type":"fold","key":"[[\\"x\\",0.1\n')
+    expected = _read_as(reader, clean)
+    warning = rf"{re.escape(str(journal))}: line {number} was cut short .*; it is dropped"
+    with pytest.warns(RuntimeWarning, match=warning):
+        got = _read_as(reader, ck)
+    _same(got, expected)
+
+
+def _alter(journal, damage):
+    """Damage the journal's first evaluation record (a line in the middle);
+    return its line number."""
+    lines = journal.read_text().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if '"type":"evaluation"' in line)
+    record = json.loads(lines[index])
+    if damage == "garbage":
+        lines[index] = lines[index][: len(lines[index]) // 2] + "\n"
+    elif damage == "params not an object":
+        lines[index] = json.dumps({**record, "params": "x=0.5"}) + "\n"
+    else:  # an unknown record type
+        lines[index] = json.dumps({**record, "type": "evaluated"}) + "\n"
+    journal.write_text("".join(lines))
+    return index + 1
+
+
+# (resume and the report already refused a middle line that is not JSON:
+# test_corrupted_line_in_the_middle_is_an_error_naming_file_and_line and
+# test_report.py's test_corrupt_middle_line_is_an_error)
+@pytest.mark.parametrize(
+    ("reader", "damage"),
+    [
+        ("resume", "params not an object"),  # was accepted
+        ("report", "params not an object"),  # was accepted
+        ("report", "unknown type"),  # was skipped without a word
+        ("warm_start", "garbage"),  # was skipped without a word
+        ("warm_start", "params not an object"),  # was "unknown parameter '='"
+    ],
+)
+def test_a_corrupt_or_altered_middle_line_is_refused_naming_file_and_line(tmp_path, reader, damage):
+    ck, _, journal = _damaged_run(tmp_path)
+    number = _alter(journal, damage)
+    before = journal.read_bytes()
+    with pytest.raises(ValueError, match=rf"{re.escape(str(journal))}, line {number}: "):
+        _read_as(reader, ck)
+    assert journal.read_bytes() == before
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_whole_but_altered_last_line_is_refused_not_dropped(tmp_path, reader):
+    # a kill cuts a record short, so it is never valid JSON: a last line that
+    # parses but is no record was altered (before: resume and the report dropped
+    # it as torn, a warm start failed on it with an AttributeError)
+    ck, _, journal = _damaged_run(tmp_path)
+    number = len(journal.read_text().splitlines()) + 1
+    with open(journal, "a") as fh:
+        fh.write('"just a string"')
+    with pytest.raises(ValueError, match=rf"{re.escape(str(journal))}, line {number}: not a"):
+        _read_as(reader, ck)
+
+
+def test_resume_keeps_a_whole_last_record_that_lost_its_newline(tmp_path):
+    # before: the record was replayed, then cut off the file as if torn
+    ck, _, journal = _damaged_run(tmp_path)
+    journal.write_bytes(journal.read_bytes().rstrip(b"\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _run(ck, resume=True, generations=3)
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [r["type"] for r in records].count("stop") == 2  # the first session's one kept
+    assert [r["generation"] for r in records if r["type"] == "tell"] == [0, 1, 2]

@@ -6,7 +6,6 @@ import json
 import math
 import numbers
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from evotune.journal import JOURNAL, META, JournalError, read_meta
+from evotune.journal import JOURNAL, META, JournalError, read_journal, read_meta
 
 if TYPE_CHECKING:
     pass
@@ -95,8 +94,10 @@ class Run:
 def load_run(path: str | os.PathLike[str]) -> Run:
     """Read a run directory: ``meta.json`` and ``journal.jsonl``, as JSON only.
 
-    A torn last journal line (the writer was killed mid-line) is skipped with
-    a warning; a corrupt line elsewhere is an error.
+    The files are read by the journal's one reader (the one a resume uses): a
+    torn last journal line (the writer was killed mid-line, or is writing it
+    now) is dropped with a warning; any other line that is not a record as
+    evotune writes it is an error naming the file and the line.
 
     Parameters
     ----------
@@ -112,6 +113,11 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     ReportError
         If the directory does not exist, or has no ``meta.json`` or no
         journal, or either file is not what evotune writes.
+
+    Warns
+    -----
+    RuntimeWarning
+        If the journal's last line is torn.
 
     Examples
     --------
@@ -130,7 +136,10 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         raise ReportError(
             f"{str(root)!r} has no {JOURNAL}: it is not a run directory, or its run has not started"
         )
-    records = _read_journal(journal)
+    try:
+        records = read_journal(journal, keep=_REPORTED).records
+    except JournalError as exc:
+        raise ReportError(str(exc)) from None
 
     settings = meta.get("settings")
     direction = settings.get("direction", "maximize") if isinstance(settings, dict) else "maximize"
@@ -138,102 +147,61 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         raise ReportError(
             f"{root / META}: settings.direction must be 'maximize' or 'minimize', got {direction!r}"
         )
+    run = Run(path=root, meta=meta, direction=str(direction))
+    _add_records(run, records)
+    return run
 
+
+# the record types a report shows ("ask" records add nothing to it)
+_REPORTED = ("evaluation", "fold", "tell", "start", "stop")
+
+
+def _add_records(run: Run, records: list[dict[str, Any]]) -> None:
+    """Fill ``run``'s evaluations, folds, generations, starts and stop reason
+    from the journal's records (checked by the reader: the fields used here
+    without a default are there)."""
     evaluations: dict[Any, dict[str, Any]] = {}
-    folds: list[dict[str, Any]] = []
     generations: dict[int, dict[str, Any]] = {}
-    starts: list[float] = []
-    stopped: str | None = None
     for record in records:
         kind = record["type"]
         if kind == "evaluation":
             # a resumed run may meet a genome again; the first record is the one
             # the history keeps, so the report keeps it too
-            key = record.get("key", ("candidate", record.get("candidate")))
-            evaluations.setdefault(_hashable(key), record)
+            evaluations.setdefault(_hashable(record["key"]), record)
         elif kind == "fold":
-            folds.append(record)
+            run.folds.append(record)
         elif kind == "tell":
-            gen = _as_int(record.get("generation"))
+            gen = int(record["generation"])
             book = record.get("logbook")
             row = dict(book) if isinstance(book, Mapping) else {}
-            if gen is None:
-                gen = _as_int(row.get("generation"))
-            if gen is None:
-                continue
             row.setdefault("generation", gen)
             generations.setdefault(gen, row)
         elif kind == "start":
-            stopped = None  # a later session that has not stopped (yet)
+            run.stopped = None  # a later session that has not stopped (yet)
             t = _as_float(record.get("time"))
             if math.isfinite(t):
-                starts.append(t)
+                run.starts.append(t)
         elif kind == "stop":
             reason = record.get("reason")
-            stopped = str(reason) if reason is not None else None
-        # "ask" and unknown types (a newer writer) are not needed for a report
-
-    ordered = sorted(
+            run.stopped = str(reason) if reason is not None else None
+    run.evaluations = sorted(
         evaluations.values(),
         key=lambda ev: (_as_int(ev.get("candidate")) is None, _as_int(ev.get("candidate")) or 0),
     )
-    return Run(
-        path=root,
-        meta=meta,
-        evaluations=ordered,
-        folds=folds,
-        generations=[generations[g] for g in sorted(generations)],
-        direction=str(direction),
-        stopped=stopped,
-        starts=sorted(starts),
-    )
+    run.generations = [generations[g] for g in sorted(generations)]
+    run.starts.sort()
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ReportError(
             f"{path} is missing: {str(path.parent)!r} is not a run directory written by "
-            "evotune (or its meta.json was deleted)"
+            f"evotune (or its {META} was deleted)"
         )
     try:
         return read_meta(path)
     except JournalError as exc:
         raise ReportError(str(exc)) from None
-
-
-def _read_journal(path: Path) -> list[dict[str, Any]]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ReportError(f"{path} cannot be read: {exc}") from None
-    # split bytes, not text: a line torn inside a multi-byte character must
-    # not make the whole file undecodable
-    lines = data.split(b"\n")
-    last = max((i for i, raw in enumerate(lines) if raw.strip()), default=-1)
-    records: list[dict[str, Any]] = []
-    for i, raw in enumerate(lines):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-            if not isinstance(record, dict) or not isinstance(record.get("type"), str):
-                raise ValueError("not a journal record")
-        except ValueError as exc:
-            if i == last:
-                # the live run (or a killed one) was writing it; resume drops it too
-                warnings.warn(
-                    f"{path}: line {i + 1} is cut short (the writer was stopped while "
-                    "writing it); it is skipped",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                break
-            raise ReportError(
-                f"{path}, line {i + 1}: not a valid journal record ({exc}); the journal is "
-                "corrupted"
-            ) from None
-        records.append(record)
-    return records
 
 
 # ------------------------------------------------------------ JSON values
