@@ -418,6 +418,7 @@ def test_evolve_leaves_the_users_backend_as_it_was():
 
 # ---------------------------------------------------- the modules' layering
 BACKEND_MODULES = {
+    "evotune.backends._dask_client",
     "evotune.backends._dask_cluster",
     "evotune.backends._dask_worker",
     "evotune.backends._worker",

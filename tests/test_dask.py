@@ -320,10 +320,10 @@ def test_a_lost_scheduler_is_a_clear_error():
         def on_evaluation(self, evaluation):
             KillScheduler.n += 1
             if KillScheduler.n == 3:
-                self.pids = {backend._helper.pid} | {
-                    p.pid for p in psutil.Process(backend._helper.pid).children(recursive=True)
+                self.pids = {backend._link.helper.pid} | {
+                    p.pid for p in psutil.Process(backend._link.helper.pid).children(recursive=True)
                 }
-                backend._helper.kill()  # the process of the local scheduler
+                backend._link.helper.kill()  # the process of the local scheduler
 
     killer = KillScheduler()
     with pytest.raises(SchedulerLostError) as info:

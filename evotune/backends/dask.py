@@ -35,6 +35,10 @@ session): its workers never import the user's ``__main__`` (a script needs
 no ``if __name__ == "__main__":`` guard), Ctrl-C reaches only the driver,
 and the helper and its workers exit as soon as the driver is gone, even
 after ``kill -9``.
+
+This module keeps the tasks: their queue, deadlines, retries and the rows
+they give; the connection to the cluster and every call to its client are in
+:mod:`evotune.backends._dask_client`.
 """
 
 from __future__ import annotations
@@ -42,13 +46,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import queue
-import signal
-import subprocess
 import time
-import uuid
-import warnings
-import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -65,8 +63,7 @@ try:
 except ImportError as _exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(DASK_MISSING) from _exc
 
-from evotune.backends._dask_cluster import start_helper, stop_helper
-from evotune.backends._dask_worker import _ObjectivePlugin, _run_task
+from evotune.backends._dask_client import ClusterLink
 
 if TYPE_CHECKING:
     from evotune._objective import Objective
@@ -184,23 +181,12 @@ class DaskBackend(BaseBackend):
         self.max_retries = max_retries
         self.limit_threads = bool(limit_threads)
         self.startup_timeout = float(startup_timeout)
-        self._client: Any = None
-        self._owns_client = False
-        self._helper: subprocess.Popen[bytes] | None = None
-        self._finalizer: Any = None
-        self._address = ""
-        self._token = ""
-        self._plugin = ""
-        self._topic: str | None = None
-        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._link = ClusterLink()
         self._queue: deque[Task] = deque()
         self._running: dict[str, _Running] = {}
         self._abandoned: dict[str, _Running] = {}
         self._attempts: dict[str, int] = {}
         self._done: list[tuple[Task, FoldResult]] = []
-        self._slots = 1
-        self._slots_checked = -math.inf
-        self._worker_ids: dict[str, int] = {}
 
     # --------------------------------------------------------------- setup
     @property
@@ -225,74 +211,26 @@ class DaskBackend(BaseBackend):
         from evotune.backends.process import check_picklable
 
         payload = check_picklable(objective)
-        self._attempts, self._worker_ids = {}, {}
-        self._connect()
-        client = self._client
-        self._token = uuid.uuid4().hex[:12]
-        self._plugin = f"evotune-objective-{self._token}"
-        if self.timeout is not None:
-            self._topic = f"evotune-{self._token}"
-            inbox = self._inbox
-            client.subscribe_topic(self._topic, lambda event: inbox.put(("event", event[1])))
+        self._attempts = {}
         try:
-            client.wait_for_workers(1, timeout=self.startup_timeout)
+            self._link.open(
+                self.client_or_address,
+                payload,
+                n_workers=self.n_workers,
+                max_retries=self.max_retries,
+                startup_timeout=self.startup_timeout,
+                events=self.timeout is not None,
+            )
         except Exception:
             self.shutdown()
-            raise RuntimeError(
-                f"DaskBackend: no worker joined the Dask scheduler at {self._address} within "
-                f"{self.startup_timeout} s; start one with `dask worker {self._address}`"
-            ) from None
-        try:
-            client.register_plugin(_ObjectivePlugin(self._token, payload), name=self._plugin)
-        except Exception as exc:
-            self.shutdown()
-            raise RuntimeError(
-                f"DaskBackend: the Dask workers of {self._address} cannot load the objective "
-                f"({type(exc).__name__}: {exc}); they need evotune and the objective's "
-                "modules installed"
-            ) from exc
-        self._refresh_slots(force=True)
+            raise
+        self._link.refresh_threads(self.n_pending, force=True)
         if not self.owns_cluster:
-            self.n_workers = self._slots
-
-    def _connect(self) -> None:
-        if self._client is not None:
-            return
-        target = self.client_or_address
-        if isinstance(target, distributed.Client):
-            self._client, self._owns_client = target, False
-            self._address = str(target.scheduler.address)
-            return
-        if target is None:
-            address = self._start_local_cluster()
-        elif isinstance(target, str):
-            address = target
-        else:
-            address = str(target.scheduler_address)
-        try:
-            self._client = distributed.Client(
-                address, timeout=self.startup_timeout, set_as_default=False
-            )
-        except Exception as exc:
-            self.shutdown()
-            raise RuntimeError(
-                f"DaskBackend: cannot connect to the Dask scheduler at {address} "
-                f"({type(exc).__name__}: {exc}); is `dask scheduler` running there?"
-            ) from exc
-        self._owns_client = True
-        self._address = address
-
-    def _start_local_cluster(self) -> str:
-        assert self.n_workers is not None
-        proc, address = start_helper(self.n_workers, self.max_retries, self.startup_timeout)
-        self._helper = proc
-        self._finalizer = weakref.finalize(self, stop_helper, proc)
-        self._address = address
-        return self._address
+            self.n_workers = self._link.threads
 
     # ------------------------------------------------------------ dispatch
     def submit(self, task: Task) -> None:
-        if self._client is None or not self._token:
+        if self._link.client is None or not self._link.token:
             raise RuntimeError("DaskBackend.submit() before start()")
         self._queue.append(task)
 
@@ -300,42 +238,20 @@ class DaskBackend(BaseBackend):
     def n_pending(self) -> int:
         return len(self._queue) + len(self._running)
 
-    def _refresh_slots(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._slots_checked < 1.0:
-            return
-        self._slots_checked = now
-        try:
-            self._slots = max(1, sum(self._client.nthreads().values()))
-        except Exception as exc:
-            self._check_connection(exc)
-
     def _dispatch(self) -> None:
         if not self._queue:
             return
-        self._refresh_slots()
-        while self._queue and len(self._running) < self._slots:
+        self._link.refresh_threads(self.n_pending)
+        while self._queue and len(self._running) < self._link.threads:
             task = self._queue.popleft()
             attempt = self._attempts.get(task.task_id, 0)
-            key = f"evotune-{self._token}-{task.task_id}-{attempt}"
             try:
-                future = self._client.submit(
-                    _run_task,
-                    self._token,
-                    self._topic,
-                    key,
-                    task,
-                    self.limit_threads,
-                    key=key,
-                    pure=False,
-                )
+                key, future = self._link.submit(task, attempt, self.limit_threads)
             except Exception as exc:
                 self._queue.appendleft(task)
                 self._check_connection(exc)
                 raise
             self._running[key] = _Running(task, key, future, attempt)
-            inbox = self._inbox
-            future.add_done_callback(lambda f, inbox=inbox: inbox.put(("done", f.key)))
 
     def cancel(self, task_ids: set[str]) -> list[Task]:
         """Drop queued tasks with these ids and give up running ones (their
@@ -361,62 +277,15 @@ class DaskBackend(BaseBackend):
         """
         if not records:
             return
-        with contextlib.suppress(Exception):
-            self._client.cancel([r.future for r in records])
+        self._link.cancel([r.future for r in records])
         for r in records:
             if r.ended:
                 continue
             if r.worker is not None and r.pid is not None:
-                self._kill_worker(r.worker, r.pid)
+                self._link.kill_worker(r.worker, r.pid)
             elif self.timeout is not None:
                 r.deadline = None
                 self._abandoned[r.key] = r
-
-    def _kill_worker(self, address: str, pid: int) -> None:
-        """Kill a worker's process from its nanny (which then starts a new one).
-
-        Killing from the nanny works even when the task holds the worker's GIL;
-        ``restart_workers`` (the fallback) first waits seconds for a graceful close.
-        """
-        kill = getattr(signal, "SIGKILL", signal.SIGTERM)
-        try:
-            self._client.run(os.kill, pid, kill, workers=[address], nanny=True)
-        except Exception:
-            try:
-                self._client.restart_workers([address], raise_for_error=False)
-            except Exception as exc:
-                warnings.warn(
-                    f"DaskBackend: a task given up after its timeout may still run on the "
-                    f"Dask worker {address}, which could not be restarted ({exc})",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-        # Wait until the scheduler has seen the worker go: a task sent to it
-        # meanwhile would die with it and count one failure it did not cause.
-        end = time.monotonic() + 10.0
-        with contextlib.suppress(Exception):
-            while address in self._client.nthreads() and time.monotonic() < end:
-                time.sleep(0.02)
-        self._slots_checked = -math.inf  # the worker is gone until its nanny restarts it
-
-    def _worker_id(self, address: str | None, name: Any = None) -> int:
-        """A small integer per worker for the report's timeline: the worker's
-        name where it is one (a LocalCluster's 0, 1, ... survive restarts),
-        else one per address in the order seen."""
-        key = str(address)
-        known = self._worker_ids.get(key)
-        if known is not None:
-            return known
-        if isinstance(name, int) and not isinstance(name, bool):
-            wid = name
-        elif isinstance(name, str) and name.isdigit():
-            wid = int(name)
-        else:
-            taken = set(self._worker_ids.values())
-            wid = next(i for i in range(len(taken) + 1) if i not in taken)
-        if address is not None:
-            self._worker_ids[key] = wid
-        return wid
 
     # --------------------------------------------------------------- wait
     def wait(self, timeout: float | None = None) -> list[tuple[Task, FoldResult]]:
@@ -434,17 +303,8 @@ class DaskBackend(BaseBackend):
             if self._queue:  # look for new workers about once a second
                 limits.append(time.monotonic() + 1.0)
             wait_for = None if not limits else max(0.0, min(limits) - time.monotonic())
-            try:
-                items = [self._inbox.get(timeout=wait_for)]
-            except queue.Empty:
-                items = []
-            while True:
-                try:
-                    items.append(self._inbox.get_nowait())
-                except queue.Empty:
-                    break
             finished = []
-            for kind, value in items:
+            for kind, value in self._link.receive(wait_for):
                 if kind == "event":
                     self._on_event(value)
                 elif value in self._running:
@@ -478,7 +338,7 @@ class DaskBackend(BaseBackend):
             if r.deadline is not None and now >= r.deadline:
                 del self._abandoned[r.key]
                 if r.worker is not None and r.pid is not None:
-                    self._kill_worker(r.worker, r.pid)
+                    self._link.kill_worker(r.worker, r.pid)
         late = [r for r in self._running.values() if r.deadline is not None and now >= r.deadline]
         if not late:
             return
@@ -496,7 +356,7 @@ class DaskBackend(BaseBackend):
                         status="timeout",
                         error=f"timeout: the task ran longer than {self.timeout} s and was "
                         f"killed (its Dask worker {r.worker} was restarted)",
-                        worker=self._worker_id(r.worker),
+                        worker=self._link.worker_number(r.worker),
                         started=r.started,
                         finished=time.time(),
                     ),
@@ -509,7 +369,7 @@ class DaskBackend(BaseBackend):
         ok = [r for r in records if r.future.status == "finished"]
         if ok:
             try:
-                values = self._client.gather([r.future for r in ok], errors="raise")
+                values = self._link.gather([r.future for r in ok])
             except Exception as exc:
                 self._check_connection(exc)
                 raise
@@ -536,7 +396,7 @@ class DaskBackend(BaseBackend):
                             status="crashed",
                             error=f"crashed: the Dask worker process died running this task, "
                             f"{tries} time(s) (the last on {last})",
-                            worker=self._worker_id(last),
+                            worker=self._link.worker_number(last),
                             finished=time.time(),
                         ),
                     )
@@ -566,7 +426,7 @@ class DaskBackend(BaseBackend):
         kind = value[0]
         if kind == "done":
             result = value[1]
-            result.worker = self._worker_id(value[2], value[3])
+            result.worker = self._link.worker_number(value[2], value[3])
             result.started, result.finished = value[4], value[5]
             self._done.append((r.task, result))
             return
@@ -581,59 +441,26 @@ class DaskBackend(BaseBackend):
 
     def _check_connection(self, exc: BaseException | None) -> None:
         """Raise :class:`SchedulerLostError` if the scheduler is gone."""
-        status = getattr(self._client, "status", "closed")
-        if status == "running":
-            return
-        n = len(self._running) + len(self._queue)
-        raise SchedulerLostError(
-            f"DaskBackend lost the connection to the Dask scheduler at {self._address} "
-            f"(client status {status!r}; {n} task(s) were queued or running). The run's "
-            "journal is intact: every fold that finished is kept. Resume the run with "
-            "`evotune resume RUN_DIR` or evolve(..., checkpoint=RUN_DIR, resume=True), on any "
-            "backend (backend='process' runs it on this machine)."
-        ) from exc
+        self._link.check(self.n_pending, exc)
 
     # ------------------------------------------------------------ teardown
     def shutdown(self) -> None:
         """Cancel what is still queued or running and release the cluster: the
         local one is closed (its processes stopped); an existing one is left
         running, with the objective removed from its workers."""
-        client = self._client
-        if client is not None:
-            alive = getattr(client, "status", "") == "running"
-            records = list(self._running.values())
-            self._running.clear()
-            if alive:
-                with contextlib.suppress(Exception):
-                    if records:
-                        client.cancel([r.future for r in records])
-                for r in list(self._abandoned.values()):
-                    if r.worker is not None and r.pid is not None and not r.ended:
-                        with contextlib.suppress(Exception):
-                            self._kill_worker(r.worker, r.pid)
-                if self._topic is not None:
-                    with contextlib.suppress(Exception):
-                        client.unsubscribe_topic(self._topic)
-                if self._plugin and not self.owns_cluster:
-                    with contextlib.suppress(Exception):
-                        client.unregister_worker_plugin(self._plugin)
-            if self._owns_client:
-                with contextlib.suppress(Exception):
-                    client.close(timeout=5 if alive else 2)
-        self._client = None
-        self._owns_client = False
-        if self._finalizer is not None:
-            self._finalizer()  # stops the helper and its cluster
-            self._finalizer = None
-        self._helper = None
-        self._queue.clear()
+        link = self._link
+        records = list(self._running.values())
         self._running.clear()
+        if link.alive:
+            link.cancel([r.future for r in records])
+            for r in list(self._abandoned.values()):
+                if r.worker is not None and r.pid is not None and not r.ended:
+                    with contextlib.suppress(Exception):
+                        link.kill_worker(r.worker, r.pid)
+        link.close()
+        self._queue.clear()
         self._abandoned.clear()
         self._done = []
-        self._token = ""
-        self._plugin = ""
-        self._topic = None
-        self._inbox = queue.Queue()
 
     def __repr__(self) -> str:
         if self.owns_cluster:

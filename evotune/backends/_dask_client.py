@@ -1,0 +1,315 @@
+"""The Dask backend's connection to its cluster: every call the driver makes to Dask.
+
+:class:`ClusterLink` connects to the cluster the user named (a scheduler
+address, a ``Client`` or a cluster object) or starts the local one in its
+helper process; hands the workers the objective in a plugin; submits, cancels
+and gathers the futures of tasks and passes on, through one queue, the news
+Dask's threads bring (a future done, a task started or ended); counts the
+worker threads; kills a worker's process from its nanny; tells a lost
+scheduler apart; and releases what it holds, closing only what it opened.
+It knows nothing of queues, deadlines or retries: that is the backend's job
+(:mod:`evotune.backends.dask`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import queue
+import signal
+import subprocess
+import time
+import uuid
+import warnings
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import distributed
+
+from evotune.backends._dask_cluster import start_helper, stop_helper
+from evotune.backends._dask_worker import _ObjectivePlugin, _run_task
+from evotune.backends.base import SchedulerLostError
+
+if TYPE_CHECKING:
+    from evotune.records import Task
+
+
+class ClusterLink:
+    """One backend's hold on one Dask cluster, from :meth:`open` to :meth:`close`.
+
+    Attributes
+    ----------
+    client : distributed.Client or None
+        The client, once connected.
+    address : str
+        The scheduler's address, once known.
+    helper : subprocess.Popen or None
+        The process that hosts the local cluster, when this link started one.
+    threads : int
+        Worker threads last counted (at least 1), see :meth:`refresh_threads`.
+    """
+
+    def __init__(self) -> None:
+        self.client: Any = None
+        self.owns_client = False
+        self.owns_cluster = False
+        self.helper: subprocess.Popen[bytes] | None = None
+        self.address = ""
+        self.token = ""
+        self.plugin = ""
+        self.topic: str | None = None
+        self.threads = 1
+        self._threads_checked = -math.inf
+        self._finalizer: Any = None
+        # Dask's threads (done callbacks, topic handlers) only put news here;
+        # the driver's thread reads it in :meth:`receive`.
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._worker_ids: dict[str, int] = {}
+
+    @property
+    def alive(self) -> bool:
+        """Whether the client is connected to a running scheduler."""
+        return getattr(self.client, "status", "") == "running"
+
+    # ------------------------------------------------------------ opening
+    def open(
+        self,
+        target: Any,
+        payload: bytes,
+        *,
+        n_workers: int | None,
+        max_retries: int,
+        startup_timeout: float,
+        events: bool,
+    ) -> None:
+        """Connect, wait for a first worker and hand the workers the objective.
+
+        Parameters
+        ----------
+        target : None, str, distributed.Client or a Dask cluster
+            What :class:`~evotune.backends.dask.DaskBackend` was given; None
+            starts the local cluster of ``n_workers`` workers, whose scheduler
+            allows ``max_retries`` failures of a task.
+        payload : bytes
+            The objective, pickled with dill.
+        n_workers, max_retries : int
+            For the local cluster only.
+        startup_timeout : float
+            Seconds for the local cluster to start, the connection to be made
+            and a first worker to join.
+        events : bool
+            Whether tasks report their start and end (the timeout needs it).
+
+        On an error the caller releases the link with :meth:`close`.
+        """
+        self._worker_ids = {}
+        self._connect(target, n_workers, max_retries, startup_timeout)
+        client = self.client
+        self.token = uuid.uuid4().hex[:12]
+        self.plugin = f"evotune-objective-{self.token}"
+        if events:
+            self.topic = f"evotune-{self.token}"
+            inbox = self._inbox
+            client.subscribe_topic(self.topic, lambda event: inbox.put(("event", event[1])))
+        try:
+            client.wait_for_workers(1, timeout=startup_timeout)
+        except Exception:
+            raise RuntimeError(
+                f"DaskBackend: no worker joined the Dask scheduler at {self.address} within "
+                f"{startup_timeout} s; start one with `dask worker {self.address}`"
+            ) from None
+        try:
+            client.register_plugin(_ObjectivePlugin(self.token, payload), name=self.plugin)
+        except Exception as exc:
+            raise RuntimeError(
+                f"DaskBackend: the Dask workers of {self.address} cannot load the objective "
+                f"({type(exc).__name__}: {exc}); they need evotune and the objective's "
+                "modules installed"
+            ) from exc
+
+    def _connect(
+        self, target: Any, n_workers: int | None, max_retries: int, startup_timeout: float
+    ) -> None:
+        if self.client is not None:
+            return
+        self.owns_cluster = target is None
+        if isinstance(target, distributed.Client):
+            self.client, self.owns_client = target, False
+            self.address = str(target.scheduler.address)
+            return
+        if target is None:
+            assert n_workers is not None
+            proc, address = start_helper(n_workers, max_retries, startup_timeout)
+            self.helper = proc
+            # Stops the helper (and so the cluster) when the link is dropped
+            # without close(), and at exit, even if the driver never shuts down.
+            self._finalizer = weakref.finalize(self, stop_helper, proc)
+            self.address = address
+        elif isinstance(target, str):
+            address = target
+        else:
+            address = str(target.scheduler_address)
+        try:
+            self.client = distributed.Client(address, timeout=startup_timeout, set_as_default=False)
+        except Exception as exc:
+            raise RuntimeError(
+                f"DaskBackend: cannot connect to the Dask scheduler at {address} "
+                f"({type(exc).__name__}: {exc}); is `dask scheduler` running there?"
+            ) from exc
+        self.owns_client = True
+        self.address = address
+
+    # -------------------------------------------------------------- tasks
+    def refresh_threads(self, pending: int, force: bool = False) -> None:
+        """Count the worker threads again, at most once a second unless ``force``.
+
+        ``pending`` (tasks queued or running) goes into the error if the
+        scheduler is lost.
+        """
+        now = time.monotonic()
+        if not force and now - self._threads_checked < 1.0:
+            return
+        self._threads_checked = now
+        try:
+            self.threads = max(1, sum(self.client.nthreads().values()))
+        except Exception as exc:
+            self.check(pending, exc)
+
+    def submit(self, task: Task, attempt: int, limit_threads: bool) -> tuple[str, Any]:
+        """Send one attempt at a task to the cluster; its key and future.
+
+        The key names the attempt, so a retry is a new Dask task; when the
+        future is done, its key comes out of :meth:`receive` as ``("done", key)``.
+        """
+        key = f"evotune-{self.token}-{task.task_id}-{attempt}"
+        future = self.client.submit(
+            _run_task,
+            self.token,
+            self.topic,
+            key,
+            task,
+            limit_threads,
+            key=key,
+            pure=False,
+        )
+        inbox = self._inbox
+        future.add_done_callback(lambda f, inbox=inbox: inbox.put(("done", f.key)))
+        return key, future
+
+    def cancel(self, futures: list[Any]) -> None:
+        """Cancel these futures, if the scheduler can still be told."""
+        if futures:
+            with contextlib.suppress(Exception):
+                self.client.cancel(futures)
+
+    def gather(self, futures: list[Any]) -> list[Any]:
+        """The values of these finished futures."""
+        return list(self.client.gather(futures, errors="raise"))
+
+    def receive(self, timeout: float | None) -> list[tuple[str, Any]]:
+        """The news waiting, after up to ``timeout`` seconds (None: forever) for one.
+
+        Each item is ``("done", key)`` or ``("event", message)``.
+        """
+        try:
+            items = [self._inbox.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                return items
+
+    def kill_worker(self, address: str, pid: int) -> None:
+        """Kill a worker's process from its nanny (which then starts a new one).
+
+        Killing from the nanny works even when the task holds the worker's GIL;
+        ``restart_workers`` (the fallback) first waits seconds for a graceful close.
+        """
+        kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+        try:
+            self.client.run(os.kill, pid, kill, workers=[address], nanny=True)
+        except Exception:
+            try:
+                self.client.restart_workers([address], raise_for_error=False)
+            except Exception as exc:
+                warnings.warn(
+                    f"DaskBackend: a task given up after its timeout may still run on the "
+                    f"Dask worker {address}, which could not be restarted ({exc})",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+        # Wait until the scheduler has seen the worker go: a task sent to it
+        # meanwhile would die with it and count one failure it did not cause.
+        end = time.monotonic() + 10.0
+        with contextlib.suppress(Exception):
+            while address in self.client.nthreads() and time.monotonic() < end:
+                time.sleep(0.02)
+        self._threads_checked = -math.inf  # the worker is gone until its nanny restarts it
+
+    def worker_number(self, address: str | None, name: Any = None) -> int:
+        """A small integer per worker for the report's timeline: the worker's
+        name where it is one (a LocalCluster's 0, 1, ... survive restarts),
+        else one per address in the order seen."""
+        key = str(address)
+        known = self._worker_ids.get(key)
+        if known is not None:
+            return known
+        if isinstance(name, int) and not isinstance(name, bool):
+            wid = name
+        elif isinstance(name, str) and name.isdigit():
+            wid = int(name)
+        else:
+            taken = set(self._worker_ids.values())
+            wid = next(i for i in range(len(taken) + 1) if i not in taken)
+        if address is not None:
+            self._worker_ids[key] = wid
+        return wid
+
+    def check(self, pending: int, exc: BaseException | None) -> None:
+        """Raise :class:`SchedulerLostError` if the scheduler is gone.
+
+        ``pending`` is the number of tasks queued or running, for the message.
+        """
+        status = getattr(self.client, "status", "closed")
+        if status == "running":
+            return
+        raise SchedulerLostError(
+            f"DaskBackend lost the connection to the Dask scheduler at {self.address} "
+            f"(client status {status!r}; {pending} task(s) were queued or running). The run's "
+            "journal is intact: every fold that finished is kept. Resume the run with "
+            "`evotune resume RUN_DIR` or evolve(..., checkpoint=RUN_DIR, resume=True), on any "
+            "backend (backend='process' runs it on this machine)."
+        ) from exc
+
+    # ------------------------------------------------------------ closing
+    def close(self) -> None:
+        """Let go of the cluster: unsubscribe, take the objective off an
+        existing cluster's workers, close the client if this link opened it
+        and stop the local cluster if it started one. The link can be opened
+        again."""
+        client = self.client
+        if client is not None:
+            alive = self.alive
+            if alive:
+                if self.topic is not None:
+                    with contextlib.suppress(Exception):
+                        client.unsubscribe_topic(self.topic)
+                if self.plugin and not self.owns_cluster:
+                    with contextlib.suppress(Exception):
+                        client.unregister_worker_plugin(self.plugin)
+            if self.owns_client:
+                with contextlib.suppress(Exception):
+                    client.close(timeout=5 if alive else 2)
+        self.client = None
+        self.owns_client = False
+        if self._finalizer is not None:
+            self._finalizer()  # stops the helper and its cluster
+            self._finalizer = None
+        self.helper = None
+        self.token = ""
+        self.plugin = ""
+        self.topic = None
+        self._inbox = queue.Queue()
