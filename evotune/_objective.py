@@ -236,7 +236,8 @@ class _ObjectiveAdapter(BaseObjective):
 
     def pickle_parts(self) -> dict[str, Any]:
         own = self._own("pickle_parts")
-        return dict(own()) if own else {}
+        # by default its attributes: the part that cannot be pickled is named
+        return dict(own()) if own else dict(getattr(self.wrapped, "__dict__", {}))
 
     def __repr__(self) -> str:
         return repr(self.wrapped)

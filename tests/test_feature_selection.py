@@ -261,7 +261,7 @@ def test_regressor_delegates_what_it_has():
         ({"min_features": 8, "max_features": 5}, ValueError, r"min_features=8 \(8 columns\)"),
         ({"min_features": 0}, InvalidParameterError, r"'min_features' parameter .* Got 0"),
         ({"max_features": -2}, InvalidParameterError, r"'max_features' parameter .* Got -2"),
-        ({"population_size": 1}, InvalidParameterError, r"'population_size' .* Got 1"),
+        ({"population_size": 1}, InvalidParameterError, r"'population_size' must be >= 2, got 1"),
         ({"param_space": {"mask": [1, 2]}}, ValueError, r"must not name 'mask'"),
         ({"param_space": {"gamma": [1, 2]}}, ValueError, r"names 'gamma', which is not a para"),
     ],

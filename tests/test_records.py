@@ -15,7 +15,8 @@ import pytest
 
 import evotune
 from evotune import evaluation, records
-from evotune.journal import _fold_from_json, _fold_to_json
+from evotune._journal_read import _fold_from_json
+from evotune.journal import _fold_to_json
 from evotune.records import Candidate, Evaluation, FoldResult, Task
 
 RECORDS = ("Candidate", "Task", "FoldResult", "Evaluation")
@@ -62,7 +63,8 @@ def test_importing_records_imports_nothing_else_of_evotune():
     assert proc.returncode == 0, proc.stderr
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     # the package's own __init__ is lazy: only the records are imported
-    assert loaded == ["evotune", "evotune.records"]
+    # the package itself and its version come first; nothing else of evotune
+    assert loaded == ["evotune", "evotune._version", "evotune.records"]
 
 
 def test_records_source_imports_nothing_of_evotune():
