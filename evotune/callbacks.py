@@ -11,20 +11,32 @@ plain callable, which is taken as ``on_generation_end``:
   (the journal is whole and the run can be resumed or extended later).
 - ``on_run_end(result)``: at the end, with the :class:`~evotune.Result`
   (None when the run was interrupted or failed).
+- ``exhausted()``: before the run starts more work (a generation, or in the
+  steady-state strategy the next child); returning True starts none.
+
+The stop rules :class:`EarlyStopping` and :class:`TimeBudget` live in
+:mod:`evotune.stopping`, where ``evolve(patience=...)`` and
+``evolve(time_budget=...)`` take them from; they are re-exported here.
 """
 
 from __future__ import annotations
 
+import abc
 import math
 import sys
-import time
 from typing import Any, TextIO
+
+from evotune.stopping import EarlyStopping, StopRule, TimeBudget
 
 __all__ = ["Callback", "EarlyStopping", "ProgressBar", "TimeBudget"]
 
 
-class Callback:
+class Callback(abc.ABC):
     """Base class with every hook a no-op; subclass and override what you need.
+
+    The stop rules of :mod:`evotune.stopping` count as callbacks
+    (``isinstance(EarlyStopping(3), Callback)`` is True) without importing
+    this module, which sits above them.
 
     Examples
     --------
@@ -48,80 +60,12 @@ class Callback:
     def on_run_end(self, result: Any) -> None:
         """At the end (``result`` is None when the run did not finish)."""
 
-
-class EarlyStopping(Callback):
-    """Stop when the best score has not improved by more than ``min_delta``
-    for ``patience`` generations.
-
-    Parameters
-    ----------
-    patience : int
-        Generations without improvement that are tolerated.
-    min_delta : float, default=0.0
-        The smallest change of the best score that counts as an improvement.
-
-    Examples
-    --------
-    >>> from evotune import Float, evolve
-    >>> res = evolve(lambda p: 1.0, {"x": Float(0, 1)}, population_size=4, generations=20,
-    ...              callbacks=[EarlyStopping(patience=2)], random_state=0)
-    >>> res.stop_reason, len(res.logbook)
-    ('callback', 3)
-    """
-
-    def __init__(self, patience: int, min_delta: float = 0.0) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping: 'patience' must be an integer >= 1, got {patience!r}")
-        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
-            raise ValueError(f"EarlyStopping: 'min_delta' must be a number >= 0, got {min_delta!r}")
-        self.patience = patience
-        self.min_delta = float(min_delta)
-        self._best: float | None = None
-        self._stale = 0
-
-    def on_run_start(self, evolution: Any) -> None:
-        self._best, self._stale = None, 0
-        self._sign = 1.0 if getattr(evolution, "direction", "maximize") == "maximize" else -1.0
-
-    def on_generation_end(self, state: Any) -> bool:
-        score = state.best_score
-        if not math.isfinite(score):
-            self._stale += 1
-        elif self._best is None or self._sign * (score - self._best) > self.min_delta:
-            self._best, self._stale = score, 0
-        else:
-            self._stale += 1
-        return self._stale >= self.patience
-
-    def __repr__(self) -> str:
-        return f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta})"
+    def exhausted(self) -> bool:
+        """Before the run starts more work; return True to start none."""
+        return False
 
 
-class TimeBudget(Callback):
-    """Stop at the end of the first generation that ends after ``seconds``.
-
-    Examples
-    --------
-    >>> TimeBudget(3600)
-    TimeBudget(seconds=3600.0)
-    """
-
-    def __init__(self, seconds: float) -> None:
-        if not (
-            isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds > 0
-        ):
-            raise ValueError(f"TimeBudget: 'seconds' must be a number > 0, got {seconds!r}")
-        self.seconds = float(seconds)
-        self._start = time.monotonic()
-
-    def on_run_start(self, evolution: Any) -> None:
-        self._start = time.monotonic()
-
-    def on_generation_end(self, state: Any) -> bool:
-        return time.monotonic() - self._start >= self.seconds
-
-    def __repr__(self) -> str:
-        return f"TimeBudget(seconds={self.seconds})"
+Callback.register(StopRule)
 
 
 class ProgressBar(Callback):

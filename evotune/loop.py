@@ -26,6 +26,7 @@ from evotune.evaluation import Evaluator, summarise_failures
 from evotune.journal import JournalError, RunDirectory
 from evotune.records import Candidate, Evaluation
 from evotune.result import Result
+from evotune.stopping import StopRule, stop_rules
 
 logger = logging.getLogger("evotune")
 
@@ -45,6 +46,10 @@ class GenerationState:
     record: dict[str, Any]
     elapsed: float
     evolution: Evolution
+    # the best score so far as "larger is better" after the direction (the
+    # best genome's selection value; -inf while none is finite): what
+    # EarlyStopping compares, for either direction and several objectives
+    best_value: float
 
 
 _HOOKS = ("on_run_start", "on_evaluation", "on_generation_end", "on_run_end")
@@ -111,9 +116,7 @@ class _Loop:
         self.racing = racing
         self._asked_count: dict[int, int] = {}
         self._start = time.perf_counter()
-        self._best_so_far = -math.inf
-        self._stale = 0
-        self._patience: int | None = None
+        self._rules: list[StopRule] = []
 
     def _on_result(self, ev: Evaluation) -> None:
         if self.run_dir is not None and ev.key not in self._recorded:
@@ -179,11 +182,6 @@ class _Loop:
                 f"All the {boundary['n_evaluations']} evaluations of the first generation "
                 "failed.\n" + summarise_failures(evo.evaluations)
             )
-        value = best.selection_value() if best is not None else -math.inf
-        if value > self._best_so_far:
-            self._best_so_far, self._stale = value, 0
-        else:
-            self._stale += 1
         state = GenerationState(
             generation=generation,
             n_evaluations=boundary["n_evaluations"],
@@ -192,6 +190,7 @@ class _Loop:
             record=dict(boundary["record"]),
             elapsed=time.perf_counter() - self._start,
             evolution=evo,
+            best_value=best.selection_value() if best is not None else -math.inf,
         )
         logger.info(
             "generation %d: %d evaluations, best %.6g",
@@ -201,20 +200,30 @@ class _Loop:
         )
         if _call_callbacks(self.callbacks, state):
             return "callback"
-        if self._patience is not None and self._stale >= self._patience:
-            return "patience"
+        # every rule sees every generation, so each counts its own
+        stops = [rule.reason for rule in self._rules if rule.on_generation_end(state)]
+        return stops[0] if stops else None
+
+    def _spent(self) -> str | None:
+        """Whether a stop rule or a callback forbids starting more work, and why."""
+        for rule in self._rules:
+            if rule.exhausted():
+                return rule.reason
+        for cb in self.callbacks:
+            exhausted = getattr(cb, "exhausted", None)
+            if callable(exhausted) and exhausted():
+                return "callback"
         return None
 
-    def _generational(
-        self, generations: int, max_evaluations: int | None, time_budget: float | None
-    ) -> str:
+    def _generational(self, generations: int, max_evaluations: int | None) -> str:
         evo, evaluator = self.evo, self.evaluator
         for _ in range(generations):
             remaining = None if max_evaluations is None else max_evaluations - evo.n_evaluations
             if remaining is not None and remaining <= 0:
                 return "max_evaluations"
-            if time_budget is not None and time.perf_counter() - self._start >= time_budget:
-                return "time_budget"
+            spent = self._spent()
+            if spent is not None:
+                return spent
             candidates = evo.ask(limit=remaining)
             if not candidates:
                 evo.tell([])
@@ -232,9 +241,7 @@ class _Loop:
             return "max_evaluations"
         return "generations"
 
-    def _steady(
-        self, generations: int, max_evaluations: int | None, time_budget: float | None
-    ) -> str:
+    def _steady(self, generations: int, max_evaluations: int | None) -> str:
         """The asynchronous loop: results are told one at a time in birth order,
         so every generation's end is seen at the same point of the run, at any
         ``n_jobs``; new children are asked as soon as they are born."""
@@ -274,12 +281,8 @@ class _Loop:
                     reason = self._generation_end(evo.boundaries.pop(0))
                     if stop is None and reason is not None:
                         stop = reason
-                if (
-                    stop is None
-                    and time_budget is not None
-                    and time.perf_counter() - self._start >= time_budget
-                ):
-                    stop = "time_budget"
+                if stop is None:
+                    stop = self._spent()
                 ask()
         evo.finish()
         while evo.boundaries:
@@ -321,7 +324,8 @@ class _Loop:
     ) -> Result:
         evo, evaluator = self.evo, self.evaluator
         self._start = start = time.perf_counter()
-        self._best_so_far, self._stale, self._patience = -math.inf, 0, patience
+        self._rules = stop_rules(patience=patience, time_budget=time_budget)
+        _call_hook(self._rules, "on_run_start", evo)
         stop_reason = "generations"
 
         if self.run_dir is not None:
@@ -337,7 +341,7 @@ class _Loop:
         body = self._steady if evo.strategy.asynchronous else self._generational
         try:
             with sigterm_interrupts():
-                stop_reason = body(generations, max_evaluations, time_budget)
+                stop_reason = body(generations, max_evaluations)
         except KeyboardInterrupt:
             with exit_on_second_signal():
                 _call_hook(self.callbacks, "on_run_end", None)

@@ -49,7 +49,8 @@ def test_demo_prints_one_line_per_generation(demo_run):
     assert 4 == evaluations[0] < evaluations[1] <= 8
     best = [float(m.group(3)) for m in gen_lines]
     assert best[0] <= best[1] <= 1.0
-    elapsed = [float(m.group(5)) for m in gen_lines]
+    # group 5 is the failed count, group 6 the elapsed seconds
+    elapsed = [float(m.group(6)) for m in gen_lines]
     assert elapsed[0] <= elapsed[1]
     history = pd.read_csv(out / "history.csv")
     assert evaluations[-1] == len(history)
