@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import math
 import sys
+from collections.abc import Iterable
 from typing import Any, TextIO
 
 from evotune.stopping import EarlyStopping, StopRule, TimeBudget
@@ -67,6 +68,70 @@ class Callback(abc.ABC):
 
 Callback.register(StopRule)
 
+_HOOKS = ("on_run_start", "on_evaluation", "on_generation_end", "on_run_end", "exhausted")
+
+
+class _CallbackAdapter(Callback):
+    """A user's callback that does not subclass :class:`Callback`: its own
+    hooks, and the base's no-ops for those it lacks. This is the one place
+    that looks at which hooks an object has; the run loop calls them all."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+        self._hooks = {
+            h: getattr(wrapped, h) for h in _HOOKS if callable(getattr(wrapped, h, None))
+        }
+        if not self._hooks:  # a plain callable is an on_generation_end
+            self._hooks = {"on_generation_end": wrapped}
+
+    def on_run_start(self, evolution: Any) -> None:
+        if "on_run_start" in self._hooks:
+            self._hooks["on_run_start"](evolution)
+
+    def on_evaluation(self, evaluation: Any) -> None:
+        if "on_evaluation" in self._hooks:
+            self._hooks["on_evaluation"](evaluation)
+
+    def on_generation_end(self, state: Any) -> bool | None:
+        hook = self._hooks.get("on_generation_end")
+        return hook(state) if hook is not None else None
+
+    def on_run_end(self, result: Any) -> None:
+        if "on_run_end" in self._hooks:
+            self._hooks["on_run_end"](result)
+
+    def exhausted(self) -> bool:
+        hook = self._hooks.get("exhausted")
+        return bool(hook()) if hook is not None else False
+
+    def __repr__(self) -> str:
+        return repr(self.wrapped)
+
+
+def as_callbacks(callbacks: Any) -> list[Callback]:
+    """The run's callbacks, each a :class:`Callback` (a user's object that is
+    not one is wrapped, never written onto).
+
+    Examples
+    --------
+    >>> [type(cb).__name__ for cb in as_callbacks([ProgressBar(), print])]
+    ['ProgressBar', '_CallbackAdapter']
+    """
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"'callbacks' must be a list of callbacks, got {callbacks!r}")
+    out: list[Callback] = []
+    for cb in callbacks:
+        if isinstance(cb, Callback):
+            out.append(cb)
+        elif callable(cb) or any(callable(getattr(cb, h, None)) for h in _HOOKS):
+            out.append(_CallbackAdapter(cb))
+        else:
+            raise TypeError(
+                "each callback must be callable or have one of the hooks "
+                f"{', '.join(_HOOKS)}; got {cb!r}"
+            )
+    return out
+
 
 class ProgressBar(Callback):
     """Progress of a run: a ``tqdm`` bar over evaluations (with ETA and the
@@ -108,7 +173,7 @@ class ProgressBar(Callback):
             plain = not (hasattr(stream, "isatty") and stream.isatty())
         self._plain = plain
         self._best = math.nan
-        self._sign = 1.0 if getattr(evolution, "direction", "maximize") == "maximize" else -1.0
+        self._sign = 1.0 if evolution.direction == "maximize" else -1.0
         if not plain:
             from tqdm.auto import tqdm
 
@@ -119,7 +184,7 @@ class ProgressBar(Callback):
                 monitor_interval = 0
 
             self._bar = _Bar(
-                total=getattr(evolution, "budget", None),
+                total=evolution.budget,
                 unit="eval",
                 file=stream,
                 dynamic_ncols=True,

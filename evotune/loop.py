@@ -14,13 +14,14 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from evotune._racing import Race, reference_for, resolve_top
 from evotune._signals import exit_on_second_signal, sigterm_interrupts
 from evotune._tables import TableWriter
+from evotune.callbacks import Callback
 from evotune.engine import Evolution
 from evotune.evaluation import Evaluator, summarise_failures
 from evotune.journal import JournalError, RunDirectory
@@ -52,39 +53,11 @@ class GenerationState:
     best_value: float
 
 
-_HOOKS = ("on_run_start", "on_evaluation", "on_generation_end", "on_run_end")
-
-
-def _call_callbacks(callbacks: Sequence[Any], state: GenerationState) -> bool:
-    """Run each callback; any that returns True asks the run to stop."""
-    stop = False
-    for cb in callbacks:
-        hook = getattr(cb, "on_generation_end", None)
-        if hook is None and any(hasattr(cb, h) for h in _HOOKS):
-            continue  # a callback without this hook
-        result = hook(state) if hook is not None else cb(state)
-        stop = stop or bool(result)
-    return stop
-
-
-def _call_hook(callbacks: Sequence[Any], name: str, arg: Any) -> None:
-    for cb in callbacks:
-        hook = getattr(cb, name, None)
-        if hook is not None:
-            hook(arg)
-
-
-def _check_callbacks(callbacks: Any) -> list[Any]:
-    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
-        raise TypeError(f"'callbacks' must be a list of callbacks, got {callbacks!r}")
-    out = list(callbacks)
-    for cb in out:
-        if not (callable(cb) or any(hasattr(cb, h) for h in _HOOKS)):
-            raise TypeError(
-                "each callback must be callable or have one of the hooks "
-                f"{', '.join(_HOOKS)}; got {cb!r}"
-            )
-    return out
+def _call_callbacks(callbacks: Sequence[Callback], state: GenerationState) -> bool:
+    """Run each callback (every one, even after one asked to stop); any that
+    returns True asks the run to stop."""
+    asked = [bool(cb.on_generation_end(state)) for cb in callbacks]
+    return any(asked)
 
 
 class _Loop:
@@ -96,7 +69,7 @@ class _Loop:
         objective: Any,
         backend: Any,
         run: RunDirectory | None,
-        callbacks: list[Any],
+        callbacks: list[Callback],
         racing: bool | int = False,
         known: dict[tuple[str, int], Any] | None = None,
     ) -> None:
@@ -122,7 +95,8 @@ class _Loop:
         if self.run_dir is not None and ev.key not in self._recorded:
             self._recorded.add(ev.key)
             self.run_dir.record_evaluation(ev)
-        _call_hook(self.callbacks, "on_evaluation", ev)
+        for cb in self.callbacks:
+            cb.on_evaluation(ev)
 
     def _journal_ask(self, generation: int, candidates: list[Candidate]) -> None:
         run = self.run_dir
@@ -209,10 +183,8 @@ class _Loop:
         for rule in self._rules:
             if rule.exhausted():
                 return rule.reason
-        for cb in self.callbacks:
-            exhausted = getattr(cb, "exhausted", None)
-            if callable(exhausted) and exhausted():
-                return "callback"
+        if any(cb.exhausted() for cb in self.callbacks):
+            return "callback"
         return None
 
     def _generational(self, generations: int, max_evaluations: int | None) -> str:
@@ -325,14 +297,16 @@ class _Loop:
         evo, evaluator = self.evo, self.evaluator
         self._start = start = time.perf_counter()
         self._rules = stop_rules(patience=patience, time_budget=time_budget)
-        _call_hook(self._rules, "on_run_start", evo)
+        for rule in self._rules:
+            rule.on_run_start(evo)
         stop_reason = "generations"
 
         if self.run_dir is not None:
             backend = self.evaluator.backend
             self.run_dir.record_start(resumed, backend.n_workers)
         try:
-            _call_hook(self.callbacks, "on_run_start", evo)
+            for cb in self.callbacks:
+                cb.on_run_start(evo)
         except BaseException:
             # a callback that cannot start (an unreachable tracking server)
             # must not leave the workers running or the run directory locked
@@ -344,7 +318,7 @@ class _Loop:
                 stop_reason = body(generations, max_evaluations)
         except KeyboardInterrupt:
             with exit_on_second_signal():
-                _call_hook(self.callbacks, "on_run_end", None)
+                self._run_end(None)
                 self._close("interrupted")
                 if self.run_dir is not None:
                     logger.warning(
@@ -358,7 +332,7 @@ class _Loop:
             raise
         except BaseException:
             try:
-                _call_hook(self.callbacks, "on_run_end", None)
+                self._run_end(None)
             finally:
                 self._close("error")
             raise
@@ -374,8 +348,12 @@ class _Loop:
         finished = Result.from_evolution(
             evo, stop_reason=stop_reason, elapsed=time.perf_counter() - start
         )
-        _call_hook(self.callbacks, "on_run_end", finished)
+        self._run_end(finished)
         return finished
+
+    def _run_end(self, result: Result | None) -> None:
+        for cb in self.callbacks:
+            cb.on_run_end(result)
 
     def _close(self, reason: str) -> None:
         if self.run_dir is not None and self._tables is not None and self._tables.pending:

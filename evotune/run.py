@@ -20,10 +20,11 @@ from evotune._seeds import known_results, seeds_fingerprint
 from evotune._validation import InvalidParameterError, check_random_state
 from evotune.backends.factory import get_backend
 from evotune.backends.process import check_picklable
+from evotune.callbacks import as_callbacks
 from evotune.engine import Evolution
 from evotune.evaluation import as_objective
 from evotune.journal import RunDirectory, build_meta, peek_meta
-from evotune.loop import _check_callbacks, _Loop
+from evotune.loop import _Loop
 from evotune.result import Result
 from evotune.settings import settings_for
 from evotune.space import Space
@@ -170,7 +171,7 @@ def evolve(
     values = dict(locals())
     del values["objective"], values["space"]
     search, run = settings_for(values)
-    callback_list = _check_callbacks(run.callbacks)
+    callback_list = as_callbacks(run.callbacks)
     obj = as_objective(objective)
     space = space if isinstance(space, Space) else Space(space)
     parsed = None
