@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import numpy as np
 
 from evotune.genome import Genome
 from evotune.records import Evaluation
-from evotune.settings import SearchSettings
+from evotune.settings import SearchSettings, check
 from evotune.strategies._breeder import Offspring, novel
 from evotune.strategies.base import SearchState
 
-__all__ = ["Generational", "default"]
+__all__ = ["Bred", "Generational", "default"]
 
 
 def default(name: str) -> Any:
@@ -154,3 +154,19 @@ class Generational:
 
     def finish(self, state: SearchState) -> None:
         """A generation is closed when it is told: nothing is left open."""
+
+
+@dataclass
+class Bred(Generational):
+    """A generational strategy that breeds its offspring: the breeder's
+    parameters, with their declared defaults and checks."""
+
+    crossover_prob: float = field(default=default("crossover_prob"))
+    mutation_prob: float = field(default=default("mutation_prob"))
+    screening: int = field(default=default("screening"))
+    mutation_sigma: float = field(default=default("mutation_sigma"))
+    max_novelty_tries: int = field(default=default("max_novelty_tries"))
+
+    def __post_init__(self) -> None:
+        for name, value in self.params().items():
+            setattr(self, name, check(name, value))

@@ -15,9 +15,8 @@ import numpy as np
 
 from evotune._validation import check_int
 from evotune.genome import Genome
-from evotune.settings import check
 from evotune.strategies._breeder import Offspring, breed_ga
-from evotune.strategies._generational import Generational, default
+from evotune.strategies._generational import Bred, default
 from evotune.strategies._screening import screen
 from evotune.strategies.base import SearchState
 from operators import select_best
@@ -26,7 +25,7 @@ __all__ = ["GA"]
 
 
 @dataclass
-class GA(Generational):
+class GA(Bred):
     """The generational GA (see the module's docstring).
 
     Examples
@@ -34,22 +33,13 @@ class GA(Generational):
     >>> from evotune import Float, evolve
     >>> res = evolve(lambda p: -p["x"] ** 2, {"x": Float(-1, 1)}, strategy=GA(tournament_size=3),
     ...              population_size=6, generations=3, random_state=0)
-    >>> res.n_evaluations
-    18
+    >>> res.n_evaluations  # 6, then 5 offspring and the elite each generation
+    16
     """
 
     name: ClassVar[str] = "ga"
-    crossover_prob: float = field(default=default("crossover_prob"))
-    mutation_prob: float = field(default=default("mutation_prob"))
     elitism: int = field(default=default("elitism"))
     tournament_size: int = field(default=default("tournament_size"))
-    screening: int = field(default=default("screening"))
-    mutation_sigma: float = field(default=default("mutation_sigma"))
-    max_novelty_tries: int = field(default=default("max_novelty_tries"))
-
-    def __post_init__(self) -> None:
-        for name, value in self.params().items():
-            setattr(self, name, check(name, value))
 
     def start(self, state: SearchState) -> None:
         super().start(state)

@@ -7,13 +7,12 @@ offspring together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from evotune.genome import Genome
-from evotune.settings import check
 from evotune.strategies._breeder import Offspring, best, breed_var_or, check_or_probabilities
-from evotune.strategies._generational import Generational, default
+from evotune.strategies._generational import Bred
 from evotune.strategies._screening import screen
 from evotune.strategies.base import SearchState
 
@@ -21,7 +20,7 @@ __all__ = ["MuPlusLambda"]
 
 
 @dataclass
-class MuPlusLambda(Generational):
+class MuPlusLambda(Bred):
     """(mu + lambda): survivors are the best of parents and offspring.
 
     Examples
@@ -31,15 +30,9 @@ class MuPlusLambda(Generational):
     """
 
     name: ClassVar[str] = "mu_plus_lambda"
-    crossover_prob: float = field(default=default("crossover_prob"))
-    mutation_prob: float = field(default=default("mutation_prob"))
-    screening: int = field(default=default("screening"))
-    mutation_sigma: float = field(default=default("mutation_sigma"))
-    max_novelty_tries: int = field(default=default("max_novelty_tries"))
 
     def __post_init__(self) -> None:
-        for name, value in self.params().items():
-            setattr(self, name, check(name, value))
+        super().__post_init__()
         check_or_probabilities(self.name, self.crossover_prob, self.mutation_prob)
 
     def _breed(self, state: SearchState) -> Offspring:
