@@ -127,7 +127,17 @@ class BaseObjective(abc.ABC):
 
     def pickle_parts(self) -> dict[str, Any]:
         """The named parts sent to worker processes, so that an objective that
-        cannot be pickled is told which part cannot. Default: none."""
+        cannot be pickled is told which part cannot.
+
+        Default: the objective's public instance attributes.
+        """
+        return _public_attributes(self)
+
+
+def _public_attributes(obj: object) -> dict[str, Any]:
+    try:
+        return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    except TypeError:  # an object without a __dict__ (slots)
         return {}
 
 
@@ -190,9 +200,6 @@ class FunctionObjective(BaseObjective):
         name = getattr(fn, "__qualname__", type(fn).__qualname__)
         return {"objective": f"{getattr(fn, '__module__', '?')}.{name}"}
 
-    def pickle_parts(self) -> dict[str, Any]:
-        return {"function": self.function}
-
     def __repr__(self) -> str:
         return f"FunctionObjective({self.function!r})"
 
@@ -236,8 +243,7 @@ class _ObjectiveAdapter(BaseObjective):
 
     def pickle_parts(self) -> dict[str, Any]:
         own = self._own("pickle_parts")
-        # by default its attributes: the part that cannot be pickled is named
-        return dict(own()) if own else dict(getattr(self.wrapped, "__dict__", {}))
+        return dict(own()) if own else _public_attributes(self.wrapped)
 
     def __repr__(self) -> str:
         return repr(self.wrapped)

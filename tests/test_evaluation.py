@@ -388,6 +388,8 @@ def test_an_objective_without_the_base_is_adapted_with_its_own_members():
     plain = as_objective(FoldObjective())
     assert plain.fingerprint() == {"objective": "FoldObjective"}
     assert math.isnan(plain.error_score) and plain.error_metrics(1.0) == {}
+    # what it sends to workers: its public attributes, named when one cannot be pickled
+    assert plain.pickle_parts() == {"n_tasks": 3, "calls": []}
 
 
 def test_the_adapter_never_writes_onto_the_users_objective():
