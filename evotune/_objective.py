@@ -148,8 +148,11 @@ def error_text(exc: BaseException) -> str:
     --------
     >>> error_text(ValueError("bad C"))
     'ValueError: bad C'
+    >>> error_text(ValueError("a\\rb"))  # a bare CR would split its row of history.csv
+    'ValueError: a\\nb'
     """
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class FunctionObjective(BaseObjective):

@@ -278,3 +278,27 @@ def test_any_value_reads_back_from_the_csv(tmp_path_factory, rows):
     # the file is CSV a reader can parse record by record
     with open(directory / HISTORY, newline="") as fh:
         assert len(list(csv.reader(io.StringIO(fh.read())))) == len(evaluations) + 1
+
+
+def test_an_error_with_a_carriage_return_keeps_its_row(tmp_path):
+    import pandas as pd
+
+    from evotune import Float, evolve
+
+    def boom(p):
+        if p["x"] < 0.5:
+            raise ValueError("first line\rsecond line")
+        return p["x"]
+
+    res = evolve(
+        boom,
+        {"x": Float(0, 1)},
+        population_size=6,
+        generations=1,
+        random_state=0,
+        checkpoint=tmp_path / "run",
+    )
+    table = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert len(table) == res.n_evaluations
+    failed = table[table["status"] == "failed"]
+    assert len(failed) and failed["error"].str.contains("first line\nsecond line").all()
