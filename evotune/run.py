@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from evotune._objective import Objective, as_objective
 from evotune._pareto import Objectives
 from evotune._seeds import known_results, seeds_fingerprint
 from evotune._validation import InvalidParameterError, check_random_state
@@ -22,11 +23,10 @@ from evotune.backends.factory import get_backend
 from evotune.backends.process import check_picklable
 from evotune.callbacks import as_callbacks
 from evotune.engine import Evolution
-from evotune.evaluation import as_objective
 from evotune.journal import RunDirectory, build_meta, peek_meta
 from evotune.loop import _Loop
 from evotune.result import Result
-from evotune.settings import settings_for
+from evotune.settings import RunSettings, settings_for
 from evotune.space import Space
 
 __all__ = ["evolve"]
@@ -172,33 +172,22 @@ def evolve(
     del values["objective"], values["space"]
     search, run = settings_for(values)
     callback_list = as_callbacks(run.callbacks)
-    obj = as_objective(objective)
+    obj, parsed = _objective_for(objective, search.objectives)
     space = space if isinstance(space, Space) else Space(space)
-    parsed = None
-    if search.objectives is not None:
-        parsed = Objectives.parse(search.objectives, obj.metric_names_)
-        if parsed.measures:
-            obj = obj.with_measures(dict(parsed.measures))
-    random_state = _seed(search.random_state, run.checkpoint, run.resume)
-    budget = search.population_size * run.generations
-    if run.max_evaluations is not None:
-        budget = min(budget, run.max_evaluations)
     evo = Evolution(
         space,
-        budget=budget,
+        budget=_budget(search.population_size, run),
         run_dir=Path(run.checkpoint) if run.checkpoint is not None else None,
-        **{**vars(search), "random_state": random_state, "objectives": parsed},
+        **{
+            **vars(search),
+            "random_state": _seed(search.random_state, run.checkpoint, run.resume),
+            "objectives": parsed,
+        },
     )
     runner = get_backend(run.backend, run.n_jobs, timeout=run.timeout)
     if runner.needs_pickle:
         check_picklable(obj)  # a clear error now, before any work or any file
-    directory: RunDirectory | None = None
-    if run.checkpoint is not None:
-        settings = {**evo.settings.to_json(), **run.to_json()}
-        settings["objectives"] = parsed.to_dict() if parsed is not None else None
-        settings["initial_population"] = seeds_fingerprint(search.initial_population)
-        meta = build_meta(space.to_dict(), settings, obj.fingerprint())
-        directory = RunDirectory.open(run.checkpoint, meta, resume=run.resume)
+    directory = _run_directory(run, evo, search.initial_population, obj)
     known = known_results(search.initial_population, space, obj, obj.fingerprint())
     loop = _Loop(evo, obj, runner, directory, callback_list, racing=run.racing, known=known)
     return loop.run(
@@ -208,6 +197,37 @@ def evolve(
         patience=run.patience,
         resumed=run.resume,
     )
+
+
+def _objective_for(objective: Any, objectives: Any) -> tuple[Objective, Objectives | None]:
+    """The run's objective and its parsed ``objectives``: a measure of the
+    fitted estimator is added to a copy of the objective, never to the user's."""
+    obj = as_objective(objective)
+    if objectives is None:
+        return obj, None
+    parsed = Objectives.parse(objectives, obj.metric_names_)
+    if parsed.measures:
+        obj = obj.with_measures(dict(parsed.measures))
+    return obj, parsed
+
+
+def _budget(population_size: int, run: RunSettings) -> int:
+    """The most evaluations the run may make (for callbacks such as a progress bar)."""
+    budget = population_size * run.generations
+    return budget if run.max_evaluations is None else min(budget, run.max_evaluations)
+
+
+def _run_directory(
+    run: RunSettings, evo: Evolution, initial_population: Any, obj: Objective
+) -> RunDirectory | None:
+    """The run directory of ``checkpoint`` (new, or the one to resume), its
+    ``meta.json`` holding every setting in force."""
+    if run.checkpoint is None:
+        return None
+    settings = {**evo.settings.to_json(), **run.to_json()}
+    settings["initial_population"] = seeds_fingerprint(initial_population)
+    meta = build_meta(evo.space.to_dict(), settings, obj.fingerprint())
+    return RunDirectory.open(run.checkpoint, meta, resume=run.resume)
 
 
 def _seed(random_state: Any, checkpoint: Any, resume: bool) -> Any:

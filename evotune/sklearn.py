@@ -142,6 +142,15 @@ def cv_results_from_evaluations(
     return results
 
 
+def _front_with_rows(result: Result) -> Any:
+    """The Pareto front with each candidate's row of ``cv_results_``."""
+    assert result.pareto_front is not None
+    row_of = {int(i): k for k, i in enumerate(result.history["id"])}
+    front = result.pareto_front.copy()
+    front.insert(0, "cv_results_index", [row_of[int(i)] for i in front["id"]])
+    return front
+
+
 class EvolutionarySearchCV(BaseSearchCV):
     """Evolutionary search over hyperparameters, a drop-in for ``RandomizedSearchCV``.
 
@@ -312,6 +321,35 @@ refit_time_, multimetric_
         finally:
             self.refit = saved
 
+    def _choose_best(
+        self, result: Result, results: dict[str, Any], refit_metric: Any, knee: bool
+    ) -> None:
+        """``best_index_``, ``best_score_`` and ``best_params_``, as scikit-learn
+        sets them (the front's knee with ``refit="knee"``)."""
+        if knee:
+            self.best_index_ = self._knee_index(result)
+            self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])
+            self.best_params_ = results["params"][self.best_index_]
+        elif self.refit or not self.multimetric_:
+            self.best_index_ = int(self._select_best_index(self.refit, refit_metric, results))
+            if not callable(self.refit):
+                self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])
+            self.best_params_ = results["params"][self.best_index_]
+
+    def _refit(self, X: Any, y: Any, fit_params: dict[str, Any]) -> None:
+        """``best_estimator_``: the estimator with ``best_params_``, fitted on all the data."""
+        self.best_estimator_ = clone(self.estimator).set_params(
+            **clone(self.best_params_, safe=False)
+        )
+        start = time.time()
+        if y is not None:
+            self.best_estimator_.fit(X, y, **fit_params)
+        else:
+            self.best_estimator_.fit(X, **fit_params)
+        self.refit_time_ = time.time() - start
+        if hasattr(self.best_estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.feature_names_in_
+
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         raise NotImplementedError("EvolutionarySearchCV runs evotune's engine in fit()")
 
@@ -371,31 +409,10 @@ refit_time_, multimetric_
         self.logbook_ = result.logbook
         self.result_ = result
         if result.pareto_front is not None:
-            row_of = {int(i): k for k, i in enumerate(result.history["id"])}
-            front = result.pareto_front.copy()
-            front.insert(0, "cv_results_index", [row_of[int(i)] for i in front["id"]])
-            self.pareto_front_ = front
-        if knee:
-            self.best_index_ = self._knee_index(result)
-            self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])
-            self.best_params_ = results["params"][self.best_index_]
-        elif self.refit or not self.multimetric_:
-            self.best_index_ = int(self._select_best_index(self.refit, refit_metric, results))
-            if not callable(self.refit):
-                self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])
-            self.best_params_ = results["params"][self.best_index_]
+            self.pareto_front_ = _front_with_rows(result)
+        self._choose_best(result, results, refit_metric, knee)
         if self.refit:
-            self.best_estimator_ = clone(self.estimator).set_params(
-                **clone(self.best_params_, safe=False)
-            )
-            start = time.time()
-            if y is not None:
-                self.best_estimator_.fit(X, y, **routed.estimator.fit)
-            else:
-                self.best_estimator_.fit(X, **routed.estimator.fit)
-            self.refit_time_ = time.time() - start
-            if hasattr(self.best_estimator_, "feature_names_in_"):
-                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+            self._refit(X, y, routed.estimator.fit)
         self.scorer_ = getattr(scorers, "_scorers", scorers)
         self.cv_results_ = results
         return self

@@ -20,7 +20,7 @@ import numpy as np
 
 from evotune.genome import Genome
 from evotune.records import Evaluation
-from evotune.settings import SearchSettings, check
+from evotune.settings import check, declared
 from evotune.strategies._breeder import Offspring, novel
 from evotune.strategies.base import SearchState
 
@@ -30,7 +30,7 @@ __all__ = ["Bred", "Generational", "default"]
 def default(name: str) -> Any:
     """The declared default of search setting ``name`` (declared once, in
     :mod:`evotune.settings`)."""
-    return SearchSettings.__dataclass_fields__[name].default
+    return declared()[name][0]
 
 
 class Generational:
