@@ -15,6 +15,7 @@ REGISTRY: dict[str, str] = {
     "nsga2": "evotune.strategies.nsga2:NSGA2",
     "random": "evotune.strategies.random_search:RandomSearch",
     "grid": "evotune.strategies.grid:GridSearch",
+    "model_based": "evotune.strategies.model_based:ModelBased",
 }
 
 #: the names ``strategy=`` takes
