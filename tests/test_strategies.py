@@ -40,6 +40,7 @@ def test_the_registry_names_every_strategy_module_once():
         "steady_state",
         "nsga2",
         "random",
+        "model_based",
         "grid",
     }
     for name in STRATEGY_NAMES:

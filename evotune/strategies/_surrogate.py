@@ -1,13 +1,9 @@
 """Probabilistic surrogates of a run's history, for the model-based strategy.
 
-A surrogate predicts, for encoded genomes, a mean and a spread of the
-(transformed) fitness. Two are kept, chosen by measurement (see
-``benchmarks/results/``):
-
-- ``"gp"``: a Gaussian process with a Matérn 5/2 kernel, one length scale per
-  feature, a learned noise level (scikit-learn's ``GaussianProcessRegressor``);
-- ``"forest"``: an ensemble of randomised trees, the spread being the trees'
-  disagreement, as SMAC's random forest.
+The surrogate is a Gaussian process (:mod:`~evotune.strategies._gp`). A
+forest of randomised trees with the trees' disagreement as the spread (as
+SMAC's) was measured too and found fewer good models at 30-60 evaluations
+(``benchmarks/results/``), so it is not offered.
 
 What the model sees of a genome (:func:`model_features`): numeric genes as
 their unit-interval position (log ranges already are log), a categorical
@@ -23,17 +19,22 @@ ones; failures take the worst finite score.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from evotune.space import Space
+from evotune.strategies._gp import GaussianProcess
 from operators.schema import BIT, CATEGORICAL
 
-__all__ = ["SURROGATES", "Surrogate", "fit_surrogate", "model_features", "transform_scores"]
+__all__ = [
+    "MAX_FIT_POINTS",
+    "fit_surrogate",
+    "model_features",
+    "subsample",
+    "transform_scores",
+]
 
-#: the names ``surrogate=`` takes
-SURROGATES = ("gp", "forest")
+#: rows the kernel's hyperparameters are fitted on (the posterior uses all)
+MAX_FIT_POINTS = 80
 
 # what an inactive numeric gene reads as: outside [0, 1], so a branch's genes
 # never look like another branch's
@@ -116,66 +117,43 @@ def transform_scores(fitness: np.ndarray) -> np.ndarray:
     return (t - t.mean()) / t.std()
 
 
-class Surrogate:
-    """A fitted model: :meth:`predict` gives the mean and the spread."""
+def fit_surrogate(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GaussianProcess:
+    """Fit the surrogate with one BLAS thread, so the driver's result does not
+    depend on the machine's threads. Its hyperparameters are fitted on at
+    most :data:`MAX_FIT_POINTS` rows (the best half and the most recent), its
+    posterior on all of them: the fit's cost stays bounded in long runs.
 
-    def __init__(self, kind: str, X: np.ndarray, y: np.ndarray, seed: int) -> None:
-        self.kind = kind
-        self.X = X
-        self.y = y
-        self.seed = seed
-        self._model = self._fit(X, y, optimise=True)
-
-    def _fit(self, X: np.ndarray, y: np.ndarray, optimise: bool) -> Any:
-        if self.kind == "forest":
-            from sklearn.ensemble import ExtraTreesRegressor
-
-            model = ExtraTreesRegressor(
-                n_estimators=48, min_samples_leaf=2, max_features=1.0, bootstrap=True,
-                random_state=self.seed, n_jobs=1,
-            )
-            return model.fit(X, y)
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
-        if optimise:
-            kernel: Any = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
-                length_scale=np.full(X.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2), nu=2.5
-            ) + WhiteKernel(1e-2, (1e-6, 1.0))
-        else:
-            kernel = self._model.kernel_
-        gp = GaussianProcessRegressor(
-            kernel=kernel,
-            normalize_y=False,
-            optimizer="fmin_l_bfgs_b" if optimise else None,
-            n_restarts_optimizer=2 if optimise else 0,
-            random_state=self.seed,
-        )
-        return gp.fit(X, y)
-
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation at the rows of ``X``."""
-        if self.kind == "forest":
-            per_tree = np.stack([t.predict(X) for t in self._model.estimators_])
-            return per_tree.mean(axis=0), per_tree.std(axis=0) + 1e-9
-        mean, std = self._model.predict(X, return_std=True)
-        return mean, np.maximum(std, 1e-9)
-
-    def believe(self, x: np.ndarray, value: float) -> None:
-        """Condition on a pending point as if it scored ``value`` (the kriging
-        believer): the next pick of a batch then looks elsewhere."""
-        self.X = np.vstack([self.X, x[None, :]])
-        self.y = np.append(self.y, value)
-        self._model = self._fit(self.X, self.y, optimise=False)
-
-
-def fit_surrogate(kind: str, X: np.ndarray, y: np.ndarray, seed: int) -> Surrogate:
-    """Fit a ``kind`` surrogate (one of :data:`SURROGATES`) with one BLAS
-    thread, so the driver's result does not depend on the machine's threads."""
-    import warnings
-
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> gp = fit_surrogate(rng.random((10, 2)), rng.normal(size=10), rng)
+    >>> gp.predict(np.zeros((1, 2)))[0].shape
+    (1,)
+    """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence notes of the kernel's optimiser
-        return Surrogate(kind, X, y, seed)
+    sub = subsample(y, MAX_FIT_POINTS)
+    with threadpool_limits(1):
+        gp = GaussianProcess().fit(X[sub], y[sub], rng)
+        if len(sub) < len(y):
+            gp.refactor(X, y)
+    return gp
+
+
+def subsample(fitness: np.ndarray, k: int) -> np.ndarray:
+    """Sorted indices of at most ``k`` rows: the best half and the most recent.
+
+    Examples
+    --------
+    >>> subsample(np.array([5.0, 1.0, 4.0, 2.0, 3.0]), 3).tolist()
+    [0, 2, 4]
+    """
+    fit = np.asarray(fitness, dtype=np.float64)
+    idx = np.arange(len(fit))
+    if len(fit) <= k:
+        return idx
+    half = k // 2
+    order = np.argsort(-np.where(np.isfinite(fit), fit, -np.inf), kind="stable")
+    best = np.sort(order[:half])
+    rest = np.setdiff1d(idx, best)[-(k - half) :]
+    return np.sort(np.concatenate([best, rest]))

@@ -1,9 +1,8 @@
 """``strategy="model_based"``: Bayesian optimisation, searched by evolution.
 
 Generation 0 samples the space (``initial_sampling``). Each later generation
-fits a probabilistic surrogate of every evaluation so far
-(:mod:`~evotune.strategies._surrogate`: a Gaussian process by default, or a
-forest of randomised trees), then *evolves* candidates on the model rather
+fits a Gaussian process to every evaluation so far
+(:mod:`~evotune.strategies._surrogate`), then *evolves* candidates on the model rather
 than on real fits: a population of random points and mutants of the best
 evaluated genomes is improved for a few rounds by Gaussian mutation (the
 space's own operators, so integers, categories, masks and conditions stay
@@ -26,14 +25,14 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.stats import norm
 
-from evotune._validation import check_choice, check_int
+from evotune._validation import check_int
 from evotune.strategies._breeder import Offspring
 from evotune.strategies._generational import Generational, default
+from evotune.strategies._gp import Believer, GaussianProcess
 from evotune.strategies._surrogate import (
-    SURROGATES,
-    Surrogate,
     fit_surrogate,
     model_features,
+    subsample,
     transform_scores,
 )
 from evotune.strategies.base import SearchState
@@ -65,8 +64,6 @@ class ModelBased(Generational):
 
     Parameters
     ----------
-    surrogate : {"gp", "forest"}, default="gp"
-        The model of the history.
     n_candidates : int, default=1000
         Points of the acquisition search's population (random and mutants).
     n_rounds : int, default=3
@@ -91,7 +88,6 @@ class ModelBased(Generational):
 
     name: ClassVar[str] = "model_based"
     fresh: ClassVar[bool] = True
-    surrogate: str = "gp"
     n_candidates: int = 1000
     n_rounds: int = 3
     max_model_points: int = 256
@@ -100,7 +96,6 @@ class ModelBased(Generational):
     mutation_sigma: float = field(default=default("mutation_sigma"), init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.surrogate = check_choice("surrogate", self.surrogate, SURROGATES)
         self.n_candidates = check_int("n_candidates", self.n_candidates, low=10)
         self.n_rounds = check_int("n_rounds", self.n_rounds, low=0)
         self.max_model_points = check_int("max_model_points", self.max_model_points, low=4)
@@ -112,13 +107,7 @@ class ModelBased(Generational):
     def _training(self, state: SearchState) -> tuple[np.ndarray, np.ndarray]:
         """Encoded genes and fitness of at most ``max_model_points`` evaluations."""
         fit = np.asarray(state.history_fitness, dtype=np.float64)
-        idx = np.arange(len(fit))
-        if len(fit) > self.max_model_points:
-            half = self.max_model_points // 2
-            order = np.argsort(-np.where(np.isfinite(fit), fit, -np.inf), kind="stable")
-            best = np.sort(order[:half])
-            rest = np.setdiff1d(idx, best)[-(self.max_model_points - half) :]
-            idx = np.sort(np.concatenate([best, rest]))
+        idx = subsample(fit, self.max_model_points)
         genes = np.stack([state.history_genes[i] for i in idx])
         return genes, fit[idx]
 
@@ -129,11 +118,15 @@ class ModelBased(Generational):
         sigma = np.asarray(_SIGMAS)[state.rng.integers(0, len(_SIGMAS), size=n)][:, None]
         return mutate_gaussian(rows, state.space.schema, state.rng, sigma=sigma)
 
-    def _score(self, state: SearchState, model: Surrogate, genes: np.ndarray, best: float) -> Any:
+    def _score(
+        self, state: SearchState, model: GaussianProcess, genes: np.ndarray, best: float
+    ) -> Any:
         mean, std = model.predict(model_features(state.space, genes))
         return expected_improvement(mean, std, best, self.xi)
 
-    def _search(self, state: SearchState, model: Surrogate, genes: np.ndarray, best: float) -> Any:
+    def _search(
+        self, state: SearchState, model: GaussianProcess, genes: np.ndarray, best: float
+    ) -> Any:
         """A population evolved on the expected improvement: random points and
         mutants of the best evaluated genomes, then rounds of mutating the
         best of them."""
@@ -152,34 +145,35 @@ class ModelBased(Generational):
             children = self._mutants(state, elite, self.n_candidates // 4)
             pool = np.vstack([pool, children])
             acq = np.concatenate([acq, self._score(state, model, children, best)])
-        return pool, acq
+        return pool
 
-    def _pick(self, state: SearchState, model: Surrogate, pool: np.ndarray, acq: Any) -> list[int]:
-        """A batch of ``population_size`` distinct new rows of ``pool``, each
-        believed at its predicted mean before the next pick."""
+    def _pick(
+        self, state: SearchState, pool: np.ndarray, batch: Believer, best: float
+    ) -> list[int]:
+        """A batch of ``population_size`` distinct new candidates, each believed
+        at its predicted mean before the next pick."""
         chosen: list[int] = []
         keys: set[str] = set()
-        best = float(model.y.max())
-        features = model_features(state.space, pool)
+        allowed = np.ones(len(batch.X), dtype=bool)
         while len(chosen) < state.population_size:
+            acq = expected_improvement(batch.mean, batch.std, best, self.xi)
+            acq[~allowed] = -np.inf
             pick = -1
             for i in np.argsort(-acq, kind="stable"):
+                if not allowed[i]:
+                    break
+                allowed[i] = False
                 key = state.space.key(pool[i])
-                if key in state.seen or key in keys:
-                    acq[i] = -np.inf  # never again
-                    continue
-                pick = int(i)
-                keys.add(key)
-                break
+                if key not in state.seen and key not in keys:
+                    pick = int(i)
+                    keys.add(key)
+                    break
             if pick < 0:
                 break
             chosen.append(pick)
-            if len(chosen) < state.population_size:
-                mean, _ = model.predict(features[pick : pick + 1])
-                model.believe(features[pick], float(mean[0]))
-                m, s = model.predict(features)
-                acq = expected_improvement(m, s, best, self.xi)
-                acq[chosen] = -np.inf
+            batch.condition(pick)
+            # a believed improvement is one the next picks must beat
+            best = max(best, float(batch.mean[pick]))
         return chosen
 
     def propose(self, state: SearchState) -> Offspring:
@@ -190,10 +184,11 @@ class ModelBased(Generational):
         X = model_features(state.space, genes)
         from threadpoolctl import threadpool_limits
 
-        model = fit_surrogate(self.surrogate, X, y, int(state.rng.integers(0, 2**31 - 1)))
+        model = fit_surrogate(X, y, state.rng)
         with threadpool_limits(1):
-            pool, acq = self._search(state, model, genes, float(y.max()))
-            chosen = self._pick(state, model, pool, acq)
+            pool = self._search(state, model, genes, float(y.max()))
+            batch = model.batch(model_features(state.space, pool))
+            chosen = self._pick(state, pool, batch, float(y.max()))
         n_new = len(chosen)
         rest = state.space.sample(state.population_size - n_new, state.rng, "random")
         out = np.vstack([pool[chosen], rest]) if n_new else rest
