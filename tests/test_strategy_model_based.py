@@ -148,7 +148,11 @@ def test_the_model_is_fitted_on_active_features_only(monkeypatch):
 
     monkeypatch.setattr(mb_module, "fit_surrogate", spy)
     res = evolve(
-        _choice_score, CHOICE, strategy="model_based", population_size=6, generations=3,
+        _choice_score,
+        CHOICE,
+        strategy="model_based",
+        population_size=6,
+        generations=3,
         random_state=0,
     )
     assert len(seen) == 2
@@ -160,8 +164,12 @@ def test_the_model_is_fitted_on_active_features_only(monkeypatch):
 def test_no_candidate_is_asked_twice_on_a_small_space():
     space = {"n": Integer(1, 4), "kind": Categorical(["a", "b"])}
     res = evolve(
-        lambda p: p["n"] + (p["kind"] == "b"), space, strategy="model_based",
-        population_size=3, generations=5, random_state=0,
+        lambda p: p["n"] + (p["kind"] == "b"),
+        space,
+        strategy="model_based",
+        population_size=3,
+        generations=5,
+        random_state=0,
     )
     keys = [e.key for e in res.evaluations]
     assert len(keys) == len(set(keys)) == 8
@@ -175,8 +183,12 @@ def test_failures_rank_last_and_do_not_stop_the_model():
         return -((p["x"] - 0.4) ** 2)
 
     res = evolve(
-        flaky, {"x": Float(-1.0, 1.0)}, strategy="model_based", population_size=5,
-        generations=4, random_state=0,
+        flaky,
+        {"x": Float(-1.0, 1.0)},
+        strategy="model_based",
+        population_size=5,
+        generations=4,
+        random_state=0,
     )
     h = res.history
     assert (h["status"] == "failed").any()
