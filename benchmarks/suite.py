@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         began = dt.datetime.now(dt.timezone.utc)
+        commit = _git_commit()  # the code the jobs run
         start = time.perf_counter()
         n_run, complete = run_jobs(todo, out, args.jobs_at_once, args.timeout)
         record = {
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
             "jobs_run": n_run,
             "jobs_skipped": len(specs) - len(todo),
             "complete": complete,
-            "commit": _git_commit(),
+            "commit": commit,
             "machine": info,
         }
         if n_run:
