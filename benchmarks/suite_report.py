@@ -16,8 +16,13 @@ best-so-far curves. Definitions (also written into ``suite.md``):
   level, 1 the best known, below 0 worse than random. A problem on which
   random search's median already is the best known is left out at that budget.
 - **best-so-far at k**: the best score among a run's first ``k`` evaluations
-  (in the tool's order), median over seeds, normalised as above (against
-  random search's median best at the run's full budget).
+  (in the tool's order), median over seeds, normalised as above against
+  random search's median best-so-far at ``k`` (its runs of the same budget;
+  Bayesmark's way), so random search's curve is 0 and at ``k`` = the budget
+  the value is the normalised score.
+- **clipped**: each problem's normalised value raised to -1 before the mean
+  (Bayesmark clips the same way), so that a problem where random search is
+  already within a hair of the best known does not outweigh the others.
 """
 
 from __future__ import annotations
@@ -128,11 +133,10 @@ class Summary:
         """Random search's median best on ``problem`` at ``budget`` (NaN if not run)."""
         return self.median_best((RANDOM, problem, budget))
 
-    def norm(self, value: float, problem: str, budget: int) -> float:
-        return normalised(value, self.reference(problem, budget), self.best_known.get(problem))
-
     def normalised_score(self, key: Key) -> float:
-        return self.norm(self.median_best(key), key[1], key[2])
+        _, problem, budget = key
+        best = self.best_known.get(problem)
+        return normalised(self.median_best(key), self.reference(problem, budget), best)
 
     def curve(self, key: Key) -> list[float]:
         """Median over seeds of the best-so-far after 1 .. budget evaluations."""
@@ -140,19 +144,25 @@ class Summary:
         return [_median([best_so_far(r["scores"], k) for r in runs]) for k in range(1, key[2] + 1)]
 
     def normalised_curve(self, key: Key) -> list[float]:
-        return [self.norm(v, key[1], key[2]) for v in self.curve(key)]
+        """The curve normalised at each k against random search's median best-so-far at k
+        (in its runs of the same budget), as Bayesmark does."""
+        _, problem, budget = key
+        reference = self.curve((RANDOM, problem, budget))
+        best = self.best_known.get(problem)
+        return [normalised(v, r, best) for v, r in zip(self.curve(key), reference)]
 
-    def mean_over_problems(self, tool: str, budget: int, at: int | None = None) -> float:
-        """Mean normalised score (``at`` None) or best-so-far at ``at`` over the problems."""
+    def mean_over_problems(
+        self, tool: str, budget: int, at: int | None = None, clip: float | None = None
+    ) -> float:
+        """Mean over the problems of the normalised score (``at`` None) or of the
+        normalised best-so-far at ``at``, each first clipped below at ``clip``."""
         values = []
         for p in self.problems:
             key = (tool, p, budget)
-            if key not in self.runs:
+            if key not in self.runs or (at is not None and at > budget):
                 continue
-            if at is None:
-                values.append(self.normalised_score(key))
-            elif at <= budget:
-                values.append(self.norm(self.curve(key)[at - 1], p, budget))
+            v = self.normalised_score(key) if at is None else self.normalised_curve(key)[at - 1]
+            values.append(max(v, clip) if clip is not None and math.isfinite(v) else v)
         return _mean(values)
 
     def problem_ranks(self, budget: int) -> dict[str, float]:
@@ -199,7 +209,8 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def plot(summary: Summary, path: Path) -> None:
-    """Mean normalised best-so-far against evaluations, one panel per budget."""
+    """Mean normalised best-so-far against evaluations, one panel per budget
+    (each problem's value clipped below at -1 before the mean)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -210,7 +221,7 @@ def plot(summary: Summary, path: Path) -> None:
     for ax, budget in zip(axes[0], budgets):
         for tool in summary.tools:
             curves = [
-                summary.normalised_curve((tool, p, budget))
+                [max(v, -1.0) for v in summary.normalised_curve((tool, p, budget))]
                 for p in summary.problems
                 if (tool, p, budget) in summary.runs
             ]
@@ -223,10 +234,10 @@ def plot(summary: Summary, path: Path) -> None:
             ax.plot(range(1, budget + 1), mean, label=f"{tool} ({len(curves)} problems)", **style)
         ax.axhline(0.0, color="grey", linewidth=0.8)
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
-        ax.set_ylim(-1.0, 1.1)
-        ax.set_title(f"budget {budget}: mean normalised best-so-far (median over seeds)")
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_title(f"budget {budget}: mean normalised best-so-far, clipped at -1")
         ax.set_xlabel("evaluations (in the tool's order)")
-        ax.set_ylabel("normalised best-so-far (0 = random, 1 = best known)")
+        ax.set_ylabel("normalised best-so-far (0 = random search at k, 1 = best known)")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

@@ -22,11 +22,15 @@ known − random search's median best), random search being `RandomizedSearchCV`
 the same budget: 0 is random search's level, 1 the best known, below 0 worse than
 random search; a problem on which random search's median is the best known is
 left out at that budget (—). **Best-so-far at k**: the best of a run's first k
-evaluations (in the tool's order), each budget's own runs, median over seeds,
-normalised against random search's median best *at the run's full budget*; at
-k = the budget it is the normalised score. Means are over the problems a tool
-ran. **Rank**: by mean normalised score (1 = best); **problem rank**: each tool's
-rank by median best on each problem (ties share), averaged over problems."""
+evaluations (in the tool's order), in each budget's own runs, median over seeds,
+normalised the same way against random search's median best-so-far at k (as
+Bayesmark does: random search is 0 at every k; at k = the budget this is the
+normalised score). **Means** are over the problems a tool ran; **clipped**: each
+problem's value is raised to −1 first (Bayesmark's clip), so that a problem where
+random search is within a hair of the best known (a tiny denominator) cannot
+outweigh the rest. **Rank**: by mean normalised score (1 = best); **problem
+rank**: each tool's rank by median best on each problem (ties share), averaged
+over problems."""
 
 
 def _fmt(v: float, digits: int = 2) -> str:
@@ -50,12 +54,14 @@ def _ranks(values: dict[str, float]) -> dict[str, int]:
     return {t: finite.index(v) + 1 for t, v in values.items() if math.isfinite(v)}
 
 
-def headline(s: Summary) -> list[str]:
-    """One row per tool: mean normalised score, rank, best-so-far at 10 and 20, walls."""
+def headline(s: Summary, clip: float | None = None) -> list[str]:
+    """One row per tool: at each budget the mean normalised score, its rank and the
+    mean normalised best-so-far at 10 and 20 (each problem's value clipped below at
+    ``clip`` first, if given); then walls and runs (unclipped) or problem ranks (clipped)."""
     head = ["tool"]
     columns: list[Callable[[str], str]] = []
     for b in s.budgets:
-        means = {t: s.mean_over_problems(t, b) for t in s.tools}
+        means = {t: s.mean_over_problems(t, b, clip=clip) for t in s.tools}
         ranks = _ranks(means)
         head += [f"mean normalised @{b}", f"rank @{b}"]
         columns += [
@@ -65,19 +71,23 @@ def headline(s: Summary) -> list[str]:
         for k in (10, 20):
             if k < b:
                 head.append(f"best-so-far @{k} ({b}-runs)")
-                columns.append(lambda t, b=b, k=k: _fmt(s.mean_over_problems(t, b, at=k)))
-        pranks = s.problem_ranks(b)
-        head.append(f"problem rank @{b}")
-        columns.append(lambda t, r=pranks: _fmt(r.get(t, math.nan), 1))
-    b = max(s.budgets)
-    head += [f"median wall s @{b}", "runs", "failed"]
-    columns += [
-        lambda t: _fmt(
-            _median([r["wall"] for r in s.rows if r["tool"] == t and r["budget"] == b]), 1
-        ),
-        lambda t: str(sum(1 for r in s.rows if r["tool"] == t)),
-        lambda t: str(sum(1 for r in s.errors if r["tool"] == t)),
-    ]
+                columns.append(
+                    lambda t, b=b, k=k: _fmt(s.mean_over_problems(t, b, at=k, clip=clip))
+                )
+        if clip is not None:
+            pranks = s.problem_ranks(b)
+            head.append(f"problem rank @{b}")
+            columns.append(lambda t, r=pranks: _fmt(r.get(t, math.nan), 1))
+    if clip is None:
+        b = max(s.budgets)
+        head += [f"median wall s @{b}", "runs", "failed"]
+        columns += [
+            lambda t: _fmt(
+                _median([r["wall"] for r in s.rows if r["tool"] == t and r["budget"] == b]), 1
+            ),
+            lambda t: str(sum(1 for r in s.rows if r["tool"] == t)),
+            lambda t: str(sum(1 for r in s.errors if r["tool"] == t)),
+        ]
     return _table(head, [[t, *(c(t) for c in columns)] for t in s.tools])
 
 
@@ -167,6 +177,11 @@ def markdown(s: Summary, runs: Sequence[dict[str, Any]], png: str | None) -> str
         DEFINITIONS,
         "",
         *(headline(s) if s.rows else ["(no successful run)"]),
+        "",
+        "The same with each problem's normalised value clipped below at −1 before the "
+        "means, and each tool's rank by median best averaged over the problems:",
+        "",
+        *(headline(s, clip=-1.0) if s.rows else []),
     ]
     if RANDOM not in s.tools:
         md += ["", f"(no {RANDOM} runs here: the normalised scores are undefined)"]
@@ -177,8 +192,9 @@ def markdown(s: Summary, runs: Sequence[dict[str, Any]], png: str | None) -> str
         md += ["", "## Mean normalised best-so-far", "", f"![curves]({png})"]
         md.append("")
         md.append(
-            "Curves are clipped below at −1 (early evaluations are far below random "
-            "search's final median)."
+            "Each problem's normalised best-so-far (against random search's median "
+            "best-so-far at the same k) is clipped below at −1, then averaged over the "
+            "problems; random search is 0 by construction."
         )
     if s.errors:
         md += ["", "## Failed jobs", ""]
