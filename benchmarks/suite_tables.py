@@ -34,7 +34,10 @@ over problems."""
 
 
 def _fmt(v: float, digits: int = 2) -> str:
-    return "—" if not math.isfinite(v) else f"{v:.{digits}f}"
+    if not math.isfinite(v):
+        return "—"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
 
 
 def _score(v: float) -> str:
