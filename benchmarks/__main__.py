@@ -26,7 +26,7 @@ from typing import Any
 from benchmarks.cases import CASES, get_case
 from benchmarks.figures import add_derived, format_table, plot_curves, summarise
 from benchmarks.machine import machine_info, machine_lines
-from benchmarks.peers import TOOLS, VARIANTS
+from benchmarks.peers import SUITE_PEERS, TOOLS, VARIANTS
 from benchmarks.runner import run_subprocess
 from benchmarks.targets import evaluate_targets, format_targets, journal_cost
 
@@ -146,10 +146,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--tools",
         nargs="+",
-        default=list(TOOLS),
+        default=[t for t in TOOLS if t not in SUITE_PEERS],
         choices=list(TOOLS) + list(VARIANTS),
-        help="tools to run (default: evotune and the five peers; evotune-steady and "
-        "evotune-racing measure those techniques)",
+        help="tools to run (default: evotune and the five peers; the suite's peers "
+        f"{', '.join(SUITE_PEERS)} and the evotune-* variants on request)",
     )
     parser.add_argument("--seeds", nargs="+", type=int, help="default: 0 (quick) or 0 1 2")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")

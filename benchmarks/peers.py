@@ -21,9 +21,22 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.cases import Case, Param, branches, effective_key, evotune_space
+from benchmarks.cases import Case, Param, effective_key, evotune_space
 
-__all__ = ["TOOLS", "VARIANTS", "SearchOutput", "ga_shape", "grid_levels", "run_tool"]
+# the spaces used to live here: still importable from this module
+from benchmarks.spaces import ga_shape, grid_levels, sklearn_distributions, sklearn_grid
+
+__all__ = [
+    "SUITE_PEERS",
+    "TOOLS",
+    "VARIANTS",
+    "SearchOutput",
+    "ga_shape",
+    "grid_levels",
+    "run_tool",
+    "sklearn_distributions",
+    "sklearn_grid",
+]
 
 
 @dataclass
@@ -79,85 +92,6 @@ def _estimated_times(costs: Sequence[float], wall: float) -> list[float]:
     if total <= 0:
         return [wall] * len(costs)
     return [wall * c / total for c in np.cumsum(costs)]
-
-
-# ----------------------------------------------------------------- spaces
-def sklearn_distributions(case: Case) -> dict[str, Any] | list[dict[str, Any]]:
-    """``param_distributions`` for RandomizedSearchCV (a list per branch if conditional)."""
-    from scipy.stats import loguniform, randint, uniform
-
-    def dist(p: Param) -> Any:
-        if p.kind == "cat":
-            return list(p.choices)
-        if p.kind == "int":
-            return randint(int(p.low), int(p.high) + 1)
-        if p.log:
-            return loguniform(p.low, p.high)
-        return uniform(p.low, p.high - p.low)
-
-    out = [
-        {**{k: [v] for k, v in fixed.items()}, **{p.name: dist(p) for p in active}}
-        for fixed, active in branches(case)
-    ]
-    return out if case.conditional else out[0]
-
-
-def grid_levels(case: Case, budget: int) -> dict[str, int]:
-    """Levels per numeric parameter so the grid has about ``budget`` points.
-
-    Starts from the case's levels and, while the grid is more than 10% over
-    the budget, takes one level from the parameter with the most.
-    """
-    levels = {p.name: p.grid for p in case.params if p.kind != "cat"}
-
-    def size() -> int:
-        total = 0
-        for _fixed, active in branches(case):
-            n = 1
-            for p in active:
-                n *= len(p.choices) if p.kind == "cat" else levels[p.name]
-            total += n
-        return total
-
-    while size() > 1.1 * budget and max(levels.values()) > 1:
-        name = max(levels, key=lambda k: levels[k])
-        levels[name] -= 1
-    return levels
-
-
-def sklearn_grid(case: Case, budget: int) -> dict[str, Any] | list[dict[str, Any]]:
-    """A coarse ``param_grid`` of about ``budget`` points (a list per branch if conditional)."""
-    from dataclasses import replace
-
-    levels = grid_levels(case, budget)
-    specs = {p.name: replace(p, grid=levels[p.name]) if p.kind != "cat" else p for p in case.params}
-    out = [
-        {
-            **{k: [v] for k, v in fixed.items()},
-            **{p.name: specs[p.name].grid_values() for p in active},
-        }
-        for fixed, active in branches(case)
-    ]
-    return out if case.conditional else out[0]
-
-
-def ga_shape(budget: int, population: int) -> tuple[int, int]:
-    """GASearchCV's (population, generations): it evaluates p + 2p per generation.
-
-    Picks the shape whose total is nearest the budget, then whose population
-    is nearest evotune's.
-    """
-    best: tuple[int, int, int, int] | None = None
-    for p in range(2, budget + 1):
-        for g in range(1, budget):
-            total = p * (1 + 2 * g)
-            if total > 2 * budget:
-                break
-            cand = (abs(total - budget), abs(p - population), p, g)
-            if best is None or cand < best:
-                best = cand
-    assert best is not None
-    return best[2], best[3]
 
 
 # ----------------------------------------------------------------- runners
@@ -455,6 +389,19 @@ def run_evotune(
 
 Runner = Callable[[Case, Data, int, int, int, int], SearchOutput]
 
+
+def _more(name: str) -> Runner:
+    """A runner of :mod:`benchmarks.peers_more`, imported when it runs (no import cycle)."""
+
+    def run(case: Case, data: Data, seed: int, n_jobs: int, budget: int, pop: int) -> SearchOutput:
+        from benchmarks.peers_more import RUNNERS
+
+        return RUNNERS[name](case, data, seed, n_jobs, budget, pop)
+
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
 TOOLS: dict[str, Runner] = {
     "RandomizedSearchCV": run_random,
     "GridSearchCV": run_grid,
@@ -462,12 +409,22 @@ TOOLS: dict[str, Runner] = {
     "OptunaTPE": run_tpe,
     "OptunaNSGAII": run_nsga2,
     "evotune": run_evotune,
+    # the model-based peers, added for the public suite (benchmarks.suite)
+    "OptunaCMAES": _more("run_cmaes"),
+    "BayesSearchCV": _more("run_skopt"),
+    "hyperopt": _more("run_hyperopt"),
+    "SMAC": _more("run_smac"),
 }
+# not run by default by ``python -m benchmarks`` (its cases and timings predate them)
+SUITE_PEERS = ("OptunaCMAES", "BayesSearchCV", "hyperopt", "SMAC")
 
 # evotune's techniques one by one (not peers: run them with --tools)
 VARIANTS: dict[str, Runner] = {
     "evotune-steady": functools.partial(run_evotune, strategy="steady_state"),
     "evotune-racing": functools.partial(run_evotune, racing=True),
+    "evotune-ga": functools.partial(run_evotune, strategy="ga"),
+    "evotune-model": functools.partial(run_evotune, strategy="model_based"),
+    "evotune-model-forest": _more("run_evotune_model_forest"),
 }
 
 

@@ -5,6 +5,10 @@ as JSON to the file ``OUT``. Jobs:
 
 - ``{"kind": "search", "tool", "case", "seed", "n_jobs", "budget", "population"}``:
   one search by one tool (see :mod:`benchmarks.peers`);
+- ``{"kind": "suite", "tool", "problem", "seed", "n_jobs", "budget", "population"}``:
+  one search on a problem of the public suite (:mod:`benchmarks.suite_problems`);
+  an optional ``"evotune_path"`` is put first on ``sys.path`` (whose ``evotune``
+  package is then the one measured);
 - ``{"kind": "journal", "case", "seed", "n_jobs", "budget", "population", "repeats"}``:
   evotune with and without ``checkpoint=`` a temporary directory, alternated;
 - ``{"kind": "scale", "population", "generations"}``: evotune on a trivial
@@ -47,6 +51,30 @@ def _search(spec: dict[str, Any]) -> dict[str, Any]:
         spec["tool"], case, data, spec["seed"], spec["n_jobs"], spec["budget"], spec["population"]
     )
     return out.to_dict()
+
+
+def _suite(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("evotune_path"):  # evotune from that tree, ahead of the working directory
+        sys.path.insert(0, spec["evotune_path"])
+    from benchmarks.peers import run_tool
+    from benchmarks.suite_problems import get_problem
+
+    problem = get_problem(spec["problem"])
+    data = problem.load_data()
+    out = run_tool(
+        spec["tool"],
+        problem,
+        data,
+        spec["seed"],
+        spec["n_jobs"],
+        spec["budget"],
+        spec["population"],
+    ).to_dict()
+    if spec["tool"].startswith("evotune"):
+        import evotune
+
+        out["evotune_origin"] = os.path.dirname(os.path.abspath(evotune.__file__))
+    return out
 
 
 def _journal(spec: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +136,7 @@ def _scale(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-JOBS = {"search": _search, "journal": _journal, "scale": _scale}
+JOBS = {"search": _search, "suite": _suite, "journal": _journal, "scale": _scale}
 
 
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
