@@ -424,7 +424,6 @@ VARIANTS: dict[str, Runner] = {
     "evotune-racing": functools.partial(run_evotune, racing=True),
     "evotune-ga": functools.partial(run_evotune, strategy="ga"),
     "evotune-model": functools.partial(run_evotune, strategy="model_based"),
-    "evotune-model-forest": _more("run_evotune_model_forest"),
 }
 
 

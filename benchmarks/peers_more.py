@@ -50,11 +50,10 @@ from benchmarks.peers import (
     _finite_max,
     _run_optuna,
     _sklearn_output,
-    run_evotune,
 )
 from benchmarks.spaces import configspace, flatten_hyperopt, hyperopt_space, skopt_space
 
-__all__ = ["run_cmaes", "run_evotune_model_forest", "run_hyperopt", "run_skopt", "run_smac"]
+__all__ = ["run_cmaes", "run_hyperopt", "run_skopt", "run_smac"]
 
 
 class _Recorder:
@@ -199,21 +198,9 @@ def run_cmaes(
     return _run_optuna(case, data, n_jobs, budget, sampler)
 
 
-def run_evotune_model_forest(
-    case: Case, data: Data, seed: int, n_jobs: int, budget: int, pop: int
-) -> SearchOutput:
-    """evotune's ``model_based`` strategy with a random-forest surrogate."""
-    from evotune.strategies import ModelBased
-
-    return run_evotune(
-        case, data, seed, n_jobs, budget, pop, strategy=ModelBased(surrogate="forest")
-    )
-
-
 RUNNERS: dict[str, Callable[..., SearchOutput]] = {
     "run_skopt": run_skopt,
     "run_hyperopt": run_hyperopt,
     "run_smac": run_smac,
     "run_cmaes": run_cmaes,
-    "run_evotune_model_forest": run_evotune_model_forest,
 }
