@@ -10,9 +10,9 @@ The run's generator draws those starts, so a fit is reproducible.
 
 The posterior is the *latent* function's (without the noise), because the
 acquisition asks where the function is good, not where a noisy fit would be.
-:meth:`GaussianProcess.condition` adds a pending point believed at its mean
-(the kriging believer) in O(n m) for m prediction points: the mean does not
-move, only the spread shrinks around the point.
+:meth:`GaussianProcess.believe` adds pending points believed at their mean
+(the kriging believer): the mean does not move, only the spread shrinks
+around them.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class GaussianProcess:
 
     def __init__(self, n_restarts: int = 2) -> None:
         self.n_restarts = n_restarts
+        self._n_believed = 0
 
     # fitting --------------------------------------------------------------
     def _objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -142,7 +143,9 @@ class GaussianProcess:
         self.amp_ = float(np.exp(self.theta_[d]))
         self.noise_ = float(np.exp(self.theta_[d + 1]))
         n = len(self.X_)
-        K = self._k(self.X_, self.X_) + (self.noise_ + 1e-8) * np.eye(n)
+        noise = np.full(n, self.noise_ + 1e-8)
+        noise[n - self._n_believed :] = 1e-8
+        K = self._k(self.X_, self.X_) + np.diag(noise)
         jitter = 1e-8
         while True:
             try:
@@ -155,11 +158,33 @@ class GaussianProcess:
     def _k(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return self.amp_ * _matern(np.sqrt(_sq_dist(A / self.ls_, B / self.ls_)))
 
-    def refactor(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Condition on ``X`` and ``y`` with the fitted hyperparameters."""
+    def refactor(self, X: np.ndarray, y: np.ndarray, n_believed: int = 0) -> GaussianProcess:
+        """Condition on ``X`` and ``y`` with the fitted hyperparameters; the
+        last ``n_believed`` rows are pending points believed at their mean,
+        without noise (the kriging believer: the mean does not move, the
+        spread around them shrinks to zero, so the next pick looks elsewhere)."""
         self.X_ = np.asarray(X, dtype=np.float64)
         self.y_ = np.asarray(y, dtype=np.float64)
+        self._n_believed = n_believed
         self._factor()
+        return self
+
+    def believe(self, P: np.ndarray) -> GaussianProcess:
+        """This posterior conditioned on the pending rows ``P`` at their mean."""
+        if len(P) == 0:
+            return self
+        mean, _ = self.predict(P)
+        n_believed = self._n_believed + len(P)
+        other = GaussianProcess(self.n_restarts)
+        other.theta_ = self.theta_
+        return other.refactor(np.vstack([self.X_, P]), np.r_[self.y_, mean], n_believed)
+
+    @classmethod
+    def with_theta(cls, theta: np.ndarray) -> GaussianProcess:
+        """A GP with the given log hyperparameters, to be conditioned with :meth:`refactor`."""
+        gp = cls()
+        gp.theta_ = np.asarray(theta, dtype=np.float64)
+        return gp
 
     # predicting -----------------------------------------------------------
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,34 +194,3 @@ class GaussianProcess:
         V = solve_triangular(self.L_, Ks.T, lower=True)
         var = self.amp_ - (V * V).sum(0)
         return Ks @ self.alpha_, np.sqrt(np.maximum(var, 1e-18))
-
-    def batch(self, X: np.ndarray) -> Believer:
-        """A :class:`Believer` over the candidate rows ``X``."""
-        return Believer(self, np.asarray(X, dtype=np.float64))
-
-
-class Believer:
-    """The posterior over fixed candidates, conditioned point by point on
-    pending picks believed at their mean (the kriging believer): the mean
-    stays, the variance shrinks by the picks' posterior covariance."""
-
-    def __init__(self, gp: GaussianProcess, X: np.ndarray) -> None:
-        self.gp, self.X = gp, X
-        Ks = gp._k(X, gp.X_)
-        self.V = solve_triangular(gp.L_, Ks.T, lower=True)
-        self.mean = Ks @ gp.alpha_
-        self.var = np.maximum(gp.amp_ - (self.V * self.V).sum(0), 1e-18)
-        self._u: list[np.ndarray] = []  # scaled covariance columns of the picks
-
-    @property
-    def std(self) -> np.ndarray:
-        return np.sqrt(np.maximum(self.var, 1e-18))
-
-    def condition(self, i: int) -> None:
-        """Believe candidate ``i`` at its mean."""
-        cov = self.gp._k(self.X, self.X[i : i + 1])[:, 0] - self.V.T @ self.V[:, i]
-        for u in self._u:
-            cov -= u * u[i]
-        u = cov / np.sqrt(max(cov[i], 1e-18))
-        self._u.append(u)
-        self.var = np.maximum(self.var - u * u, 1e-18)

@@ -27,7 +27,7 @@ from operators.schema import BIT, CATEGORICAL
 
 __all__ = [
     "MAX_FIT_POINTS",
-    "fit_surrogate",
+    "fit_hyperparameters",
     "model_features",
     "subsample",
     "transform_scores",
@@ -117,27 +117,24 @@ def transform_scores(fitness: np.ndarray) -> np.ndarray:
     return (t - t.mean()) / t.std()
 
 
-def fit_surrogate(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GaussianProcess:
-    """Fit the surrogate with one BLAS thread, so the driver's result does not
-    depend on the machine's threads. Its hyperparameters are fitted on at
-    most :data:`MAX_FIT_POINTS` rows (the best half and the most recent), its
-    posterior on all of them: the fit's cost stays bounded in long runs.
+def fit_hyperparameters(X: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """The GP's log hyperparameters, fitted on at most :data:`MAX_FIT_POINTS`
+    rows (the best half and the most recent), with one BLAS thread. A pure
+    function of its arguments, so a resumed run refits the same.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> gp = fit_surrogate(rng.random((10, 2)), rng.normal(size=10), rng)
-    >>> gp.predict(np.zeros((1, 2)))[0].shape
-    (1,)
+    >>> theta = fit_hyperparameters(rng.random((10, 2)), rng.normal(size=10), seed=0)
+    >>> theta.shape  # two length scales, the amplitude, the noise
+    (4,)
     """
     from threadpoolctl import threadpool_limits
 
     sub = subsample(y, MAX_FIT_POINTS)
     with threadpool_limits(1):
-        gp = GaussianProcess().fit(X[sub], y[sub], rng)
-        if len(sub) < len(y):
-            gp.refactor(X, y)
-    return gp
+        gp = GaussianProcess().fit(X[sub], y[sub], np.random.default_rng(seed))
+    return np.asarray(gp.theta_)
 
 
 def subsample(fitness: np.ndarray, k: int) -> np.ndarray:

@@ -1,19 +1,20 @@
 """``strategy="model_based"``: Bayesian optimisation, searched by evolution.
 
-Generation 0 samples the space (``initial_sampling``). Each later generation
-fits a Gaussian process to every evaluation so far
-(:mod:`~evotune.strategies._surrogate`), then *evolves* candidates on the model rather
-than on real fits: a population of random points and mutants of the best
-evaluated genomes is improved for a few rounds by Gaussian mutation (the
-space's own operators, so integers, categories, masks and conditions stay
-valid) under the expected improvement. The generation's batch is picked one
-candidate at a time, each pick believed by the model at its predicted mean
-before the next (the kriging believer), so the batch spreads over distinct
-promising regions and every worker has a candidate. A genome already
-evaluated or already in the batch is never proposed.
+The initial design samples the space (``initial_sampling``). Then, each time
+a result is told, one child is proposed from a Gaussian process fitted to
+every evaluation so far (:mod:`~evotune.strategies._surrogate`), the
+candidates still being evaluated believed at the model's mean (the kriging
+believer), so ``in_flight`` workers stay busy with distinct candidates. The
+child is found by *evolving* candidates on the model rather than on real
+fits: a population of random points and mutants of the best evaluated
+genomes is improved for a few rounds by Gaussian mutation (the space's own
+operators, so integers, categories, masks and conditions stay valid) under
+the expected improvement. A genome already evaluated or being evaluated is
+never proposed.
 
-Everything is drawn from the run's random state and the model is refitted
-from the history at each generation, so the history is the same at any
+It is asynchronous (:mod:`~evotune.strategies._asynchronous`): results are
+applied in birth order, everything is drawn from the run's random state and
+the model is refitted from the history, so the history is the same at any
 ``n_jobs`` and after a resume (the model is never stored).
 """
 
@@ -26,11 +27,12 @@ import numpy as np
 from scipy.stats import norm
 
 from evotune._validation import check_int
-from evotune.strategies._breeder import Offspring
-from evotune.strategies._generational import Generational, default
-from evotune.strategies._gp import Believer, GaussianProcess
+from evotune.settings import check
+from evotune.strategies._asynchronous import Asynchronous
+from evotune.strategies._generational import default
+from evotune.strategies._gp import GaussianProcess
 from evotune.strategies._surrogate import (
-    fit_surrogate,
+    fit_hyperparameters,
     model_features,
     subsample,
     transform_scores,
@@ -58,22 +60,41 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: flo
     return (mean - best - xi) * norm.cdf(z) + std * norm.pdf(z)
 
 
+def refit_point(n: int) -> int:
+    """The history length whose prefix the kernel's hyperparameters are fitted
+    on when ``n`` evaluations are in: every ``n`` while the history is short,
+    then every 5 % of growth, so the fit's cost per child stays small in long
+    runs. A function of ``n`` only, so a resumed run refits at the same points.
+
+    Examples
+    --------
+    >>> [refit_point(n) for n in (10, 39, 40, 41, 1000, 1049)]
+    [10, 39, 40, 40, 1000, 1000]
+    """
+    return n if n < 40 else n - n % max(1, n // 20)
+
+
 @dataclass
-class ModelBased(Generational):
+class ModelBased(Asynchronous):
     """Model-based evolution (see the module's docstring).
 
     Parameters
     ----------
+    n_initial : int or None, default=None
+        Genomes of the initial design (``None``: ``population_size``).
+    in_flight : int or None, default=None
+        Candidates evaluated at once (``None``: ``population_size``); each
+        new one is proposed knowing every result before it.
     n_candidates : int, default=1000
         Points of the acquisition search's population (random and mutants).
     n_rounds : int, default=3
         Rounds of mutation and selection on the model.
     max_model_points : int, default=256
-        The model is fitted on at most this many evaluations (the best half
-        and the most recent others), so its cost stays bounded in long runs.
+        The model's posterior uses at most this many evaluations (the best
+        half and the most recent), so its cost stays bounded in long runs.
     xi : float, default=0.01
         The improvement asked of the expected improvement, in standardised units.
-    max_novelty_tries : int, default=100
+    max_novelty_tries : int, default=20
         Re-draws of a proposal that is not new.
 
     Examples
@@ -87,7 +108,8 @@ class ModelBased(Generational):
     """
 
     name: ClassVar[str] = "model_based"
-    fresh: ClassVar[bool] = True
+    n_initial: int | None = None
+    in_flight: int | None = field(default=default("in_flight"))
     n_candidates: int = 1000
     n_rounds: int = 3
     max_model_points: int = 256
@@ -96,6 +118,9 @@ class ModelBased(Generational):
     mutation_sigma: float = field(default=default("mutation_sigma"), init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.n_initial is not None:
+            self.n_initial = check_int("n_initial", self.n_initial, low=1)
+        self.in_flight = check("in_flight", self.in_flight)
         self.n_candidates = check_int("n_candidates", self.n_candidates, low=10)
         self.n_rounds = check_int("n_rounds", self.n_rounds, low=0)
         self.max_model_points = check_int("max_model_points", self.max_model_points, low=4)
@@ -103,13 +128,35 @@ class ModelBased(Generational):
         if not (isinstance(self.xi, (int, float)) and 0 <= self.xi < float("inf")):
             raise ValueError(f"'xi' must be a finite number >= 0, got {self.xi!r}")
 
-    # the model's data ---------------------------------------------------------
-    def _training(self, state: SearchState) -> tuple[np.ndarray, np.ndarray]:
-        """Encoded genes and fitness of at most ``max_model_points`` evaluations."""
+    def start(self, state: SearchState) -> None:
+        super().start(state)
+        self._theta: tuple[int, np.ndarray] | None = None
+
+    def _n_initial(self, state: SearchState) -> int:
+        return state.population_size if self.n_initial is None else self.n_initial
+
+    # the model ---------------------------------------------------------------
+    def _model(self, state: SearchState) -> tuple[GaussianProcess, np.ndarray, np.ndarray] | None:
+        """The GP of the history with the pending candidates believed, the
+        training genes and their fitness; None when nothing succeeded yet."""
         fit = np.asarray(state.history_fitness, dtype=np.float64)
+        if not np.isfinite(fit).any():
+            return None
+        space = state.space
+        m = refit_point(len(fit))
+        if self._theta is None or self._theta[0] != m:
+            idx = subsample(fit[:m], self.max_model_points)
+            genes_m = np.stack([state.history_genes[i] for i in idx])
+            y_m = transform_scores(fit[idx])
+            self._theta = (m, fit_hyperparameters(model_features(space, genes_m), y_m, seed=m))
         idx = subsample(fit, self.max_model_points)
         genes = np.stack([state.history_genes[i] for i in idx])
-        return genes, fit[idx]
+        gp = GaussianProcess.with_theta(self._theta[1])
+        gp.refactor(model_features(space, genes), transform_scores(fit[idx]))
+        pending = [g.genes for g in self._in_play()]
+        if pending:
+            gp = gp.believe(model_features(space, np.stack(pending)))
+        return gp, genes, fit[idx]
 
     # the acquisition's search ---------------------------------------------------
     def _mutants(self, state: SearchState, parents: np.ndarray, n: int) -> np.ndarray:
@@ -125,12 +172,16 @@ class ModelBased(Generational):
         return expected_improvement(mean, std, best, self.xi)
 
     def _search(
-        self, state: SearchState, model: GaussianProcess, genes: np.ndarray, best: float
-    ) -> Any:
-        """A population evolved on the expected improvement: random points and
-        mutants of the best evaluated genomes, then rounds of mutating the
-        best of them."""
-        fit = np.asarray(state.history_fitness)
+        self,
+        state: SearchState,
+        model: GaussianProcess,
+        genes: np.ndarray,
+        fit: np.ndarray,
+        best: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A population evolved on the expected improvement, and its values:
+        random points and mutants of the best evaluated genomes, then rounds
+        of mutating the best of them."""
         top = genes[np.argsort(-np.where(np.isfinite(fit), fit, -np.inf), kind="stable")[:5]]
         half = self.n_candidates // 2
         pool = np.vstack(
@@ -145,52 +196,26 @@ class ModelBased(Generational):
             children = self._mutants(state, elite, self.n_candidates // 4)
             pool = np.vstack([pool, children])
             acq = np.concatenate([acq, self._score(state, model, children, best)])
-        return pool
+        return pool, acq
 
-    def _pick(
-        self, state: SearchState, pool: np.ndarray, batch: Believer, best: float
-    ) -> list[int]:
-        """A batch of ``population_size`` distinct new candidates, each believed
-        at its predicted mean before the next pick."""
-        chosen: list[int] = []
-        keys: set[str] = set()
-        allowed = np.ones(len(batch.X), dtype=bool)
-        while len(chosen) < state.population_size:
-            acq = expected_improvement(batch.mean, batch.std, best, self.xi)
-            acq[~allowed] = -np.inf
-            pick = -1
-            for i in np.argsort(-acq, kind="stable"):
-                if not allowed[i]:
-                    break
-                allowed[i] = False
-                key = state.space.key(pool[i])
-                if key not in state.seen and key not in keys:
-                    pick = int(i)
-                    keys.add(key)
-                    break
-            if pick < 0:
-                break
-            chosen.append(pick)
-            batch.condition(pick)
-            # a believed improvement is one the next picks must beat
-            best = max(best, float(batch.mean[pick]))
-        return chosen
-
-    def propose(self, state: SearchState) -> Offspring:
-        genes, fit = self._training(state)
-        if not np.isfinite(fit).any():
-            return self.initial(state)  # nothing to learn from: sample afresh
-        y = transform_scores(fit)
-        X = model_features(state.space, genes)
+    def _child(self, state: SearchState) -> None:
         from threadpoolctl import threadpool_limits
 
-        model = fit_surrogate(X, y, state.rng)
         with threadpool_limits(1):
-            pool = self._search(state, model, genes, float(y.max()))
-            batch = model.batch(model_features(state.space, pool))
-            chosen = self._pick(state, pool, batch, float(y.max()))
-        n_new = len(chosen)
-        rest = state.space.sample(state.population_size - n_new, state.rng, "random")
-        out = np.vstack([pool[chosen], rest]) if n_new else rest
-        origins = ["model"] * n_new + ["initial"] * len(rest)
-        return Offspring(out, origins, [()] * len(out), np.full(len(out), self.mutation_sigma))
+            built = self._model(state)
+            if built is None:  # nothing to learn from: sample afresh
+                row = state.space.sample(1, state.rng, "random")[0]
+                self._born(state, row, "initial", (), self.mutation_sigma, fresh=True)
+                return
+            gp, genes, fit = built
+            best = float(gp.y_.max())
+            pool, acq = self._search(state, gp, genes, fit, best)
+        taken = {g.key for g in self._in_play()}
+        for i in np.argsort(-acq, kind="stable"):
+            key = state.space.key(pool[i])
+            if key not in state.seen and key not in taken:
+                self._born(state, pool[i], "model", (), self.mutation_sigma, fresh=False)
+                return
+        # every candidate of the search is taken: a random new one
+        row = state.space.sample(1, state.rng, "random")[0]
+        self._born(state, row, "initial", (), self.mutation_sigma, fresh=True)
