@@ -213,6 +213,38 @@ class Space(Mapping[str, Parameter]):
             )
         return values, {n: active[n] for n in self._names}
 
+    def active_rows(self, genes: np.ndarray) -> dict[str, np.ndarray]:
+        """Whether each parameter's conditions hold, for every row of ``genes``
+        (``decode_all``'s second half, decoding each parent's distinct genes once).
+
+        Examples
+        --------
+        >>> s = Space({"k": Categorical(["a", "b"]), "d": Integer(1, 3, when={"k": "b"})})
+        >>> s.active_rows(np.array([[0.0, 0.5], [1.0, 0.5]]))["d"].tolist()
+        [False, True]
+        """
+        rows = np.atleast_2d(np.asarray(genes, dtype=np.float64))
+        n = len(rows)
+        active: dict[str, np.ndarray] = {}
+        for name in self._order:
+            on = np.ones(n, dtype=bool)
+            for parent, allowed in self._params[name].when.items():
+                cols = rows[:, self._slices[parent]]
+                distinct, inverse = np.unique(cols, axis=0, return_inverse=True)
+                param = self._params[parent]
+                ok = np.array(
+                    [
+                        any(
+                            _same_value(param.decode(d if param.n_genes != 1 else d[0]), v)
+                            for v in allowed
+                        )
+                        for d in distinct
+                    ]
+                )
+                on &= active[parent] & ok[inverse.ravel()]
+            active[name] = on
+        return {name: active[name] for name in self._names}
+
     def decode(self, genes: np.ndarray) -> dict[str, Any]:
         """The external form: the parameter dict for the model, active ones only."""
         values, active = self.decode_all(genes)

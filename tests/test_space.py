@@ -928,3 +928,26 @@ def test_evolve_keeps_every_candidate_within_the_mask_bounds():
     kept = [sum(m) for m in result.history["param_mask"]]
     assert min(kept) >= 2 and max(kept) <= 6
     assert result.best_params["mask"] == (True,) * 4 + (False,) * 8
+
+
+_NESTED = Space(
+    {
+        "model": Categorical(["svc", "tree", "knn"]),
+        "C": Float(1e-2, 1e2, log=True, when={"model": "svc"}),
+        "kernel": Categorical(["rbf", "poly"], when={"model": "svc"}),
+        "degree": Integer(2, 5, when={"kernel": "poly"}),
+        "k": Integer(1, 30, when={"model": ["knn", "tree"]}),
+        "flag": Integer(0, 3),
+        "x": Float(0.0, 1.0, when={"flag": [1, 2]}),
+    }
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 60))
+def test_active_rows_agrees_with_decode_all_row_by_row(seed, n):
+    genes = _NESTED.sample(n, np.random.default_rng(seed))
+    fast = _NESTED.active_rows(genes)
+    for i in range(n):
+        _, active = _NESTED.decode_all(genes[i])
+        assert {name: bool(on[i]) for name, on in fast.items()} == active

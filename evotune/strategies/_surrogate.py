@@ -47,16 +47,12 @@ def _conditional(space: Space) -> bool:
 
 def active_genes(space: Space, genes: np.ndarray) -> np.ndarray:
     """Boolean ``(n, d)``: which genes belong to an active parameter."""
-    n, d = genes.shape
-    out = np.ones((n, d), dtype=bool)
+    out = np.ones(genes.shape, dtype=bool)
     if not _conditional(space):
         return out
     slices = space.slices
-    for i in range(n):
-        _, active = space.decode_all(genes[i])
-        for name, on in active.items():
-            if not on:
-                out[i, slices[name]] = False
+    for name, on in space.active_rows(genes).items():
+        out[~on, slices[name]] = False
     return out
 
 
@@ -89,6 +85,33 @@ def model_features(space: Space, genes: np.ndarray) -> np.ndarray:
     return np.hstack(columns)
 
 
+# the Yeo-Johnson exponents tried (a grid: cheap, and the same on every machine)
+_YJ_LAMBDAS = np.round(np.linspace(-2.0, 4.0, 61), 10)
+
+
+def _yeo_johnson(x: np.ndarray, lam: float) -> np.ndarray:
+    out = np.empty_like(x)
+    pos = x >= 0
+    if abs(lam) < 1e-12:
+        out[pos] = np.log1p(x[pos])
+    else:
+        out[pos] = np.expm1(lam * np.log1p(x[pos])) / lam
+    if abs(lam - 2) < 1e-12:
+        out[~pos] = -np.log1p(-x[~pos])
+    else:
+        out[~pos] = -np.expm1((2 - lam) * np.log1p(-x[~pos])) / (2 - lam)
+    return out
+
+
+def _yj_llf(x: np.ndarray, lam: float) -> float:
+    """The Yeo-Johnson log-likelihood of exponent ``lam`` (normal model)."""
+    t = _yeo_johnson(x, lam)
+    var = t.var()
+    if not np.isfinite(var) or var <= 0:
+        return -np.inf
+    return float(-0.5 * len(x) * np.log(var) + (lam - 1) * np.sum(np.sign(x) * np.log1p(np.abs(x))))
+
+
 def transform_scores(fitness: np.ndarray) -> np.ndarray:
     """Fitness ('higher is better', ``-inf`` for a failure) as standardised
     model targets: failures take the worst finite value, then a Yeo-Johnson
@@ -106,12 +129,7 @@ def transform_scores(fitness: np.ndarray) -> np.ndarray:
     if np.ptp(y) == 0:
         return np.zeros_like(y)
     y = (y - y.mean()) / y.std()
-    from scipy.stats import yeojohnson
-
-    try:
-        t, _ = yeojohnson(y)
-    except (ValueError, FloatingPointError, OverflowError):
-        t = y
+    t = _yeo_johnson(y, _YJ_LAMBDAS[int(np.argmax([_yj_llf(y, lam) for lam in _YJ_LAMBDAS]))])
     if not np.isfinite(t).all() or np.ptp(t) == 0:
         t = y
     return (t - t.mean()) / t.std()

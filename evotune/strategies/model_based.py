@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from evotune._validation import check_int
 from evotune.settings import check
@@ -56,8 +56,9 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: flo
     >>> bool(ei[1] > ei[0] > 0)
     True
     """
-    z = (mean - best - xi) / std
-    return (mean - best - xi) * norm.cdf(z) + std * norm.pdf(z)
+    gain = mean - best - xi
+    z = gain / std
+    return gain * ndtr(z) + std * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
 
 
 def refit_point(n: int) -> int:
@@ -89,7 +90,7 @@ class ModelBased(Asynchronous):
         Points of the acquisition search's population (random and mutants).
     n_rounds : int, default=3
         Rounds of mutation and selection on the model.
-    max_model_points : int, default=256
+    max_model_points : int, default=128
         The model's posterior uses at most this many evaluations (the best
         half and the most recent), so its cost stays bounded in long runs.
     xi : float, default=0.01
@@ -112,7 +113,7 @@ class ModelBased(Asynchronous):
     in_flight: int | None = field(default=default("in_flight"))
     n_candidates: int = 1000
     n_rounds: int = 3
-    max_model_points: int = 256
+    max_model_points: int = 128
     xi: float = 0.01
     max_novelty_tries: int = field(default=default("max_novelty_tries"))
     mutation_sigma: float = field(default=default("mutation_sigma"), init=False, repr=False)
