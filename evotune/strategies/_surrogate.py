@@ -6,7 +6,8 @@ SMAC's) was measured too and found fewer good models at 30-60 evaluations
 (``benchmarks/results/``), so it is not offered.
 
 What the model sees of a genome (:func:`model_features`): numeric genes as
-their unit-interval position (log ranges already are log), a categorical
+their unit-interval position (log ranges already are log; an integer at the
+centre of its bin), a categorical
 gene one-hot, a mask's bits as they are, and an *inactive* parameter (one
 whose ``when`` conditions fail) as a constant: two genomes that differ only in
 inactive genes are the same point to the model, so a parameter of another
@@ -23,7 +24,7 @@ import numpy as np
 
 from evotune.space import Space
 from evotune.strategies._gp import GaussianProcess
-from operators.schema import BIT, CATEGORICAL
+from operators.schema import BIT, CATEGORICAL, INTEGER, integer_to_unit, unit_to_integer
 
 __all__ = [
     "MAX_FIT_POINTS",
@@ -63,10 +64,10 @@ def model_features(space: Space, genes: np.ndarray) -> np.ndarray:
     --------
     >>> from evotune import Categorical, Float, Integer
     >>> s = Space({"k": Categorical(["a", "b"]), "d": Integer(1, 3, when={"k": "b"})})
-    >>> model_features(s, np.array([[0.0, 0.1], [0.0, 0.9], [1.0, 0.9]]))
-    array([[ 1. ,  0. , -0.5],
-           [ 1. ,  0. , -0.5],
-           [ 0. ,  1. ,  0.9]])
+    >>> model_features(s, np.array([[0.0, 0.1], [0.0, 0.9], [1.0, 0.9]])).round(3)
+    array([[ 1.   ,  0.   , -0.5  ],
+           [ 1.   ,  0.   , -0.5  ],
+           [ 0.   ,  1.   ,  0.833]])
     """
     genes = np.atleast_2d(np.asarray(genes, dtype=np.float64))
     schema = space.schema
@@ -80,6 +81,11 @@ def model_features(space: Space, genes: np.ndarray) -> np.ndarray:
             columns.append(one_hot * on[:, None])
         elif schema.kinds[j] == BIT:
             columns.append(np.where(on, col, 0.0)[:, None])
+        elif schema.kinds[j] == INTEGER:
+            # the centre of the integer's bin: genes of one integer are one point
+            bounds = (schema.low[j], schema.high[j], schema.log[j])
+            centre = integer_to_unit(unit_to_integer(col, *bounds), *bounds)
+            columns.append(np.where(on, centre, _INACTIVE)[:, None])
         else:
             columns.append(np.where(on, col, _INACTIVE)[:, None])
     return np.hstack(columns)
@@ -161,7 +167,7 @@ def subsample(fitness: np.ndarray, k: int) -> np.ndarray:
     Examples
     --------
     >>> subsample(np.array([5.0, 1.0, 4.0, 2.0, 3.0]), 3).tolist()
-    [0, 2, 4]
+    [0, 3, 4]
     """
     fit = np.asarray(fitness, dtype=np.float64)
     idx = np.arange(len(fit))

@@ -70,7 +70,7 @@ def refit_point(n: int) -> int:
     Examples
     --------
     >>> [refit_point(n) for n in (10, 39, 40, 41, 1000, 1049)]
-    [10, 39, 40, 40, 1000, 1000]
+    [10, 39, 40, 40, 1000, 1040]
     """
     return n if n < 40 else n - n % max(1, n // 20)
 
