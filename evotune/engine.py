@@ -143,9 +143,14 @@ class Evolution:
                         f"{flat.strategy!r}: set it on the strategy object only"
                     )
         # in_flight means something to an asynchronous strategy only
-        in_flight = params.get("in_flight") if self.strategy.asynchronous else None
-        if in_flight is None and self.strategy.asynchronous:
-            in_flight = self.population_size
+        in_flight = None
+        if self.strategy.asynchronous:
+            in_force = getattr(self.strategy, "in_flight_in_force", None)
+            in_flight = params.get("in_flight")
+            if in_force is not None:
+                in_flight = in_force(self.population_size)
+            elif in_flight is None:
+                in_flight = self.population_size
         strategy = flat.strategy if isinstance(flat.strategy, str) else self.strategy.name
         return replace(flat, **own, strategy=strategy, in_flight=in_flight)
 

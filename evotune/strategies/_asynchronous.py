@@ -51,9 +51,14 @@ class Asynchronous:
     def params(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
+    def in_flight_in_force(self, population_size: int) -> int:
+        """Candidates evaluated at once: ``in_flight``, or the strategy's
+        default when it is None (``population_size`` here)."""
+        return population_size if self.in_flight is None else self.in_flight
+
     def start(self, state: SearchState) -> None:
         self._in_flight = check_int(
-            "in_flight", state.population_size if self.in_flight is None else self.in_flight, low=1
+            "in_flight", self.in_flight_in_force(state.population_size), low=1
         )
         self._pending: dict[int, Genome] = {}
         self._ready: list[Genome] = []  # born, not yet asked
