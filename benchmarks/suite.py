@@ -13,7 +13,7 @@ directory, whichever run produced it.
     python -m benchmarks.suite --quick                  # 1 seed, 2 problems, budget 10
     python -m benchmarks.suite --tools RandomizedSearchCV OptunaTPE SMAC
     python -m benchmarks.suite --tools evotune evotune-ga --evotune-path /work/main
-    python -m benchmarks.suite --report-only --out benchmarks/results-suite
+    python -m benchmarks.suite --report-only --out benchmarks/results/suite
     python -m benchmarks.suite --dry-run                # list the jobs and exit
 """
 
@@ -41,7 +41,7 @@ from benchmarks.suite_report import SUITE_TOOLS, write_report
 
 __all__ = ["SUITE_TOOLS", "SuitePlan", "job_path", "main"]
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results-suite"
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "suite"
 QUICK_PROBLEMS = ("lr-breast", "dt-diabetes")  # a conditional space, a regressor
 QUICK_BUDGET = 10
 
