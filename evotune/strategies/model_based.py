@@ -68,15 +68,19 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: flo
 def refit_point(n: int) -> int:
     """The history length whose prefix the kernel's hyperparameters are fitted
     on when ``n`` evaluations are in: every ``n`` while the history is short,
-    then every 5 % of growth, so the fit's cost per child stays small in long
+    then every ``r`` evaluations, ``r`` the power of two at most ``n / 20``
+    (every 3-5 % of growth), so the fit's cost per child stays small in long
     runs. A function of ``n`` only, so a resumed run refits at the same points.
 
     Examples
     --------
-    >>> [refit_point(n) for n in (10, 39, 40, 41, 1000, 1049)]
-    [10, 39, 40, 40, 1000, 1040]
+    >>> [refit_point(n) for n in (10, 39, 40, 41, 1000, 1023, 1024, 1049)]
+    [10, 39, 40, 40, 992, 992, 1024, 1024]
     """
-    return n if n < 40 else n - n % max(1, n // 20)
+    if n < 40:
+        return n
+    r = 1 << int(np.log2(n / 20))
+    return n - n % r
 
 
 @dataclass
