@@ -15,6 +15,7 @@ def _example_run(tmp_path_factory):
         {"C": Float(0.1, 10.0), "kernel": Categorical(["rbf", "poly"])},
         population_size=6,
         generations=2,
+        strategy="ga",  # the examples show its 11 evaluations (elitism 1)
         random_state=0,
         checkpoint=path,
     )

@@ -43,6 +43,20 @@ def _print_result(result: Any, out: Path | None) -> None:
     print(f"{result.n_evaluations} evaluations, stopped by {result.stop_reason}{where}")
 
 
+def _recorded_strategy(out: Path) -> dict[str, Any]:
+    """``{"strategy": name}`` of the run in ``out``, when its file named none.
+
+    The file is the one the run was made from (``evotune run`` checks its
+    copy), so a strategy it leaves out is the default of the day the run
+    started: a run made while the default was ``"ga"`` resumes as the GA.
+    """
+    from evotune.journal import peek_meta
+    from evotune.strategies import STRATEGY_NAMES
+
+    recorded = (peek_meta(out) or {}).get("settings", {}).get("strategy")
+    return {"strategy": recorded} if recorded in STRATEGY_NAMES else {}
+
+
 def _run_experiment(
     experiment: Any, out: Path, *, resume: bool, overrides: dict[str, Any], args: argparse.Namespace
 ) -> int:
@@ -52,6 +66,8 @@ def _run_experiment(
     objective = experiment.objective(X, y)
     kwargs = experiment.evolve_kwargs()
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    if resume and "strategy" not in kwargs:
+        kwargs.update(_recorded_strategy(out))
     result = evolve(
         objective,
         experiment.space,

@@ -230,7 +230,7 @@ time_budget, patience, checkpoint, resume, timeout, backend, callbacks
         random_state: Any = None,
         param_space: Any = None,
         objectives: Mapping[str, Any] | None = None,
-        strategy: Any = "ga",
+        strategy: Any = "model_based",
         crossover_prob: float = 0.7,
         mutation_prob: float = 0.3,
         elitism: int = 1,

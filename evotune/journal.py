@@ -288,7 +288,9 @@ class RunDirectory:
                     f"(run: {_short(old.get(field))}; now: {_short(meta.get(field))})"
                 )
         old_s, new_s = old.get("settings", {}), meta.get("settings", {})
-        for name in sorted(set(old_s) | set(new_s)):
+        # an asynchronous strategy's in_flight defaults to population_size, and
+        # a generational one records None: a change of either is named, not it
+        for name in sorted(set(old_s) | set(new_s), key=lambda n: (n == "in_flight", n)):
             if name in EXTENSIBLE:
                 continue
             if _canon(old_s.get(name)) != _canon(new_s.get(name)):

@@ -240,6 +240,9 @@ class _Loop:
                 queue.extend(fresh)
                 evaluator.submit(fresh, on_result=self._on_result, race=self._race())
 
+        # as the generational loop: a budget spent before the run starts (a
+        # slow on_run_start) starts nothing, not even the initial design
+        stop = self._spent()
         ask()
         while queue:
             finished = evaluator.poll()

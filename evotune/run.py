@@ -38,7 +38,7 @@ def evolve(
     *,
     population_size: int = 20,
     generations: int = 10,
-    strategy: str = "ga",
+    strategy: str = "model_based",
     crossover_prob: float = 0.7,
     mutation_prob: float = 0.3,
     elitism: int = 1,
@@ -73,8 +73,11 @@ def evolve(
     generations : int, default=10
         Counts the initial population as the first generation, so a run
         evaluates at most ``population_size * generations`` candidates.
-    strategy : str or strategy object, default="ga"
-        A name of :data:`evotune.strategies.STRATEGY_NAMES`: ``"ga"``
+    strategy : str or strategy object, default="model_based"
+        A name of :data:`evotune.strategies.STRATEGY_NAMES`: ``"model_based"``
+        (the default: Bayesian optimisation, asynchronous, a child proposed
+        per told result by a Gaussian process of every evaluation so far; it
+        takes ``in_flight`` but no GA parameter), ``"ga"``
         (generational, the best ``elitism`` parents survive, the rest are
         tournament-selected offspring), ``"mu_plus_lambda"`` /
         ``"mu_comma_lambda"`` (DEAP's varOr; survivors the best of parents and
@@ -126,8 +129,8 @@ def evolve(
         the best. Saves the fits of hopeless candidates; see
         :mod:`evotune._racing` for the rule.
     in_flight : int, optional
-        ``strategy="steady_state"`` only: candidates evaluated at once (see
-        :class:`Evolution`).
+        Asynchronous strategies only (``"model_based"``, ``"steady_state"``):
+        candidates evaluated at once (see :class:`Evolution`).
     objectives : dict, optional
         Several objectives, e.g. ``{"score": "maximize", "fit_time":
         "minimize"}``; a value may be ``(direction, measure)`` with

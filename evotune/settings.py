@@ -223,9 +223,10 @@ class SearchSettings:
 
     population_size: int = setting(20, _int(2), "Genomes per generation.")
     strategy: Any = setting(
-        "ga",
+        "model_based",
         Rule(_strategy, f"one of {list(STRATEGY_NAMES)} or a strategy object"),
-        "The strategy: a registered name or a strategy object (evotune.strategies).",
+        "The strategy: a registered name or a strategy object (evotune.strategies); "
+        "'model_based' (Bayesian optimisation, asynchronous) by default.",
     )
     crossover_prob: float = setting(0.7, _real(0, 1), "Probability of crossover.")
     mutation_prob: float = setting(0.3, _real(0, 1), "Probability of mutation.")
@@ -272,7 +273,7 @@ class SearchSettings:
     )
     screening: int = setting(4, _int(1), "Surrogate screening factor (1 turns it off).")
     in_flight: int | None = setting(
-        None, _int(1, none=True), "'steady_state' only: candidates evaluated at once."
+        None, _int(1, none=True), "Asynchronous strategies only: candidates evaluated at once."
     )
     objectives: Any = setting(
         None,

@@ -252,7 +252,7 @@ refit_time_, multimetric_
         return_train_score: bool = False,
         population_size: int = 20,
         generations: int = 10,
-        strategy: str = "ga",
+        strategy: str = "model_based",
         crossover_prob: float = 0.7,
         mutation_prob: float = 0.3,
         elitism: int = 1,

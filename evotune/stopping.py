@@ -81,8 +81,11 @@ class EarlyStopping(StopRule):
     reference by more than ``min_delta``, and then becomes the reference;
     every other generation, one whose evaluations all failed included, is one
     more without improvement. Generation 0 sets the first reference, so with
-    a flat objective ``patience=2`` ends the run after three generations.
-    ``evolve(patience=k)`` is ``EarlyStopping(k)``.
+    a flat objective ``patience=2`` ends a generational run (``"ga"``) after
+    three generations; an asynchronous one (``"model_based"``, the default,
+    or ``"steady_state"``) also finishes the candidates in flight at the
+    stop, which may log one generation more. ``evolve(patience=k)`` is
+    ``EarlyStopping(k)``.
 
     Parameters
     ----------
@@ -95,7 +98,7 @@ class EarlyStopping(StopRule):
     --------
     >>> from evotune import Float, evolve
     >>> res = evolve(lambda p: 1.0, {"x": Float(0, 1)}, population_size=4, generations=20,
-    ...              callbacks=[EarlyStopping(patience=2)], random_state=0)
+    ...              strategy="ga", callbacks=[EarlyStopping(patience=2)], random_state=0)
     >>> res.stop_reason, len(res.logbook)
     ('callback', 3)
     """

@@ -31,6 +31,7 @@ selector = EvolutionaryFeatureSelector(
     generations=25,
     n_jobs=-1,
     random_state=0,
+    strategy="ga",  # genetic: crossover and mutation of the masks (the default is model_based)
 )
 selector.fit(X, y)
 

@@ -252,16 +252,15 @@ class HangingFolds:
 
 
 def test_a_hung_candidate_of_several_folds_is_given_up_whole(client):
-    reference = evolve(mixed, SPACE, population_size=6, generations=2, random_state=0)
+    kw = dict(population_size=6, generations=2, strategy="ga", random_state=0)
+    reference = evolve(mixed, SPACE, **kw)
     bad_x = float(reference.history["param_x"][0])  # its folds are dispatched first
     start = time.monotonic()
     with pytest.warns(UserWarning, match="timeout"):
         result = evolve(
             HangingFolds(bad_x),
             SPACE,
-            population_size=6,
-            generations=2,
-            random_state=0,
+            **kw,
             backend=DaskBackend(client, timeout=1.0),
         )
     assert time.monotonic() - start < 30
@@ -449,7 +448,8 @@ def test_an_experiment_runs_on_an_existing_cluster(tmp_path, client):
     from evotune.cli import main
 
     address = client.scheduler.address
-    path = _experiment(tmp_path, f'backend = "dask"\nscheduler = "{address}"\ntimeout = 30')
+    search = f'backend = "dask"\nscheduler = "{address}"\ntimeout = 30\nstrategy = "ga"'
+    path = _experiment(tmp_path, search)
     kwargs = load_experiment(path).evolve_kwargs()
     assert isinstance(kwargs["backend"], DaskBackend) and kwargs["backend"].timeout == 30
     assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 0

@@ -106,7 +106,8 @@ def test_ask_tell_loop_advances_generations_and_ids():
 
 
 def test_ask_twice_without_tell_raises():
-    evo = Evolution({"x": Float(0.0, 1.0)}, population_size=4, random_state=0)
+    # a generational strategy asks a whole generation at once
+    evo = Evolution({"x": Float(0.0, 1.0)}, population_size=4, strategy="ga", random_state=0)
     evo.ask()
     with pytest.raises(RuntimeError, match="tell"):
         evo.ask()
@@ -143,7 +144,8 @@ def test_tell_may_leave_candidates_out():
 def test_ask_after_an_empty_tell_does_not_crash():
     # every asked candidate was left out: "asked candidates left out are dropped",
     # so there is no population to breed from; ask() must start again or say so
-    evo = Evolution({"x": Float(0.0, 1.0)}, population_size=4, random_state=0)
+    # (generational: an asynchronous strategy still waits for the four)
+    evo = Evolution({"x": Float(0.0, 1.0)}, population_size=4, strategy="ga", random_state=0)
     evo.ask()
     evo.tell([])
     try:
@@ -252,6 +254,7 @@ def test_ga_elitism_budget(elitism):
         {"x": Float(0.0, 1.0)},
         population_size=4,
         generations=4,
+        strategy="ga",
         elitism=elitism,
         random_state=0,
     )
@@ -284,6 +287,7 @@ def test_patience_stops_when_best_does_not_improve():
         population_size=4,
         generations=50,
         patience=2,
+        strategy="ga",  # an asynchronous run also finishes what is in flight
         random_state=0,
     )
     assert res.stop_reason == "patience"
@@ -386,6 +390,7 @@ def test_callback_returning_true_stops_with_reason_callback():
         population_size=5,
         generations=10,
         callbacks=[stop_at_one],
+        strategy="ga",  # an asynchronous run also finishes what is in flight
         random_state=0,
     )
     assert res.stop_reason == "callback"
@@ -694,8 +699,9 @@ def test_screening_changes_which_candidates_not_how_many():
     def f(p):
         return -((p["x"] - 0.5) ** 2) - (p["y"] + 0.5) ** 2
 
-    plain = evolve(f, space, population_size=10, generations=6, random_state=3, screening=1)
-    screened = evolve(f, space, population_size=10, generations=6, random_state=3)
+    kw = dict(population_size=10, generations=6, strategy="ga", random_state=3)
+    plain = evolve(f, space, screening=1, **kw)
+    screened = evolve(f, space, **kw)
     assert len(plain.history) == len(screened.history)
     assert not plain.history["param_x"].equals(screened.history["param_x"])
     # generation 0 is sampled the same way; screening acts on offspring only
@@ -719,6 +725,7 @@ def test_a_callback_failing_at_run_start_leaves_the_run_directory_free(tmp_path)
             {"x": Float(-3.0, 3.0)},
             population_size=4,
             generations=2,
+            strategy="ga",
             random_state=0,
             checkpoint=tmp_path / "run",
             callbacks=[Broken()],
@@ -729,6 +736,7 @@ def test_a_callback_failing_at_run_start_leaves_the_run_directory_free(tmp_path)
         {"x": Float(-3.0, 3.0)},
         population_size=4,
         generations=2,
+        strategy="ga",
         random_state=0,
         checkpoint=tmp_path / "run",
         resume=True,

@@ -179,7 +179,8 @@ def test_racing_steady_state_and_objectives_reach_evolve(tmp_path):
     kwargs = load_experiment(_write(tmp_path, text)).evolve_kwargs()
     assert kwargs["strategy"] == "steady_state"
     assert (kwargs["racing"], kwargs["in_flight"], kwargs["screening"]) == (3, 6, 2)
-    text = GOOD + '[search.objectives]\nscore = "maximize"\nfit_time = "minimize"\n'
+    text = GOOD.replace("random_state = 0", 'random_state = 0\nstrategy = "ga"')
+    text += '[search.objectives]\nscore = "maximize"\nfit_time = "minimize"\n'
     kwargs = load_experiment(_write(tmp_path, text, "o.toml")).evolve_kwargs()
     assert kwargs["objectives"] == {"score": "maximize", "fit_time": "minimize"}
 

@@ -138,6 +138,7 @@ def test_mask_and_hyperparameters_evolve_together():
         population_size=8,
         generations=4,
         random_state=0,
+        strategy="ga",
     ).fit(X, y)
     history = sel.history_
     assert {"param_mask", "param_svc__C"} <= set(history.columns)
@@ -161,6 +162,7 @@ def test_n_features_as_a_second_objective():
         max_features=30,
         population_size=8,
         generations=3,
+        strategy="ga",
         objectives={"score": "maximize", "n_features": "minimize"},
     ).fit(X, y)
     front = sel.pareto_front_
@@ -176,7 +178,8 @@ def test_n_features_as_a_second_objective():
 
 def test_a_measure_of_the_fitted_estimator_gets_the_estimator():
     seen = small(
-        objectives={"score": "maximize", "n_coef": ("minimize", _nonzero_coefficients)}
+        strategy="ga",
+        objectives={"score": "maximize", "n_coef": ("minimize", _nonzero_coefficients)},
     ).fit(X, y)
     assert (seen.pareto_front_["objective_n_coef"] >= 1).all()
 

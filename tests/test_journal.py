@@ -30,7 +30,7 @@ def _run(ck, **kw):
 
 def test_run_directory_layout(tmp_path):
     ck = tmp_path / "run"
-    result = _run(ck)
+    result = _run(ck, strategy="ga")  # generational: one ask and one tell per generation
     assert sorted(p.name for p in ck.iterdir()) == [
         "hall_of_fame.csv",
         "history.csv",

@@ -63,6 +63,7 @@ def test_a_callback_returning_true_stops_after_its_generation():
         population_size=4,
         generations=5,
         callbacks=[lambda s: s.generation == 1],
+        strategy="ga",  # an asynchronous run also finishes what is in flight
         random_state=0,
     )
     assert res.stop_reason == "callback" and res.history["generation"].max() == 1

@@ -54,6 +54,7 @@ def test_evolve_logs_parent_children_logbook_and_artifacts(store, tmp_path, expl
         space,
         population_size=5,
         generations=3,
+        strategy="ga",
         random_state=0,
         callbacks=[tracker],
         checkpoint=run_dir,

@@ -48,6 +48,7 @@ def front_run(digits):
         population_size=10,
         generations=5,
         random_state=0,
+        strategy="ga",
         objectives=OBJECTIVES,
     )
 
@@ -163,6 +164,7 @@ def test_same_front_at_n_jobs_1_and_2(digits, front_run):
         population_size=10,
         generations=5,
         random_state=0,
+        strategy="ga",
         objectives=OBJECTIVES,
         n_jobs=2,
     )
@@ -179,6 +181,7 @@ def test_report_draws_the_front(digits, tmp_path):
         population_size=8,
         generations=3,
         random_state=0,
+        strategy="ga",
         objectives={"score": "maximize", "fit_time": "minimize"},
         checkpoint=tmp_path / "r",
     )
@@ -194,6 +197,7 @@ def test_search_cv_front_and_knee_refit(digits):
         scoring=["accuracy", "balanced_accuracy"],
         refit="knee",
         objectives={"accuracy": "maximize", "n_leaves": ("minimize", n_leaves)},
+        strategy="ga",
         population_size=8,
         generations=4,
         cv=3,
@@ -214,6 +218,7 @@ def test_search_cv_front_and_knee_refit(digits):
         scoring=["accuracy"],
         refit="accuracy",
         objectives={"accuracy": "maximize", "n_leaves": ("minimize", n_leaves)},
+        strategy="ga",
         population_size=8,
         generations=4,
         cv=3,
@@ -244,7 +249,7 @@ SCRIPT = textwrap.dedent(
         obj = CrossValScore(DecisionTreeClassifier(random_state=0), X[:900], y[:900], cv=3)
         r = evolve(obj, {"max_depth": Integer(1, 20), "min_samples_leaf": Integer(1, 60)},
                    population_size=10, generations=5, random_state=0, checkpoint=sys.argv[1],
-                   resume=True,
+                   resume=True, strategy="ga",
                    objectives={"score": "maximize", "n_leaves": ("minimize", n_leaves)})
         r.pareto_front.drop(columns=["fit_time", "score_time"]).to_csv(sys.argv[2], index=False)
     """

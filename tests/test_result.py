@@ -48,6 +48,18 @@ def fn_result() -> Result:
     )
 
 
+@pytest.fixture(scope="module")
+def ga_fn_result() -> Result:
+    return evolve(
+        prefers_rbf,
+        conditional_space(),
+        population_size=8,
+        generations=5,
+        strategy="ga",
+        random_state=1,
+    )
+
+
 # ---------------------------------------------------------------- history
 def test_history_columns_exactly_as_documented(cv_result):
     assert list(cv_result.history.columns) == [
@@ -106,8 +118,8 @@ def test_history_scores_are_fold_mean_and_std(cv_result):
     np.testing.assert_allclose(h["std_score"], folds.std(axis=1))
 
 
-def test_history_origins(fn_result):
-    h = fn_result.history
+def test_history_origins(ga_fn_result):
+    h = ga_fn_result.history
     assert set(h["origin"]) <= {"initial", "crossover", "mutation", "elite"}
     assert (h.loc[h["generation"] == 0, "origin"] == "initial").all()
     assert (h.loc[h["generation"] > 0, "origin"] != "initial").all()

@@ -23,7 +23,10 @@ def _as_script_objective():
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     ck = tmp_path_factory.mktemp("ref") / "run"
-    r = evolve(mixed, SPACE, population_size=8, generations=5, random_state=0, checkpoint=ck)
+    # the script's strategy (_runs.SCRIPT): the GA
+    r = evolve(
+        mixed, SPACE, population_size=8, generations=5, strategy="ga", random_state=0, checkpoint=ck
+    )
     return r
 
 
@@ -71,6 +74,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path, reference, env):
         SPACE,
         population_size=8,
         generations=5,
+        strategy="ga",
         random_state=0,
         checkpoint=ck,
         resume=True,
@@ -164,11 +168,12 @@ def test_raising_generations_extends_a_finished_run(tmp_path):
 
 def test_seed_is_drawn_and_stored_when_none(tmp_path):
     ck = tmp_path / "run"
-    first = evolve(mixed, SPACE, population_size=6, generations=2, checkpoint=ck)
+    kw = dict(population_size=6, strategy="ga")  # elitism 1: 5 new in generation 1
+    first = evolve(mixed, SPACE, generations=2, checkpoint=ck, **kw)
     seed = json.loads((ck / "meta.json").read_text())["settings"]["random_state"]
     assert isinstance(seed, int)
-    again = evolve(mixed, SPACE, population_size=6, generations=3, checkpoint=ck, resume=True)
-    straight = evolve(mixed, SPACE, population_size=6, generations=3, random_state=seed)
+    again = evolve(mixed, SPACE, generations=3, checkpoint=ck, resume=True, **kw)
+    straight = evolve(mixed, SPACE, generations=3, random_state=seed, **kw)
     pd.testing.assert_frame_equal(comparable(again.history), comparable(straight.history))
     assert len(first.history) == 6 + 5
 

@@ -20,7 +20,13 @@ def score(p):
 
 def test_meta_records_every_search_and_run_setting_in_json(tmp_path):
     evolve(
-        score, SPACE, population_size=4, generations=2, random_state=0, checkpoint=tmp_path / "run"
+        score,
+        SPACE,
+        population_size=4,
+        generations=2,
+        strategy="ga",  # a generational strategy: in_flight means nothing to it
+        random_state=0,
+        checkpoint=tmp_path / "run",
     )
     settings = json.loads((tmp_path / "run" / META).read_text())["settings"]
     # the keys a run directory written before the settings redesign holds

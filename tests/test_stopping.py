@@ -167,7 +167,8 @@ def test_early_stopping_min_delta_in_a_run():
     def tick(s):
         gen["now"] = s.generation + 1
 
-    kw = dict(population_size=4, generations=8, random_state=0)
+    # generational: an asynchronous run also finishes what is in flight at the stop
+    kw = dict(population_size=4, generations=8, strategy="ga", random_state=0)
     gen["now"] = 0
     res = evolve(objective, {"x": Float(0, 1)}, callbacks=[tick, EarlyStopping(2)], **kw)
     assert res.stop_reason == "generations"
@@ -233,6 +234,7 @@ def test_no_generation_starts_after_the_budget(ticking):
         population_size=4,
         generations=50,
         time_budget=6,
+        strategy="ga",
         random_state=0,
     )
     assert res.stop_reason == "time_budget"

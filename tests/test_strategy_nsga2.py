@@ -26,6 +26,7 @@ def test_ga_with_objectives_is_nsga2_and_the_front_is_non_dominated():
         {"x": Float(0, 1)},
         population_size=6,
         random_state=0,
+        strategy="ga",
         objectives={"score": "maximize", "fit_time": "minimize"},
     )
     assert isinstance(evo.strategy, NSGA2) and evo.settings.elitism == 0
