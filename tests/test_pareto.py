@@ -279,3 +279,17 @@ def test_the_front_survives_kill_and_resume(tmp_path):
     pd.testing.assert_frame_equal(
         pd.read_csv(tmp_path / "run.csv"), pd.read_csv(tmp_path / "ref.csv")
     )
+
+
+def test_several_objectives_without_a_strategy_run_nsga2():
+    res = evolve(
+        lambda p: p["x"],
+        {"x": Float(0, 1)},
+        population_size=4,
+        generations=2,
+        random_state=0,
+        objectives={"score": "maximize", "fit_time": "minimize"},
+    )
+    assert res.n_evaluations == 8
+    assert len(res.pareto_front) >= 1
+    assert "hypervolume" in res.logbook.columns

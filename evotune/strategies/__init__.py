@@ -39,8 +39,8 @@ def strategy_class(name: str) -> Any:
 def make_strategy(strategy: Any, settings: Any) -> Any:
     """The strategy object of a run: a registered name is built from the flat
     ``settings`` (each parameter it takes); an object is copied, so the run
-    never writes onto the user's. Several ``objectives`` turn ``"ga"`` into
-    NSGA-II, which breeds as the GA does.
+    never writes onto the user's. Several ``objectives`` turn ``"ga"`` and the
+    default strategy into NSGA-II, which breeds as the GA does.
 
     Examples
     --------
@@ -49,7 +49,10 @@ def make_strategy(strategy: Any, settings: Any) -> Any:
     0.5
     """
     if isinstance(strategy, str):
-        name = "nsga2" if strategy == "ga" and settings.objectives is not None else strategy
+        # several objectives: the GA, and the default (single-objective)
+        # model-based search, become NSGA-II
+        multi = settings.objectives is not None and strategy in ("ga", _default_strategy())
+        name = "nsga2" if multi else strategy
         cls = strategy_class(name)
         fields = cls.__dataclass_fields__
         given = vars(settings)
@@ -59,9 +62,15 @@ def make_strategy(strategy: Any, settings: Any) -> Any:
     if settings.objectives is not None and not obj.multi_objective:
         raise InvalidParameterError(
             "with several 'objectives' the search is NSGA-II, which breeds as the 'ga' "
-            f"strategy does: leave 'strategy' at 'ga', got {strategy!r}"
+            f"strategy does: leave 'strategy' at 'ga' (or unset), got {strategy!r}"
         )
     return obj
+
+
+def _default_strategy() -> str:
+    from evotune.settings import declared
+
+    return str(declared()["strategy"][0])
 
 
 def __getattr__(name: str) -> Any:
