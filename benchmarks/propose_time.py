@@ -150,7 +150,7 @@ def write(out: Path, rows: list[dict[str, Any]], info: dict[str, str]) -> None:
     lines = [
         "# Time to propose one candidate, by history size",
         "",
-        "`python -m benchmarks.propose_time` (see its docstring): `strategy=\"model_based\"`",
+        '`python -m benchmarks.propose_time` (see its docstring): `strategy="model_based"`',
         "with `in_flight=1`, one child per told result on an eight-parameter mixed,",
         "conditional space, over one period of the kernel's refits: the mean is the",
         "amortised cost per child. Optuna TPE's",

@@ -82,7 +82,7 @@ def test_ask_returns_initial_population_with_fresh_ids():
 
 
 def test_ask_tell_loop_advances_generations_and_ids():
-    evo = Evolution({"x": Float(-1.0, 1.0)}, population_size=5, random_state=1)
+    evo = Evolution({"x": Float(-1.0, 1.0)}, population_size=5, strategy="ga", random_state=1)
     seen_ids: set[int] = set()
     seen_keys: set[str] = set()
     for gen in range(4):
@@ -134,7 +134,7 @@ def test_failed_tell_can_be_retried():
 
 
 def test_tell_may_leave_candidates_out():
-    evo = Evolution({"x": Float(0.0, 1.0)}, population_size=4, random_state=0)
+    evo = Evolution({"x": Float(0.0, 1.0)}, population_size=4, strategy="ga", random_state=0)
     cands = evo.ask()
     evo.tell([evo.evaluation_of(cands[0], 1.0)])
     assert evo.n_evaluations == 1

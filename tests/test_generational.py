@@ -16,7 +16,9 @@ def test_ask_twice_without_tell_is_refused(strategy):
 
 
 def test_a_seen_offspring_is_carried_not_asked_again():
-    evo = Evolution({"n": Integer(0, 3)}, population_size=4, random_state=0, max_novelty_tries=0)
+    evo = Evolution(
+        {"n": Integer(0, 3)}, population_size=4, strategy="ga", random_state=0, max_novelty_tries=0
+    )
     seen = set()
     for _ in range(4):
         cands = evo.ask()
@@ -26,7 +28,7 @@ def test_a_seen_offspring_is_carried_not_asked_again():
 
 
 def test_each_told_generation_closes_once_with_its_record():
-    evo = Evolution({"x": Float(0, 1)}, population_size=4, random_state=0)
+    evo = Evolution({"x": Float(0, 1)}, population_size=4, strategy="ga", random_state=0)
     for g in range(3):
         cands = evo.ask()
         evo.tell([evo.evaluation_of(c, c.params["x"]) for c in cands])

@@ -168,5 +168,6 @@ def test_seeds_with_a_feature_mask_are_encoded_and_reused(tmp_path):
     seeded = second.history[second.history["origin"] == "seeded"]
     assert len(seeded) == 6
     assert not set(seeded["id"]) & _fitted_ids(tmp_path / "b")
-    best = first.history.sort_values("mean_score", ascending=False).iloc[0]
+    # seeds go best first, ties in the order they were evaluated
+    best = first.history.sort_values(["mean_score", "id"], ascending=[False, True]).iloc[0]
     assert tuple(seeded.iloc[0]["param_mask"]) == tuple(best["param_mask"])
