@@ -95,27 +95,28 @@ def model_features(space: Space, genes: np.ndarray) -> np.ndarray:
 _YJ_LAMBDAS = np.round(np.linspace(-2.0, 4.0, 61), 10)
 
 
-def _yeo_johnson(x: np.ndarray, lam: float) -> np.ndarray:
-    out = np.empty_like(x)
+def _yeo_johnson(x: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """The Yeo-Johnson transform of ``x`` for each exponent of ``lam``:
+    shape ``(len(lam), len(x))``, every exponent at once."""
+    lam = np.asarray(lam, dtype=np.float64)[:, None]
     pos = x >= 0
-    if abs(lam) < 1e-12:
-        out[pos] = np.log1p(x[pos])
-    else:
-        out[pos] = np.expm1(lam * np.log1p(x[pos])) / lam
-    if abs(lam - 2) < 1e-12:
-        out[~pos] = -np.log1p(-x[~pos])
-    else:
-        out[~pos] = -np.expm1((2 - lam) * np.log1p(-x[~pos])) / (2 - lam)
-    return out
+    lp = np.log1p(np.abs(x))[None, :]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # the limits at lambda 0 (positive side) and 2 (negative side) are logs
+        up = np.where(np.abs(lam) < 1e-12, lp, np.expm1(lam * lp) / lam)
+        two = 2.0 - lam
+        down = np.where(np.abs(two) < 1e-12, -lp, -np.expm1(two * lp) / two)
+    return np.where(pos[None, :], up, down)
 
 
-def _yj_llf(x: np.ndarray, lam: float) -> float:
-    """The Yeo-Johnson log-likelihood of exponent ``lam`` (normal model)."""
+def _yj_llf(x: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """The Yeo-Johnson log-likelihood of each exponent of ``lam`` (normal model)."""
     t = _yeo_johnson(x, lam)
-    var = t.var()
-    if not np.isfinite(var) or var <= 0:
-        return -np.inf
-    return float(-0.5 * len(x) * np.log(var) + (lam - 1) * np.sum(np.sign(x) * np.log1p(np.abs(x))))
+    with np.errstate(invalid="ignore", over="ignore"):
+        var = t.var(axis=1)
+        jac = (lam - 1) * np.sum(np.sign(x) * np.log1p(np.abs(x)))
+        llf = -0.5 * len(x) * np.log(np.where(var > 0, var, 1.0)) + jac
+    return np.where(np.isfinite(var) & (var > 0), llf, -np.inf)
 
 
 def transform_scores(fitness: np.ndarray) -> np.ndarray:
@@ -135,7 +136,7 @@ def transform_scores(fitness: np.ndarray) -> np.ndarray:
     if np.ptp(y) == 0:
         return np.zeros_like(y)
     y = (y - y.mean()) / y.std()
-    t = _yeo_johnson(y, _YJ_LAMBDAS[int(np.argmax([_yj_llf(y, lam) for lam in _YJ_LAMBDAS]))])
+    t = _yeo_johnson(y, _YJ_LAMBDAS[[int(np.argmax(_yj_llf(y, _YJ_LAMBDAS)))]])[0]
     if not np.isfinite(t).all() or np.ptp(t) == 0:
         t = y
     return (t - t.mean()) / t.std()
