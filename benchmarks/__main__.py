@@ -10,6 +10,8 @@ run), ``probes.csv`` (evotune-only probes), ``curves.json``, ``results.md``
     python -m benchmarks                        # full: 3 seeds, under an hour
     python -m benchmarks --cases C1 C4 --tools evotune OptunaTPE --seeds 0 1
     python -m benchmarks --dry-run              # list the jobs of a mode and exit
+    python -m benchmarks --cases C1 C2 C3 C5 --seeds 0 1 2 3 4 --no-serial --no-probes \\
+        --tools evotune OptunaTPE BayesSearchCV ... --out benchmarks/results/cases  # quality
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Plan:
     timeout: float
     journal_repeats: int
     probes_only: bool = False
+    serial: bool = True
 
     def shape(self, case: str) -> tuple[int, int]:
         c = get_case(case)
@@ -90,7 +93,7 @@ class Plan:
 
     def n_jobs(self, case: str) -> tuple[int, ...]:
         serial = QUICK_SERIAL if self.quick else FULL_SERIAL
-        return (2, 1) if case in serial else (2,)
+        return (2, 1) if self.serial and case in serial else (2,)
 
     def search_specs(self) -> list[dict[str, Any]]:
         """Every search job, tools interleaved so load drifts hit all of them."""
@@ -155,6 +158,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--no-probes", action="store_true", help="skip journal and scale probes")
     parser.add_argument("--probes-only", action="store_true", help="only the evotune probes")
+    parser.add_argument(
+        "--no-serial",
+        action="store_true",
+        help="skip the n_jobs=1 runs (quality only: no speedup or n_jobs=1 overhead)",
+    )
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per job")
     parser.add_argument("--dry-run", action="store_true", help="print the jobs and exit")
     return parser.parse_args(argv)
@@ -312,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
         timeout=args.timeout,
         journal_repeats=3 if args.quick else 5,
         probes_only=args.probes_only,
+        serial=not args.no_serial,
     )
     if args.dry_run:
         specs = ([] if plan.probes_only else plan.search_specs()) + plan.probe_specs()
