@@ -29,6 +29,7 @@ _EXPORTS = {
     "Categorical": "evotune.space",
     "CrossValScore": "evotune.objective",
     "DaskBackend": "evotune.backends.dask",
+    "DiskFullError": "evotune.journal",
     "EarlyStopping": "evotune.callbacks",
     "Evaluation": "evotune.records",
     "Evaluator": "evotune.evaluation",
@@ -71,7 +72,7 @@ if TYPE_CHECKING:
     from evotune.engine import Evolution
     from evotune.evaluation import Evaluator
     from evotune.feature_selection import EvolutionaryFeatureSelector
-    from evotune.journal import JournalError, RunLockedError
+    from evotune.journal import DiskFullError, JournalError, RunLockedError
     from evotune.loop import AllFailedError, GenerationState
     from evotune.mlflow import MLflowCallback
     from evotune.objective import CrossValScore

@@ -10,14 +10,25 @@ same records and follow one rule for a damaged journal:
   naming the file and the line;
 - any other line that is not valid JSON, and any line, the last one included,
   that is valid JSON but not a record as the writer writes it (not an object,
-  an unknown ``type``, a field missing or of the wrong kind), is refused with a
-  :class:`JournalError` naming the file and the line.
+  an unknown ``type``, a field missing or of the wrong kind, a checksum that
+  does not match), is refused with a :class:`JournalError` naming the file
+  and the line.
 
 A line cut short by a kill is never valid JSON (every record is an object, so
 the closing brace comes last), which is why only unparseable text counts as
-torn: a whole line that is wrong was written wrong or altered later. The
-format carries no checksum, so the fields are what is checked. Lines of
-whitespace hold no record and are passed over.
+torn: a whole line that is wrong was written wrong or altered later. A last
+line that ends the way only a whole record ends (with its checksum and the
+closing brace) was whole when written, so it is refused, not dropped.
+
+Every record carries ``crc``, the CRC-32 (:func:`zlib.crc32`) of the record
+without it, as compact JSON in its own key order (the text the writer wrote
+before adding the field): a record altered in place, one digit of a score, is
+refused. Records without ``crc`` (journals of evotune before it) are checked
+by their fields only. Lines of whitespace hold no record and are passed over.
+
+JSON has no infinity: a score or time of ``±inf`` is written as the string
+``"inf"`` or ``"-inf"`` (and NaN as ``null``), and read back as the float in
+the numeric fields (scores, times, metrics, the logbook), never in parameters.
 
 This module only reads: cutting a torn line off the file is the resumed run's
 job. The file names are declared in :mod:`evotune.journal`, which imports this
@@ -29,7 +40,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import warnings
+import zlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +50,35 @@ from typing import Any
 
 from evotune.records import FoldResult
 
-__all__ = ["FORMAT_VERSION", "RECORD_TYPES", "Journal", "JournalError", "read_journal", "read_meta"]
+__all__ = [
+    "CHECKSUM",
+    "FORMAT_VERSION",
+    "RECORD_TYPES",
+    "Journal",
+    "JournalError",
+    "checksum",
+    "read_journal",
+    "read_meta",
+]
 
 FORMAT_VERSION = 1
 RECORD_TYPES = ("start", "ask", "fold", "evaluation", "tell", "stop")
+CHECKSUM = "crc"
+# how only a whole record's line ends: its checksum, then the closing brace
+_WHOLE_END = re.compile(rb',"crc":\d+\}\s*$')
+# the numbers JSON cannot hold, as the writer spells them (NaN is null)
+INFINITIES = {"inf": math.inf, "-inf": -math.inf}
+
+
+def checksum(body: str) -> int:
+    """The CRC-32 of a record's compact JSON text (without its ``crc`` field).
+
+    Examples
+    --------
+    >>> checksum('{"type":"stop","reason":"generations"}')
+    2250222212
+    """
+    return zlib.crc32(body.encode("utf-8"))
 
 
 class JournalError(ValueError):
@@ -185,14 +223,14 @@ def read_journal(path: str | os.PathLike[str], *, keep: Collection[str] = RECORD
     # not make the whole file undecodable
     lines = data.split(b"\n")
     last = max((i for i, raw in enumerate(lines) if raw.strip()), default=-1)
-    start = 0
+    start, checked = 0, False
     for i, raw in enumerate(lines):
         line_end = min(start + len(raw) + 1, len(data))  # with its newline, if it has one
         if raw.strip():
             try:
                 record = json.loads(raw)
             except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-                if i != last:
+                if i != last or _WHOLE_END.search(raw):
                     raise _corrupt(path, i + 1, f"not valid JSON ({exc})") from None
                 warnings.warn(
                     f"{path}: line {i + 1} was cut short (the writer was stopped while "
@@ -202,7 +240,13 @@ def read_journal(path: str | os.PathLike[str], *, keep: Collection[str] = RECORD
                 )
                 journal.torn = True
                 break
+            has_crc = _verify(path, record, i + 1)
             _take(journal, record, i + 1)
+            # a session of an older evotune (its start record has no checksum)
+            # writes none; in one that writes them, a record without one was altered
+            if not has_crc and checked and record["type"] != "start":
+                raise _corrupt(path, i + 1, "no checksum, though this session's records have one")
+            checked = has_crc
             if record["type"] in keep:
                 journal.records.append(record)
             journal.end = line_end
@@ -216,6 +260,25 @@ def _corrupt(path: Path, number: int, why: str) -> JournalError:
     )
 
 
+def _verify(path: Path, record: Any, number: int) -> bool:
+    """Check a record's ``crc`` against its content; return whether it has one."""
+    if not isinstance(record, dict) or CHECKSUM not in record:
+        return False
+    crc = record.pop(CHECKSUM)
+    body = json.dumps(record, separators=(",", ":"), allow_nan=False)
+    record[CHECKSUM] = crc  # kept, in its place at the end, as on disk
+    if isinstance(crc, bool) or not isinstance(crc, int):
+        raise _corrupt(path, number, f"checksum {crc!r} is not a number")
+    if checksum(body) != crc:
+        raise _corrupt(
+            path,
+            number,
+            f"checksum mismatch (the record's content has crc {checksum(body)}, the line "
+            f"says {crc})",
+        )
+    return True
+
+
 def _take(journal: Journal, record: Any, number: int) -> None:
     """Check one parsed line and add it to the summary: the fields every reader
     relies on must be there, of the kind the writer writes."""
@@ -225,6 +288,7 @@ def _take(journal: Journal, record: Any, number: int) -> None:
     if kind not in RECORD_TYPES:
         raise _corrupt(journal.path, number, f"unknown record type {kind!r}")
     try:
+        _decode_numbers(record)
         if kind == "fold":
             key = (str(record["key"]), int(record["fold"]))
             journal.folds[key] = _fold_from_json(_of(record, "result", dict))
@@ -251,6 +315,36 @@ def _of(record: Mapping[str, Any], name: str, expected: type) -> Any:
     value = record[name]
     if not isinstance(value, expected):
         raise TypeError(f"{name!r} must be a JSON {'object' if expected is dict else 'array'}")
+    return value
+
+
+# the fields of each record type that hold numbers (or lists and objects of them)
+_NUMERIC = {
+    "evaluation": ("mean_score", "std_score", "fold_scores", "fit_time", "score_time", "metrics"),
+    "tell": ("logbook",),
+}
+_RESULT_NUMERIC = ("score", "fit_time", "score_time", "started", "finished", "metrics")
+
+
+def _decode_numbers(record: dict[str, Any]) -> None:
+    """``"inf"`` and ``"-inf"`` back to floats, in place, in the numeric fields
+    only: a parameter's value ``"inf"`` stays a string."""
+    fields: Any = _NUMERIC.get(record["type"], ())
+    target = record
+    if record["type"] == "fold" and isinstance(record.get("result"), dict):
+        target, fields = record["result"], _RESULT_NUMERIC
+    for name in fields:
+        if name in target:
+            target[name] = _infinities(target[name])
+
+
+def _infinities(value: Any) -> Any:
+    if isinstance(value, str):
+        return INFINITIES.get(value, value)
+    if isinstance(value, list):
+        return [_infinities(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _infinities(v) for k, v in value.items()}
     return value
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evotune._atomic import atomic_open
+from evotune._journal_write import storage_error
 from evotune.journal import HALL_OF_FAME, HISTORY
 
 if TYPE_CHECKING:
@@ -26,10 +27,12 @@ if TYPE_CHECKING:
 
 
 def _cell(value: Any) -> Any:
+    """A missing value or NaN as an empty cell, ±inf as ``inf`` / ``-inf``
+    (which pandas reads back as the infinities)."""
     if value is None:
         return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
 
 
@@ -37,8 +40,11 @@ def _write_atomic(path: Path, text: str) -> None:
     # no fsync: the tables are views of the journal (which is fsynced every
     # generation) and are rewritten from it on resume; an fsync per table per
     # generation was half the journal's cost on millisecond fits
-    with atomic_open(path, fsync=False) as fh:
-        fh.write(text)
+    try:
+        with atomic_open(path, fsync=False) as fh:
+            fh.write(text)
+    except OSError as exc:  # a full disk: one line naming the file
+        raise storage_error(path, exc, len(text.encode("utf-8"))) from None
 
 
 class TableWriter:

@@ -1,8 +1,9 @@
 """The ``evotune`` command line: run, resume, report, demo.
 
 Exit status: 0 success, 2 bad input (a one-line error; ``--debug`` shows the
-traceback), 1 a lost Dask scheduler (the run can be resumed), 130 interrupted
-by Ctrl-C, 143 by SIGTERM.
+traceback), 1 a lost Dask scheduler (the run can be resumed), 74 a full disk
+(sysexits' EX_IOERR: the journal is whole, resume once there is room), 130
+interrupted by Ctrl-C, 143 by SIGTERM.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 __all__ = ["main"]
 
 EXPERIMENT_COPY = "experiment.toml"
+EXIT_DISK_FULL = 74  # sysexits.h EX_IOERR
 
 
 class UsageError(ValueError):
@@ -274,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from evotune._signals import Interrupted
     from evotune.backends.base import SchedulerLostError
     from evotune.experiment import ExperimentError
-    from evotune.journal import JournalError, RunLockedError
+    from evotune.journal import DiskFullError, JournalError, RunLockedError
 
     try:
         return int(args.func(args))
@@ -291,6 +293,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("evotune: interrupted", file=sys.stderr)
         return 130
+    except DiskFullError as exc:
+        # not bad input: the run directory's disk is full; the journal is whole
+        if args.debug:
+            traceback.print_exc()
+        print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_DISK_FULL
     except SchedulerLostError as exc:
         # not bad input: the cluster went away; the journal is whole
         if args.debug:

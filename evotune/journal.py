@@ -8,12 +8,18 @@ Layout of ``checkpoint="runs/name"``::
     hall_of_fame.csv   the best distinct evaluations (rewritten atomically, at most once a second)
     lock               held (flock) by the live run
 
-Records of the journal: ``ask`` (a generation's candidates), ``fold`` (one
-finished (candidate, fold) task), ``evaluation`` (a finished candidate), and
-``tell`` (a generation boundary, with the random state after it). Every record
-is flushed as it is written, so a killed process loses nothing; the file is
-fsynced at each generation boundary and at least once a second while records
-arrive, so a power cut loses at most about a second.
+Records of the journal: ``start`` (a session), ``ask`` (a generation's
+candidates), ``fold`` (one finished (candidate, fold) task), ``evaluation`` (a
+finished candidate), ``tell`` (a generation boundary, with the random state
+after it) and ``stop``; each carries a checksum (:mod:`evotune._journal_write`).
+Every record is handed to the kernel as it is written, so a killed process
+loses nothing; the file is fsynced at each generation boundary and at least
+once a second while records arrive, so a power cut loses at most about a
+second. A new run writes ``meta.json`` after the journal's first record, so a
+``meta.json`` beside an empty or missing journal means the journal was lost,
+and the run is refused rather than started again from nothing. A write that
+fails for want of room raises :class:`DiskFullError` and leaves the journal
+whole.
 
 Resume replays the run from its seed: the engine asks the same candidates, and
 every one whose folds are in the journal is answered from it; only what is
@@ -30,34 +36,39 @@ other bad line is refused with an error naming the file and the line.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
-import platform
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evotune._atomic import atomic_open
 from evotune._journal_read import FORMAT_VERSION, Journal, JournalError, read_journal, read_meta
+from evotune._journal_write import (
+    DiskFullError,
+    JournalFile,
+    dumps,
+    storage_error,
+    write_json_atomic,
+)
+from evotune._meta import EXTENSIBLE, build_meta, check_resumable, package_versions
 from evotune.records import Evaluation, FoldResult
-from evotune.settings import resumable
 
 __all__ = [
+    "EXTENSIBLE",
     "FORMAT_VERSION",
     "HALL_OF_FAME",
     "HISTORY",
     "JOURNAL",
     "LOCK",
     "META",
+    "DiskFullError",
     "Journal",
     "JournalError",
     "RunDirectory",
     "RunLockedError",
     "build_meta",
+    "dumps",
     "package_versions",
     "peek_meta",
     "read_journal",
@@ -79,35 +90,6 @@ class RunLockedError(RuntimeError):
     """Another live process is using this run directory."""
 
 
-_VERSION_MODULES = {
-    "evotune": "evotune",
-    "deap": "deap",
-    "numpy": "numpy",
-    "scipy": "scipy",
-    "scikit-learn": "sklearn",
-    "pandas": "pandas",
-    "multiprocess": "multiprocess",
-}
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages a run depends on.
-
-    Read from each module's ``__version__`` (the modules are imported by
-    then); scanning the installed distributions' metadata would cost a
-    noticeable part of a short run.
-    """
-    import importlib
-
-    out = {"python": platform.python_version()}
-    for dist, module in _VERSION_MODULES.items():
-        try:
-            out[dist] = str(getattr(importlib.import_module(module), "__version__", "unknown"))
-        except ImportError:
-            out[dist] = "unknown"
-    return out
-
-
 def _json_safe(value: Any) -> Any:
     """Parameters as JSON: plain scalars kept, other objects shown by repr."""
     if value is None or isinstance(value, (bool, str, int)):
@@ -126,31 +108,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return {"repr": repr(value)}
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities as null, so every line is strict JSON (jq, browsers)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def dumps(record: Any) -> str:
-    """One strict-JSON line; the common all-finite record takes the fast path."""
-    try:
-        return json.dumps(record, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(record), separators=(",", ":"), allow_nan=False)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    with atomic_open(path) as fh:
-        # insertion order kept: the space's parameters stay in the user's order
-        fh.write(json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
 
 
 def _fold_to_json(result: FoldResult) -> dict[str, Any]:
@@ -230,9 +187,8 @@ class RunDirectory:
         self.evaluated: set[str] = set()
         self.meta: dict[str, Any] = {}
         self._lock = _Lock(path / LOCK)
-        self._fh: Any = None
-        self._last_sync = time.monotonic()
-        self._dirty = False
+        self._fh: JournalFile | None = None
+        self._meta_pending = False  # a new run's meta.json, written after its first record
 
     # --------------------------------------------------------------- open
     @classmethod
@@ -241,19 +197,25 @@ class RunDirectory:
     ) -> RunDirectory:
         """Open ``path`` for a run described by ``meta``.
 
-        A new or empty directory starts a run. An existing run is continued
-        with ``resume=True`` (after checking that ``meta`` matches it) and
-        refused otherwise.
+        A new or empty directory starts a run (so does one whose run never
+        wrote a record). An existing run is continued with ``resume=True``
+        (after checking that ``meta`` matches it) and refused otherwise; so is
+        a ``meta.json`` without a journal that holds a record.
         """
         root = Path(path)
         if root.exists() and not root.is_dir():
             raise JournalError(f"checkpoint {str(root)!r} exists and is not a directory")
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(root, exc) from None
         run = cls(root)
         run._lock.acquire()
         try:
             journal, meta_path = root / JOURNAL, root / META
-            exists = journal.exists() or meta_path.exists()
+            # the journal's first record is written before meta.json: a journal
+            # still empty without meta.json is a run that never started
+            exists = meta_path.exists() or (journal.exists() and journal.stat().st_size > 0)
             if exists and not resume:
                 raise JournalError(
                     f"the checkpoint directory {str(root)!r} already holds a run; pass "
@@ -266,68 +228,69 @@ class RunDirectory:
                         "checked against this run; nothing was changed"
                     )
                 run.meta = read_meta(meta_path)
-                run._check_meta(meta)
-                if journal.exists():
-                    run._replay(journal)
+                check_resumable(root, run.meta, meta)
+                run._replay(journal)
             else:
                 run.meta = dict(meta)
-                write_json_atomic(meta_path, run.meta)
-            run._fh = open(journal, "a", encoding="utf-8")
+                run._meta_pending = True
+            run._fh = JournalFile(journal)
         except BaseException:
             run._lock.release()
             raise
         return run
 
-    def _check_meta(self, meta: Mapping[str, Any]) -> None:
-        """Resuming with another space, data or seed would not be the same run."""
-        old = self.meta
-        for field in ("space", "fingerprint"):
-            if _canon(old.get(field)) != _canon(meta.get(field)):
-                raise JournalError(
-                    f"cannot resume {str(self.path)!r}: the {field} differs from the run's "
-                    f"(run: {_short(old.get(field))}; now: {_short(meta.get(field))})"
-                )
-        old_s, new_s = old.get("settings", {}), meta.get("settings", {})
-        # an asynchronous strategy's in_flight defaults to population_size, and
-        # a generational one records None: a change of either is named, not it
-        for name in sorted(set(old_s) | set(new_s), key=lambda n: (n == "in_flight", n)):
-            if name in EXTENSIBLE:
-                continue
-            if _canon(old_s.get(name)) != _canon(new_s.get(name)):
-                raise JournalError(
-                    f"cannot resume {str(self.path)!r}: setting {name!r} differs "
-                    f"(run: {old_s.get(name)!r}; now: {new_s.get(name)!r})"
-                )
-
     def _replay(self, path: Path) -> None:
         """Take what the earlier sessions journaled (the records themselves are
-        not kept: resume needs the summary only)."""
+        not kept: resume needs the summary only). ``meta.json`` is written
+        after the first record, so a journal without one was deleted or
+        emptied: resuming would start the run again from nothing."""
+        if not path.exists():
+            raise _lost(path, "is missing", "deleted or moved")
         journal = read_journal(path, keep=())
+        if journal.end == 0:
+            raise _lost(path, "holds no record", "emptied or replaced")
         self.folds, self.asked = journal.folds, journal.asked
         self.told, self.evaluated = journal.told, journal.evaluated
         _mend_tail(path, journal.end)
 
     # -------------------------------------------------------------- write
     def append(self, record: dict[str, Any]) -> None:
-        """Append one record: written and flushed at once, fsynced at least
-        once a second."""
+        """Append one record: written at once, fsynced at least once a second.
+
+        Raises
+        ------
+        DiskFullError
+            If there is no room for it; the journal keeps its whole records.
+        """
         if self._fh is None:
             raise RuntimeError("the run directory is closed")
-        self._fh.write(dumps(record) + "\n")
-        self._fh.flush()
-        self._dirty = True
+        self._fh.write(record)
+        if self._meta_pending:
+            self._write_meta(self._fh)
         self.tick()
+
+    def _write_meta(self, fh: JournalFile) -> None:
+        """A new run's ``meta.json``, once its first record is on disk; if it
+        cannot be written, the journal is emptied again (a run never started)."""
+        fh.sync()
+        try:
+            write_json_atomic(self.path / META, self.meta)
+        except OSError:
+            fh.end = 0
+            fh.cut()
+            raise
+        self._meta_pending = False
 
     def tick(self) -> None:
         """fsync if records are waiting and a second has passed."""
-        if self._dirty and time.monotonic() - self._last_sync >= FSYNC_INTERVAL:
-            self.sync()
+        fh = self._fh
+        if fh is not None and fh.dirty and time.monotonic() - fh.last_sync >= FSYNC_INTERVAL:
+            fh.sync()
 
     def sync(self) -> None:
-        if self._fh is not None and self._dirty:
-            os.fsync(self._fh.fileno())
-            self._dirty = False
-        self._last_sync = time.monotonic()
+        """fsync the records written since the last one."""
+        if self._fh is not None:
+            self._fh.sync()
 
     def record_start(self, resumed: bool, n_workers: int | None = None) -> None:
         self.append(
@@ -408,16 +371,30 @@ class RunDirectory:
         self.sync()
 
     def record_stop(self, reason: str) -> None:
-        self.append({"type": "stop", "reason": reason, "time": time.time()})
+        """The session's last record, if the journal can still take one: it
+        says why the session ended, and a resume needs it not."""
+        if self._fh is None or self._fh.broken:
+            return
+        try:
+            self.append({"type": "stop", "reason": reason, "time": time.time()})
+        except OSError as exc:
+            logger.warning("the stop record was not journaled: %s", exc)
 
     def close(self) -> None:
         try:
             if self._fh is not None:
-                self.sync()
-                self._fh.close()
-                self._fh = None
+                fh, self._fh = self._fh, None
+                fh.close()
         finally:
             self._lock.release()
+
+
+def _lost(path: Path, what: str, how: str) -> JournalError:
+    return JournalError(
+        f"{path} {what}, though {META} beside it says a run was started there: the journal "
+        f"was {how}, and resuming would start the run again from nothing; nothing was "
+        "changed (restore the journal, or start the run in another directory)"
+    )
 
 
 def _mend_tail(path: Path, end: int) -> None:
@@ -433,37 +410,9 @@ def _mend_tail(path: Path, end: int) -> None:
                 fh.write(b"\n")
 
 
-# settings that may change on resume: they extend or steer a run, not redefine it
-# the settings a resume may change, as declared in evotune.settings
-EXTENSIBLE = resumable()
-
-
-def _canon(value: Any) -> str:
-    return json.dumps(_finite(value), sort_keys=True, default=repr)
-
-
-def _short(value: Any, limit: int = 160) -> str:
-    text = _canon(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def peek_meta(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The ``meta.json`` of a run directory, or None where there is none."""
     meta = Path(path) / META
     if not meta.exists():
         return None
     return read_meta(meta)
-
-
-def build_meta(
-    space_dict: dict[str, Any], settings: dict[str, Any], fingerprint: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "space": space_dict,
-        "settings": settings,
-        "fingerprint": fingerprint,
-        "versions": package_versions(),
-        "created": time.time(),
-        "argv": list(sys.argv),
-    }

@@ -304,15 +304,15 @@ class _Loop:
             rule.on_run_start(evo)
         stop_reason = "generations"
 
-        if self.run_dir is not None:
-            backend = self.evaluator.backend
-            self.run_dir.record_start(resumed, backend.n_workers)
         try:
+            if self.run_dir is not None:
+                backend = self.evaluator.backend
+                self.run_dir.record_start(resumed, backend.n_workers)
             for cb in self.callbacks:
                 cb.on_run_start(evo)
         except BaseException:
-            # a callback that cannot start (an unreachable tracking server)
-            # must not leave the workers running or the run directory locked
+            # a full disk, or a callback that cannot start (an unreachable tracking
+            # server), must not leave the workers running or the run directory locked
             self._close("error")
             raise
         body = self._steady if evo.strategy.asynchronous else self._generational
