@@ -4,14 +4,23 @@ from the journal and meta.json, and its one rule for damaged lines."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
+import zlib
 
 import pytest
 from _runs import SPACE, mixed
 
 from evotune import evolve
-from evotune._journal_read import RECORD_TYPES, Journal, JournalError, read_journal, read_meta
+from evotune._journal_read import (
+    CHECKSUM,
+    RECORD_TYPES,
+    Journal,
+    JournalError,
+    read_journal,
+    read_meta,
+)
 from evotune.journal import JOURNAL, META
 
 
@@ -198,3 +207,157 @@ def test_read_meta(run_dir, tmp_path):
             read_meta(path)
     with pytest.raises(JournalError, match="is not readable JSON"):
         read_meta(tmp_path / "missing" / META)
+
+
+# ------------------------------------------------------------ checksums
+def _lines(run_dir, tmp_path):
+    path, _ = _journal_copy(run_dir, tmp_path)
+    return path, path.read_bytes().split(b"\n")
+
+
+def test_every_record_carries_the_checksum_of_its_content(run_dir):
+    for line in (run_dir[0] / JOURNAL).read_text().splitlines():
+        record = json.loads(line)
+        crc = record.pop(CHECKSUM)
+        assert line.endswith(f',"{CHECKSUM}":{crc}}}')  # the last field
+        assert crc == zlib.crc32(json.dumps(record, separators=(",", ":")).encode())
+
+
+@pytest.mark.parametrize("where", ["middle", "last"])
+def test_an_altered_digit_is_refused_naming_file_and_line(run_dir, tmp_path, where):
+    # valid JSON, a plausible score: before, it was read as if the run had made it
+    path, lines = _lines(run_dir, tmp_path)
+    folds = [i for i, line in enumerate(lines) if b'"type":"fold"' in line]
+    i = folds[len(folds) // 2] if where == "middle" else len(lines) - 2
+    # the first digit of the first number: the fold's number, the stop's time
+    first = re.search(rb'":-?(\d)', lines[i])
+    digit = b"%d" % ((int(first.group(1)) + 1) % 10)
+    lines[i] = lines[i][: first.start(1)] + digit + lines[i][first.end(1) :]
+    path.write_bytes(b"\n".join(lines))
+    json.loads(lines[i])  # still valid JSON
+    with pytest.raises(JournalError, match=rf"^{re.escape(str(path))}, line {i + 1}: checksum mis"):
+        _no_warning(path)
+
+
+def test_every_flipped_bit_of_a_record_is_refused_or_changes_nothing(run_dir, tmp_path):
+    """One bit flipped anywhere in a record (its checksum and its field names
+    included) is refused naming the line, unless the content is the same
+    (``1e-05`` read as ``1E-05``)."""
+    path, lines = _lines(run_dir, tmp_path)
+    i = [n for n, line in enumerate(lines) if b'"type":"evaluation"' in line][2]
+    clean = _no_warning(run_dir[0] / JOURNAL)
+    for pos in range(len(lines[i])):
+        for bit in (0x01, 0x20):
+            line = bytearray(lines[i])
+            line[pos] ^= bit
+            path.write_bytes(b"\n".join([*lines[:i], bytes(line), *lines[i + 1 :]]))
+            try:
+                journal = _no_warning(path)
+            except JournalError as exc:
+                assert str(exc).startswith(f"{path}, line {i + 1}: "), (pos, bit, str(exc))
+            else:
+                assert journal.records == clean.records, (pos, bit, bytes(line))
+
+
+def test_a_record_that_lost_its_checksum_among_checksummed_ones_is_refused(run_dir, tmp_path):
+    path, lines = _lines(run_dir, tmp_path)
+    i = len(lines) // 2
+    record = json.loads(lines[i])
+    record["crc-was-here"] = record.pop(CHECKSUM)  # renamed: no checksum to check
+    lines[i] = json.dumps(record, separators=(",", ":")).encode()
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(JournalError, match=rf", line {i + 1}: no checksum, though this session"):
+        _no_warning(path)
+
+
+def _without_checksums(lines):
+    out = []
+    for line in lines:
+        if line.strip():
+            record = json.loads(line)
+            del record[CHECKSUM]
+            line = json.dumps(record, separators=(",", ":")).encode()
+        out.append(line)
+    return out
+
+
+def test_a_journal_without_checksums_still_reads(run_dir, tmp_path):
+    # the journals of evotune before checksums: every line checked by its fields
+    path, lines = _lines(run_dir, tmp_path)
+    path.write_bytes(b"\n".join(_without_checksums(lines)))
+    clean = _no_warning(run_dir[0] / JOURNAL)
+    journal = _no_warning(path)
+    assert (journal.asked, journal.folds, journal.told, journal.evaluated) == (
+        clean.asked,
+        clean.folds,
+        clean.told,
+        clean.evaluated,
+    )
+    assert [{k: v for k, v in r.items() if k != CHECKSUM} for r in clean.records] == (
+        journal.records
+    )
+
+
+def test_a_session_with_checksums_after_one_without_reads(run_dir, tmp_path):
+    # a run of an older evotune resumed by this one: each session checked its way
+    path, lines = _lines(run_dir, tmp_path)
+    sessions = [i for i, line in enumerate(lines) if b'"type":"start"' in line]
+    assert sessions == [0]
+    old = _without_checksums(lines[:-1])  # all of the run, then a new session
+    new = [lines[0], *lines[1:3]]
+    path.write_bytes(b"\n".join([*old, *new, b""]))
+    assert len(_no_warning(path).records) == len(old) + len(new)
+    # and in the new session a record without its checksum is refused
+    path.write_bytes(b"\n".join([*old, *new, *_without_checksums(lines[3:4]), b""]))
+    number = len(old) + len(new) + 1
+    with pytest.raises(JournalError, match=rf", line {number}: no checksum"):
+        _no_warning(path)
+
+
+def test_a_whole_last_line_that_is_not_json_is_refused_not_dropped(run_dir, tmp_path):
+    # ends with its checksum and brace, as only a whole record does: it was
+    # altered after it was written, not torn by a kill
+    path, lines = _lines(run_dir, tmp_path)
+    lines[-2] = lines[-2].replace(b'"type":', b'"type";', 1)
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(JournalError, match=rf", line {len(lines) - 1}: not valid JSON"):
+        _no_warning(path)
+
+
+# ------------------------------------------------------------ infinities
+def test_infinities_are_read_back_in_numeric_fields_only(tmp_path):
+    from evotune.journal import dumps
+
+    inf = math.inf
+    records = [
+        {"type": "ask", "generation": 0, "keys": ["k"], "params": [{"p": "inf"}]},
+        {
+            "type": "fold",
+            "key": "k",
+            "fold": 0,
+            "result": {"score": -inf, "fit_time": 0.1, "metrics": {"test_a": inf}},
+        },
+        {
+            "type": "evaluation",
+            "key": "k",
+            "params": {"p": "inf", "q": "-inf"},  # text parameters stay text
+            "mean_score": -inf,
+            "std_score": math.nan,
+            "fold_scores": [-inf, 1.5],
+            "metrics": [{"test_a": inf}],
+            "error": "inf",
+        },
+        {"type": "tell", "generation": 0, "rng": {}, "logbook": {"best": inf, "mean": -inf}},
+    ]
+    path = tmp_path / JOURNAL
+    path.write_text("".join(dumps(r) + "\n" for r in records))
+    journal = _no_warning(path)
+    fold, evaluation, tell = journal.records[1:]
+    assert journal.folds[("k", 0)].score == -inf
+    assert journal.folds[("k", 0)].metrics == {"test_a": inf}
+    assert fold["result"]["score"] == -inf
+    assert evaluation["mean_score"] == -inf and math.isnan(evaluation["std_score"] or math.nan)
+    assert evaluation["fold_scores"] == [-inf, 1.5] and evaluation["metrics"] == [{"test_a": inf}]
+    assert evaluation["params"] == {"p": "inf", "q": "-inf"} and evaluation["error"] == "inf"
+    assert tell["logbook"] == {"best": inf, "mean": -inf}
+    assert journal.records[0]["params"] == [{"p": "inf"}]

@@ -1,10 +1,13 @@
 """Kill a real run with SIGKILL at several points, resume it, and compare with
-the same run left alone."""
+the same run left alone; damage its journal and check what a resume says."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import time
+import warnings
 
 import pandas as pd
 import pytest
@@ -239,3 +242,101 @@ def test_ctrl_c_stops_with_130_and_a_second_one_exits_at_once(tmp_path):
     # whatever was journaled is whole and resumable
     for line in (ck / "journal.jsonl").read_text().splitlines():
         json.loads(line)
+
+
+# ------------------------------------------------- a journal walked through faults
+# Each fault of the README's table, done to a real run's journal; the resume
+# gives the one-line outcome the table documents.
+KW = dict(population_size=6, strategy="ga", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished two-generation run, and the same run made in one go to three."""
+    ck = tmp_path_factory.mktemp("faults") / "run"
+    evolve(mixed, SPACE, generations=2, checkpoint=ck, **KW)
+    return ck, evolve(mixed, SPACE, generations=3, **KW)
+
+
+def _middle(lines, kind):
+    """The index of the ``kind`` record nearest the middle of the journal."""
+    indices = [i for i, line in enumerate(lines) if f'"type":"{kind}"'.encode() in line]
+    return min(indices, key=lambda i: abs(i - len(lines) // 2))
+
+
+def _empty(journal):
+    journal.write_bytes(b"")
+    return rf"^{re.escape(str(journal))} holds no record, though meta\.json beside it says"
+
+
+def _deleted(journal):
+    journal.unlink()
+    return rf"^{re.escape(str(journal))} is missing, though meta\.json beside it says"
+
+
+def _torn(journal):
+    with open(journal, "ab") as fh:  # killed while writing a fold record
+        fh.write(b'{"type":"fold","key":"[[\\"x\\",0.1')
+    return None
+
+
+def _flipped_byte(journal):
+    lines = journal.read_bytes().split(b"\n")
+    i = _middle(lines, "ask")
+    line = bytearray(lines[i])
+    line[len(line) // 2] ^= 0x01
+    lines[i] = bytes(line)
+    journal.write_bytes(b"\n".join(lines))
+    return rf"^{re.escape(str(journal))}, line {i + 1}: "
+
+
+def _altered_digit(journal):
+    lines = journal.read_bytes().split(b"\n")
+    i = _middle(lines, "fold")
+    match = re.search(rb'"score":-?\d\.(\d)', lines[i])
+    digit = int(match.group(1))
+    lines[i] = lines[i][: match.start(1)] + b"%d" % ((digit + 1) % 10) + lines[i][match.end(1) :]
+    journal.write_bytes(b"\n".join(lines))
+    return rf"^{re.escape(str(journal))}, line {i + 1}: checksum mismatch"
+
+
+def _foreign_json(journal):
+    journal.write_text(json.dumps({"name": "a-package", "version": "1.0"}, indent=2))
+    return rf"^{re.escape(str(journal))}, line 1: not valid JSON"
+
+
+FAULTS = {
+    "empty": _empty,
+    "deleted": _deleted,
+    "torn last line": _torn,
+    "flipped byte": _flipped_byte,
+    "altered digit": _altered_digit,
+    "foreign JSON file": _foreign_json,
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_each_fault_of_a_journal_gives_its_one_line_outcome(tmp_path, finished, fault):
+    from evotune import JournalError
+
+    clean, straight = finished
+    ck = tmp_path / "run"
+    shutil.copytree(clean, ck)
+    journal, meta = ck / "journal.jsonl", (ck / "meta.json").read_bytes()
+    refusal = FAULTS[fault](journal)
+    before = journal.read_bytes() if journal.exists() else None
+    if refusal is None:  # the torn line is dropped; the rest resumes as if never cut
+        with pytest.warns(RuntimeWarning, match=r"line \d+ was cut short .*; it is dropped$"):
+            resumed = evolve(mixed, SPACE, generations=3, checkpoint=ck, resume=True, **KW)
+        pd.testing.assert_frame_equal(comparable(resumed.history), comparable(straight.history))
+        for line in journal.read_text().splitlines():
+            json.loads(line)  # every line whole again
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(JournalError, match=refusal) as caught:
+            evolve(mixed, SPACE, generations=3, checkpoint=ck, resume=True, **KW)
+    assert "\n" not in str(caught.value)  # one line
+    # nothing was changed: not the journal, not meta.json
+    assert (journal.read_bytes() if journal.exists() else None) == before
+    assert (ck / "meta.json").read_bytes() == meta
