@@ -288,3 +288,39 @@ def test_a_lost_scheduler_is_exit_1_with_one_line(monkeypatch, capsys, tmp_path)
     assert cli.main(["resume", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["evotune: error: lost the Dask scheduler at tcp://127.0.0.1:1; resume it"]
+
+
+SMALL_TOML = """
+[estimator]
+class = "sklearn.linear_model.LogisticRegression"
+params = { max_iter = 200 }
+
+[data]
+loader = "sklearn.datasets.load_iris"
+
+[space]
+C = { type = "float", low = 0.01, high = 100.0, log = true }
+
+[search]
+population_size = 4
+generations = 2
+cv = 3
+n_jobs = 1
+random_state = 0
+"""
+
+
+def test_a_full_disk_is_exit_74_with_one_line_naming_the_file(tmp_path, capsys):
+    # before: exit 1 (a lost scheduler's code) and a 60-line traceback
+    toml = tmp_path / "small.toml"
+    toml.write_text(SMALL_TOML)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "journal.jsonl").symlink_to("/dev/full")  # every write: no space left
+    assert main(["run", str(toml), "--out", str(out), "--resume", "--quiet"]) == 74
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(
+        f"evotune: error: cannot write {out / 'journal.jsonl'}: No space left on device ("
+    )
+    assert "free on its file system" in err[0] and err[0].endswith("then resume the run")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -348,3 +349,77 @@ def test_resume_keeps_a_whole_last_record_that_lost_its_newline(tmp_path):
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     assert [r["type"] for r in records].count("stop") == 2  # the first session's one kept
     assert [r["generation"] for r in records if r["type"] == "tell"] == [0, 1, 2]
+
+
+# ------------------------------------------- a lost journal, a run never started
+def test_meta_json_is_written_after_the_journals_first_record(tmp_path):
+    # so a meta.json beside an empty journal is a journal lost, never a run
+    # killed before its first record
+    ck = tmp_path / "run"
+    run = RunDirectory.open(ck, build_meta({"x": {}}, {}, {}), resume=False)
+    try:
+        assert (ck / "journal.jsonl").read_bytes() == b"" and not (ck / "meta.json").exists()
+        run.record_start(False, 1)
+        assert (ck / "meta.json").exists()
+        assert json.loads((ck / "journal.jsonl").read_text())["type"] == "start"
+    finally:
+        run.close()
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_directory_whose_run_never_wrote_a_record_starts_afresh(tmp_path, resume):
+    ck = tmp_path / "run"
+    RunDirectory.open(ck, build_meta({"x": {}}, {}, {}), resume=False).close()
+    assert sorted(p.name for p in ck.iterdir()) == ["journal.jsonl", "lock"]
+    result = _run(ck, resume=resume, generations=2)
+    straight = evolve(mixed, SPACE, population_size=6, generations=2, random_state=0)
+    pd.testing.assert_frame_equal(comparable(result.history), comparable(straight.history))
+
+
+@pytest.mark.parametrize(
+    ("damage", "what"),
+    [
+        ("deleted", "is missing"),
+        ("emptied", "holds no record"),
+        ("blank lines", "holds no record"),
+        ("a torn line only", "holds no record"),
+    ],
+)
+def test_a_lost_journal_beside_meta_is_refused_naming_it(tmp_path, damage, what):
+    # before: the run started again from nothing, without a word
+    ck = tmp_path / "run"
+    _run(ck, generations=2)
+    journal = ck / "journal.jsonl"
+    if damage == "deleted":
+        journal.unlink()
+    else:
+        tail = {"emptied": "", "blank lines": "\n \n", "a torn line only": '{"type":"st'}
+        journal.write_text(tail[damage])
+    before = journal.read_bytes() if journal.exists() else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the torn line's own warning
+        with pytest.raises(JournalError, match=rf"^{re.escape(str(journal))} {what}, though"):
+            _run(ck, resume=True, generations=3)
+    assert (journal.read_bytes() if journal.exists() else None) == before
+
+
+# ------------------------------------------------------------ infinities
+def _infinite(p):
+    return {"a": math.inf, "b": mixed(p), "c": -math.inf}[p["kind"]]
+
+
+def test_infinite_scores_are_kept_through_a_resume(tmp_path):
+    # before: +inf and -inf were journaled as null and came back as NaN
+    ck = tmp_path / "run"
+    kw = {"population_size": 6, "strategy": "ga", "random_state": 0, "checkpoint": ck}
+    evolve(_infinite, SPACE, generations=2, **kw)
+    resumed = evolve(_infinite, SPACE, generations=3, resume=True, **kw)
+    straight = evolve(
+        _infinite, SPACE, population_size=6, generations=3, strategy="ga", random_state=0
+    )
+    scores = resumed.history["mean_score"]
+    assert np.isposinf(scores).any() and np.isneginf(scores).any()
+    pd.testing.assert_frame_equal(comparable(resumed.history), comparable(straight.history))
+    csv = pd.read_csv(ck / "history.csv")
+    assert csv["mean_score"].tolist() == scores.tolist()
+    assert csv["split0_score"].tolist() == scores.tolist()

@@ -302,3 +302,53 @@ def test_an_error_with_a_carriage_return_keeps_its_row(tmp_path):
     assert len(table) == res.n_evaluations
     failed = table[table["status"] == "failed"]
     assert len(failed) and failed["error"].str.contains("first line\nsecond line").all()
+
+
+def test_infinite_scores_are_written_as_inf_and_read_back(tmp_path):
+    import pandas as pd
+
+    inf = math.inf
+    evaluations = [
+        _evaluation(0, [inf], mean_score=inf, status="ok", error=None),
+        _evaluation(1, [-inf], mean_score=-inf, status="ok", error=None),
+        _evaluation(2, [0.5]),
+    ]
+    TableWriter(SPACE).write(tmp_path, evaluations, [0, 2, 1], force=True)
+    rows = _read(tmp_path / HISTORY)
+    mean = rows[0].index("mean_score")
+    assert [r[mean] for r in rows[1:]] == ["inf", "-inf", "0.5"]
+    frame = pd.read_csv(tmp_path / HISTORY)
+    assert frame["mean_score"].tolist() == [inf, -inf, 0.5]
+    assert frame["split0_score"].tolist() == [inf, -inf, 0.5]
+    assert pd.read_csv(tmp_path / HALL_OF_FAME)["mean_score"].tolist() == [inf, 0.5, -inf]
+
+
+def test_a_full_disk_is_one_line_naming_the_table_and_keeps_the_old_one(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    TableWriter(SPACE).write(tmp_path, _evaluations(2), [0], force=True)
+    before = (tmp_path / HISTORY).read_bytes()
+    code = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_tables import SPACE, _evaluations
+        from evotune._tables import TableWriter
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({len(before) + 10}, resource.RLIM_INFINITY))
+        try:
+            TableWriter(SPACE).write(Path({str(tmp_path)!r}), _evaluations(40), [0], force=True)
+        except OSError as exc:
+            print(type(exc).__name__, exc)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = proc.stdout.splitlines()
+    assert line.startswith(f"DiskFullError cannot write {tmp_path / HISTORY}: File too large")
+    assert (tmp_path / HISTORY).read_bytes() == before  # the old table, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == [HALL_OF_FAME, HISTORY]  # no temp left
