@@ -65,7 +65,7 @@ FORMAT_VERSION = 1
 RECORD_TYPES = ("start", "ask", "fold", "evaluation", "tell", "stop")
 CHECKSUM = "crc"
 # how only a whole record's line ends: its checksum, then the closing brace
-_WHOLE_END = re.compile(rb',"crc":\d+\}\s*$')
+_WHOLE_END = re.compile(rb',"crc":(\d+)\}\s*$')
 # the numbers JSON cannot hold, as the writer spells them (NaN is null)
 INFINITIES = {"inf": math.inf, "-inf": -math.inf}
 
@@ -137,7 +137,8 @@ class Journal:
         The journal file.
     records : list of dict
         The records of the types :func:`read_journal` was asked to keep, in
-        file order, as the JSON objects they are on disk.
+        file order, as the JSON objects they are on disk (their ``crc`` kept,
+        ``"inf"`` / ``"-inf"`` in numeric fields read as floats).
     asked : dict
         ``generation -> [keys]`` of the ``ask`` records (an ``append`` record
         adds to its generation's keys).
@@ -240,8 +241,8 @@ def read_journal(path: str | os.PathLike[str], *, keep: Collection[str] = RECORD
                 )
                 journal.torn = True
                 break
-            has_crc = _verify(path, record, i + 1)
-            _take(journal, record, i + 1)
+            has_crc = _verify(path, record, i + 1, raw)
+            _take(journal, record, i + 1, decode=b'inf"' in raw)  # most lines hold no inf
             # a session of an older evotune (its start record has no checksum)
             # writes none; in one that writes them, a record without one was altered
             if not has_crc and checked and record["type"] != "start":
@@ -260,11 +261,17 @@ def _corrupt(path: Path, number: int, why: str) -> JournalError:
     )
 
 
-def _verify(path: Path, record: Any, number: int) -> bool:
+def _verify(path: Path, record: Any, number: int, raw: bytes) -> bool:
     """Check a record's ``crc`` against its content; return whether it has one."""
     if not isinstance(record, dict) or CHECKSUM not in record:
         return False
-    crc = record.pop(CHECKSUM)
+    crc = record[CHECKSUM]
+    # the line as the writer wrote it: its text without the field is the JSON
+    # the checksum is of (a line written otherwise is checked by its content)
+    tail = _WHOLE_END.search(raw)
+    if tail and int(tail.group(1)) == crc and zlib.crc32(raw[: tail.start()] + b"}") == crc:
+        return True
+    del record[CHECKSUM]
     body = json.dumps(record, separators=(",", ":"), allow_nan=False)
     record[CHECKSUM] = crc  # kept, in its place at the end, as on disk
     if isinstance(crc, bool) or not isinstance(crc, int):
@@ -279,16 +286,18 @@ def _verify(path: Path, record: Any, number: int) -> bool:
     return True
 
 
-def _take(journal: Journal, record: Any, number: int) -> None:
+def _take(journal: Journal, record: Any, number: int, *, decode: bool = True) -> None:
     """Check one parsed line and add it to the summary: the fields every reader
-    relies on must be there, of the kind the writer writes."""
+    relies on must be there, of the kind the writer writes; with ``decode``,
+    infinities written as text are read back first."""
     if not isinstance(record, dict) or not isinstance(record.get("type"), str):
         raise _corrupt(journal.path, number, "not a journal record (a JSON object with a type)")
     kind = record["type"]
     if kind not in RECORD_TYPES:
         raise _corrupt(journal.path, number, f"unknown record type {kind!r}")
     try:
-        _decode_numbers(record)
+        if decode:
+            _decode_numbers(record)
         if kind == "fold":
             key = (str(record["key"]), int(record["fold"]))
             journal.folds[key] = _fold_from_json(_of(record, "result", dict))

@@ -133,7 +133,10 @@ class _Lock:
         self.fh: Any = None
 
     def acquire(self) -> None:
-        fh = open(self.path, "a+")
+        try:
+            fh = open(self.path, "a+")
+        except OSError as exc:
+            raise storage_error(self.path, exc) from None
         try:
             import fcntl
 
@@ -149,9 +152,11 @@ class _Lock:
                 f"(process {holder}); wait for it to finish or use another checkpoint"
             ) from None
         fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
+        try:
+            fh.truncate()
+            os.write(fh.fileno(), f"{os.getpid()}\n".encode())
+        except OSError:  # a full disk: the pid only tells who holds the lock
+            pass
         self.fh = fh
 
     def release(self) -> None:

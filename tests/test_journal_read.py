@@ -361,3 +361,15 @@ def test_infinities_are_read_back_in_numeric_fields_only(tmp_path):
     assert evaluation["params"] == {"p": "inf", "q": "-inf"} and evaluation["error"] == "inf"
     assert tell["logbook"] == {"best": inf, "mean": -inf}
     assert journal.records[0]["params"] == [{"p": "inf"}]
+
+
+def test_a_record_written_out_again_with_the_same_content_reads(run_dir, tmp_path):
+    # the checksum is of the content: spaces, key order or escapes of another
+    # writer (an editor, jq) change no value, so the record is the same
+    path, lines = _lines(run_dir, tmp_path)
+    i = len(lines) // 2
+    record = json.loads(lines[i])
+    crc = record.pop(CHECKSUM)
+    lines[i] = json.dumps({CHECKSUM: crc, **record}, ensure_ascii=False).encode()
+    path.write_bytes(b"\n".join(lines))
+    assert _no_warning(path).records == _no_warning(run_dir[0] / JOURNAL).records
