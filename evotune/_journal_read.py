@@ -23,8 +23,11 @@ closing brace) was whole when written, so it is refused, not dropped.
 Every record carries ``crc``, the CRC-32 (:func:`zlib.crc32`) of the record
 without it, as compact JSON in its own key order (the text the writer wrote
 before adding the field): a record altered in place, one digit of a score, is
-refused. Records without ``crc`` (journals of evotune before it) are checked
-by their fields only. Lines of whitespace hold no record and are passed over.
+refused. Records without ``crc`` (sessions of an evotune before it) are
+checked by their fields only; within a session (from one ``start`` record to
+the next) whose records carry it, a record without it is refused, so renaming
+the field cannot pass an altered record. Lines of whitespace hold no record
+and are passed over.
 
 JSON has no infinity: a score or time of ``±inf`` is written as the string
 ``"inf"`` or ``"-inf"`` (and NaN as ``null``), and read back as the float in

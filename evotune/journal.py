@@ -51,11 +51,10 @@ from evotune._journal_write import (
     storage_error,
     write_json_atomic,
 )
-from evotune._meta import EXTENSIBLE, build_meta, check_resumable, package_versions
+from evotune._meta import build_meta, check_resumable, package_versions
 from evotune.records import Evaluation, FoldResult
 
 __all__ = [
-    "EXTENSIBLE",
     "FORMAT_VERSION",
     "HALL_OF_FAME",
     "HISTORY",
@@ -247,8 +246,9 @@ class RunDirectory:
     def _replay(self, path: Path) -> None:
         """Take what the earlier sessions journaled (the records themselves are
         not kept: resume needs the summary only). ``meta.json`` is written
-        after the first record, so a journal without one was deleted or
-        emptied: resuming would start the run again from nothing."""
+        after the journal's first record, so a journal missing or without a
+        record beside it was deleted or emptied: resuming would start the run
+        again from nothing."""
         if not path.exists():
             raise _lost(path, "is missing", "deleted or moved")
         journal = read_journal(path, keep=())
@@ -256,7 +256,10 @@ class RunDirectory:
             raise _lost(path, "holds no record", "emptied or replaced")
         self.folds, self.asked = journal.folds, journal.asked
         self.told, self.evaluated = journal.told, journal.evaluated
-        _mend_tail(path, journal.end)
+        try:
+            _mend_tail(path, journal.end)
+        except OSError as exc:
+            raise storage_error(path, exc) from None
 
     # -------------------------------------------------------------- write
     def append(self, record: dict[str, Any]) -> None:
