@@ -180,7 +180,10 @@ class JournalFile:
         view = memoryview(data)
         try:
             while view:  # a write may be short (a file size limit, a signal)
-                view = view[os.write(self._fd, view) :]
+                written = os.write(self._fd, view)
+                if not written:  # pragma: no cover - no progress is no room
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
         except OSError as exc:
             self.cut()
             raise storage_error(self.path, exc, len(data)) from None
