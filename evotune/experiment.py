@@ -125,12 +125,13 @@ def _estimator_class(cls_path: Any, key: str, source: Path) -> type:
     cls = import_object(cls_path, f"{key}.class")
     missing = [m for m in _ESTIMATOR_METHODS if not callable(getattr(cls, m, None))]
     if not isinstance(cls, type) or missing:
-        what = "not a class" if not isinstance(cls, type) else f"no {', '.join(missing)}"
+        what = (
+            "it is not a class" if not isinstance(cls, type) else f"it lacks {', '.join(missing)}"
+        )
         raise _fail(
             f"{key}.class",
-            f"{cls_path!r} ({cls!r}) is not a scikit-learn estimator class ({what}; an "
-            f"estimator class has {', '.join(_ESTIMATOR_METHODS)}) in {str(source)!r}; "
-            "nothing was called",
+            f"{cls_path!r} in {str(source)!r} is {cls!r}, not a scikit-learn estimator class "
+            f"(a class with fit, get_params and set_params; {what}); nothing was called",
         )
     return cls
 
