@@ -188,7 +188,9 @@ class Float(_Numeric):
     Parameters
     ----------
     low, high : float
-        Bounds, ``low < high``.
+        Bounds, ``low < high``, with ``high - low`` finite and the range
+        holding at least 2**16 values at the 10 significant digits a value is
+        decoded to (``Float(1.0, 1.0 + 1e-12)`` holds one).
     log : bool, default=False
         Search in log space (needs ``low > 0``): mutation steps and sampling
         are then relative, as for a learning rate or a regularisation strength.
@@ -274,7 +276,9 @@ class Integer(_Numeric):
     Parameters
     ----------
     low, high : int
-        Bounds, ``low < high``.
+        Bounds, ``low < high``, within the integers float64 gives a bin of
+        their own in the unit encoding: ``-(2**47 - 1) <= low``,
+        ``high <= 2**47 - 2``; ``high < 2**42`` with ``log=True``.
     log : bool, default=False
         Spread the integers evenly in log space (needs ``low > 0``).
     when : dict, optional
