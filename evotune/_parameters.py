@@ -11,19 +11,46 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from operators.schema import CATEGORICAL, FLOAT, INTEGER, integer_to_unit
+from operators.schema import (
+    CATEGORICAL,
+    FLOAT,
+    INTEGER,
+    integer_to_unit,
+    integers_resolved,
+    largest_resolved_high,
+)
 from operators.schema import unit_to_integer as _unit_to_integer
+
+# A decoded float keeps this many significant digits: far finer than any model
+# distinguishes, coarse enough that a genome and its JSON round trip have the
+# same key.
+_SIGNIFICANT_DIGITS = 10
+# The fewest distinct values a Float range must hold. A run of populations of
+# hundreds over hundreds of generations drops every child equal to a genome
+# seen before, so a continuous parameter needs far more values than any run
+# evaluates; a range with fewer is a few values in disguise (an Integer or a
+# Categorical says that) or a typo, and would breed one value over and over.
+_MIN_FLOAT_VALUES = 2**16
+
+
+_LOG_FLOAT_MAX = math.log(sys.float_info.max)
 
 
 def _round_float(x: float) -> float:
-    # Ten significant digits: far finer than any model distinguishes, coarse
-    # enough that a genome and its JSON round trip have the same key.
-    return float(f"{x:.10g}")
+    return float(f"{x:.{_SIGNIFICANT_DIGITS}g}")
+
+
+def _value_step(x: float) -> float:
+    """The spacing of decoded values near ``x > 0``: the coarser of float64's
+    and that of ``_SIGNIFICANT_DIGITS`` significant digits."""
+    decimal = 10.0 ** (math.floor(math.log10(x)) - (_SIGNIFICANT_DIGITS - 1))
+    return max(math.ulp(x), decimal)
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -118,7 +145,11 @@ class _Numeric(Parameter):
                 raise TypeError(
                     f"{cls}: '{field}' must be an integer, got {v!r} ({type(v).__name__})"
                 )
-            if not math.isfinite(float(v)):
+            try:
+                finite = math.isfinite(float(v))
+            except OverflowError:  # an int beyond float64
+                finite = False
+            if not finite:
                 raise ValueError(f"{cls}: '{field}' must be finite, got {v!r}")
         if not isinstance(log, (bool, np.bool_)):
             raise TypeError(f"{cls}: 'log' must be True or False, got {log!r}")
@@ -157,7 +188,9 @@ class Float(_Numeric):
     Parameters
     ----------
     low, high : float
-        Bounds, ``low < high``.
+        Bounds, ``low < high``, with ``high - low`` finite and the range
+        holding at least 2**16 values at the 10 significant digits a value is
+        decoded to (``Float(1.0, 1.0 + 1e-12)`` holds one).
     log : bool, default=False
         Search in log space (needs ``low > 0``): mutation steps and sampling
         are then relative, as for a learning rate or a regularisation strength.
@@ -179,7 +212,46 @@ class Float(_Numeric):
     ) -> None:
         self._check_bounds(low, high, log, integral=False)
         self.low, self.high, self.log = float(low), float(high), bool(log)
+        self._check_values()
         self.when = _normalise_when(when)
+
+    def _check_values(self) -> None:
+        """Refuse a range whose genes cannot give a population of values.
+
+        A gene in [0, 1] is mapped onto the range in float64 and rounded to
+        ``_SIGNIFICANT_DIGITS`` digits, so the range must have a finite width
+        and hold ``_MIN_FLOAT_VALUES`` values on the coarsest grid it meets
+        (at its largest magnitude; in log space, where the grid's relative
+        step is largest).
+        """
+        low, high = self.low, self.high
+        if self.log:
+            relative = max(10.0 ** -(_SIGNIFICANT_DIGITS - 1), math.ulp(low) / low)
+            n_values = (math.log(high) - math.log(low)) / relative
+            span = _MIN_FLOAT_VALUES * relative  # the least log(high / low)
+            need = (
+                f"high / low >= {math.exp(span):.10g}"
+                if span < 700
+                else f"log(high / low) >= {span:.3g}"
+            )
+        else:
+            width = high - low
+            if not math.isfinite(width):
+                raise ValueError(
+                    f"Float: high - low must be a finite float64, got low={low!r}, "
+                    f"high={high!r} (a width of {width}); narrow the range"
+                )
+            step = _value_step(max(abs(low), abs(high)))
+            n_values = width / step
+            need = f"high - low >= {_MIN_FLOAT_VALUES * step:.3g}"
+        if n_values < _MIN_FLOAT_VALUES:
+            raise ValueError(
+                f"Float: low={low!r} and high={high!r} are too close: the range holds "
+                f"about {int(n_values)} distinct values at the {_SIGNIFICANT_DIGITS} significant "
+                f"digits a value is decoded to, and a Float needs at least "
+                f"{_MIN_FLOAT_VALUES}; widen it ({need}), or give the values as an Integer "
+                "or a Categorical"
+            )
 
     def _t(self, x: float) -> float:
         return math.log(x) if self.log else x
@@ -187,7 +259,8 @@ class Float(_Numeric):
     def decode(self, gene: float) -> float:
         a, b = self._t(self.low), self._t(self.high)
         t = a + min(max(float(gene), 0.0), 1.0) * (b - a)
-        x = math.exp(t) if self.log else t
+        # exp of the log of a high near float64's largest can round past it
+        x = (math.exp(t) if t < _LOG_FLOAT_MAX else self.high) if self.log else t
         return min(max(_round_float(x), self.low), self.high)
 
     def encode(self, value: Any) -> float:
@@ -203,7 +276,9 @@ class Integer(_Numeric):
     Parameters
     ----------
     low, high : int
-        Bounds, ``low < high``.
+        Bounds, ``low < high``, within the integers float64 gives a bin of
+        their own in the unit encoding: ``-(2**47 - 1) <= low``,
+        ``high <= 2**47 - 2``; ``high < 2**42`` with ``log=True``.
     log : bool, default=False
         Spread the integers evenly in log space (needs ``low > 0``).
     when : dict, optional
@@ -222,6 +297,18 @@ class Integer(_Numeric):
     ) -> None:
         self._check_bounds(low, high, log, integral=True)
         self.low, self.high, self.log = int(low), int(high), bool(log)
+        if not integers_resolved(self.low, self.high, self.log):
+            # the encoding maps each integer to a bin of [0, 1] in float64;
+            # beyond these bounds neighbouring integers share a bin (or none)
+            if self.log:
+                allowed = f"high <= {largest_resolved_high(True)} with log=True"
+            else:
+                top = largest_resolved_high(False) + 1
+                allowed = f"-{top} <= low < high <= {top - 1}"
+            raise ValueError(
+                f"Integer: low={self.low!r}, high={self.high!r} is beyond the integers the "
+                f"unit encoding tells apart in float64; allowed: {allowed}"
+            )
         self.when = _normalise_when(when)
 
     def can_take(self, value: Any) -> bool:

@@ -120,20 +120,33 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from evotune.report import format_leaderboard, leaderboard_json, load_run, write_plots
+    # a run directory is someone's data: everything of it printed here is
+    # escaped (format_leaderboard escapes its cells; json.dumps escapes every
+    # control character but DEL), and an error quoting it is too
+    from evotune.report import (
+        ReportError,
+        format_leaderboard,
+        leaderboard_json,
+        load_run,
+        write_plots,
+    )
+    from evotune.report._text import printable
 
     if args.top < 1:
         raise UsageError(f"--top must be >= 1, got {args.top}")
-    run = load_run(args.directory)
+    try:
+        run = load_run(args.directory)
+    except ReportError as exc:
+        raise ReportError(printable(str(exc))) from None
     if args.json:
-        print(json.dumps(leaderboard_json(run, top=args.top), indent=2))
+        print(json.dumps(leaderboard_json(run, top=args.top), indent=2).replace("\x7f", "\\u007f"))
     else:
         print(format_leaderboard(run, top=args.top))
     if not args.no_plots:
         paths = write_plots(run)
         if not args.json:
             for path in paths:
-                print(f"wrote {path}")
+                print(printable(f"wrote {path}"))
     return 0
 
 

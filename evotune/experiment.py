@@ -112,10 +112,32 @@ def import_object(path: Any, key: str) -> Any:
         raise _fail(key, f"module {module_name!r} has no attribute {name!r}") from None
 
 
-def _make_estimator(cls_path: Any, params: Any, key: str) -> Any:
+# What makes a class an estimator here: the methods scikit-learn's ``clone``
+# (get_params, set_params) and the cross-validation (fit) call. Duck typing, as
+# scikit-learn itself does, rather than subclassing BaseEstimator: estimators of
+# other libraries (CatBoost's, say) implement the methods without the base.
+_ESTIMATOR_METHODS = ("fit", "get_params", "set_params")
+
+
+def _estimator_class(cls_path: Any, key: str, source: Path) -> type:
+    """The class ``cls_path`` names, checked to be an estimator class before
+    anything of it is called (an edited file could name any class)."""
     cls = import_object(cls_path, f"{key}.class")
-    if not isinstance(cls, type):
-        raise _fail(f"{key}.class", f"{cls_path!r} is not a class")
+    missing = [m for m in _ESTIMATOR_METHODS if not callable(getattr(cls, m, None))]
+    if not isinstance(cls, type) or missing:
+        what = (
+            "it is not a class" if not isinstance(cls, type) else f"it lacks {', '.join(missing)}"
+        )
+        raise _fail(
+            f"{key}.class",
+            f"{cls_path!r} in {str(source)!r} is {cls!r}, not a scikit-learn estimator class "
+            f"(a class with fit, get_params and set_params; {what}); nothing was called",
+        )
+    return cls
+
+
+def _make_estimator(cls_path: Any, params: Any, key: str, source: Path) -> Any:
+    cls = _estimator_class(cls_path, key, source)
     params = _table(params if params is not None else {}, f"{key}.params")
     try:
         est = cls(**params)
@@ -130,7 +152,7 @@ def _make_estimator(cls_path: Any, params: Any, key: str) -> Any:
     return est
 
 
-def _build_estimator(data: Any) -> Any:
+def _build_estimator(data: Any, source: Path) -> Any:
     table = _table(data, "estimator")
     _unknown(table, _ESTIMATOR, "estimator")
     if "steps" in table:
@@ -147,7 +169,8 @@ def _build_estimator(data: Any) -> Any:
             name = step.get("name")
             if not isinstance(name, str) or not name:
                 raise _fail(f"{where}.name", f"must be a non-empty string, got {name!r}")
-            built.append((name, _make_estimator(step.get("class"), step.get("params"), where)))
+            est = _make_estimator(step.get("class"), step.get("params"), where, source)
+            built.append((name, est))
         names = [n for n, _ in built]
         if len(set(names)) != len(names):
             raise _fail("estimator.steps", f"step names must be unique, got {names}")
@@ -156,7 +179,7 @@ def _build_estimator(data: Any) -> Any:
         return Pipeline(built)
     if "class" not in table:
         raise _fail("estimator.class", "missing; give the estimator's import path, or 'steps'")
-    return _make_estimator(table["class"], table.get("params"), "estimator")
+    return _make_estimator(table["class"], table.get("params"), "estimator", source)
 
 
 def _build_parameter(name: str, spec: Any) -> Parameter:
@@ -164,8 +187,13 @@ def _build_parameter(name: str, spec: Any) -> Parameter:
     spec = _table(spec, key)
     _unknown(spec, _PARAM_KEYS, key)
     kind = spec.get("type")
-    if kind not in _SPACE_TYPES:
-        raise _fail(f"{key}.type", f"must be one of int, float, categorical; got {kind!r}")
+    # a list or table is unhashable: test for a string before the lookup
+    if not isinstance(kind, str) or kind not in _SPACE_TYPES:
+        got = "nothing" if kind is None else f"{type(kind).__name__} {kind!r}"
+        raise _fail(
+            f"{key}.type",
+            f"must be one of int, float, categorical (a string; integer is int too); got {got}",
+        )
     when = spec.get("when")
     if when is not None:
         when = _table(when, f"{key}.when")
@@ -409,7 +437,7 @@ def load_experiment(path: str | Path) -> Experiment:
     for section in ("estimator", "data", "space"):
         if section not in data:
             raise _fail(section, "missing section")
-    estimator = _build_estimator(data["estimator"])
+    estimator = _build_estimator(data["estimator"], p)
     data_spec = _check_data(data["data"], p.parent)
     space = _build_space(data["space"])
     search = _check_search(data.get("search"))

@@ -11,6 +11,7 @@ mask) may bound how many of them are set, and :func:`repair` keeps that bound.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -212,6 +213,63 @@ def integer_to_unit(v: ArrayLike, low: ArrayLike, high: ArrayLike, log: ArrayLik
     b = _int_transform(np.asarray(high, dtype=float) + 1.0, log)
     centre = (_int_transform(v, log) + _int_transform(v + 1.0, log)) / 2.0
     return (centre - a) / (b - a)
+
+
+# How many ulps of the largest transformed value half a bin must span. The two
+# maps above lose a few ulps of it (the transform, the division, the product,
+# exp); round trips were seen to fail once half a bin shrinks to 1-2 ulps
+# (linear bounds near 2**52, log bounds near 2**47), and 32 keeps a wide
+# margin over that and over libm's error on any platform.
+_BIN_MARGIN_ULPS = 32
+
+
+def integers_resolved(low: int, high: int, log: bool) -> bool:
+    """Whether float64 maps every integer of ``[low, high]`` to its own bin
+    and back (``unit_to_integer(integer_to_unit(v)) == v`` for all of them).
+
+    Half a bin must span ``32`` ulps of the largest value the maps compute
+    with (``max(|low|, |high + 1|)``, or its log with ``log=True``). The
+    narrowest bin is a whole unit wide (linear), or the top one,
+    ``log((high + 1) / high)`` (log), so this allows
+    ``max(|low|, |high + 1|) < 2**47`` linear and ``high < 2**42`` with
+    ``log=True`` (which needs ``low >= 1``).
+
+    Examples
+    --------
+    >>> integers_resolved(0, 2**40, False), integers_resolved(10**17, 10**17 + 3, False)
+    (True, False)
+    >>> integers_resolved(1, 10**12, True), integers_resolved(1, 10**14, True)
+    (True, False)
+    """
+    low, high = int(low), int(high)
+    if max(abs(low), abs(high) + 1) > 2**1000:  # beyond float64 (and far beyond the limits)
+        return False
+    if log:
+        if low < 1:
+            return False
+        top = math.log(high + 1)
+        half = math.log1p(1.0 / high) / 2.0
+    else:
+        top = float(max(abs(low), abs(high + 1)))
+        half = 0.5
+    return half >= _BIN_MARGIN_ULPS * math.ulp(top)
+
+
+def largest_resolved_high(log: bool) -> int:
+    """The largest ``high`` that :func:`integers_resolved` allows with
+    ``low = 1`` (or ``low = 0`` without ``log``), found by bisection.
+
+    Examples
+    --------
+    >>> largest_resolved_high(False) == 2**47 - 2, largest_resolved_high(True) == 2**42 - 1
+    (True, True)
+    """
+    lo, hi = 1, 2**60  # integers_resolved(low, lo) holds, at hi it does not
+    low = 1 if log else 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if integers_resolved(low, mid, log) else (lo, mid)
+    return lo
 
 
 def reflect(x: np.ndarray) -> np.ndarray:

@@ -324,3 +324,68 @@ def test_a_full_disk_is_exit_74_with_one_line_naming_the_file(tmp_path, capsys):
         f"evotune: error: cannot write {out / 'journal.jsonl'}: No space left on device ("
     )
     assert "free on its file system" in err[0] and err[0].endswith("then resume the run")
+
+
+# ------------------------------------------------------------ what a run directory may hold
+def test_resume_never_calls_a_class_that_is_not_an_estimator(wine_run, tmp_path):
+    """A run directory whose experiment.toml was edited to name another class:
+    the class is refused before it is called with the file's parameters."""
+    import shutil
+    import time
+
+    source, _, _ = wine_run
+    out = tmp_path / "edited"
+    shutil.copytree(source, out)
+    marker = tmp_path / "marker"
+    copy = out / "experiment.toml"
+    spawn = f'args = [{sys.executable!r}, "-c", "open({str(marker)!r}, \'w\').close()"]'
+    text = re.sub(
+        r"^class = .*\nparams = .*$",
+        f'class = "subprocess.Popen"\nparams = {{ {spawn} }}',
+        copy.read_text(),
+        count=1,
+        flags=re.M,
+    )
+    assert "subprocess.Popen" in text
+    copy.write_text(text)
+    proc = _cli("resume", out)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("evotune: error: estimator.class: 'subprocess.Popen' in ")
+    assert str(copy) in lines[0] and "not a scikit-learn estimator class" in lines[0]
+    deadline = time.monotonic() + 2.0  # a spawned child would have written it by now
+    while time.monotonic() < deadline:
+        assert not marker.exists(), "resume called the class the edited file names"
+        time.sleep(0.05)
+
+
+def test_report_escapes_control_characters_from_the_journal(tmp_path):
+    import json
+    import unicodedata
+    import warnings
+
+    from evotune import Categorical, Float, Space, evolve
+
+    def objective(p):
+        if p["x"] > 0.5:
+            raise ValueError("\x1b[31mboom\x9b2J\u202eevil\x07\rhidden")
+        return p["x"]
+
+    space = Space({"x": Float(0.0, 1.0), "k\x1b[1m\r": Categorical(["\x1b[2Jclear", "plain"])})
+    out = tmp_path / "run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evolve(objective, space, population_size=8, generations=2, random_state=0, checkpoint=out)
+    assert "\\u001b[31mboom" in (out / "journal.jsonl").read_text()  # the journal holds it
+    proc = _cli("report", out, "--top", "20", "--no-plots")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    unsafe = [c for c in text if (unicodedata.category(c) == "Cc" and c != "\n") or c == "\u202e"]
+    assert unsafe == []
+    assert "ValueError: \\x1b[31mboom\\x9b2J\\u202eevil\\x07" in text
+    assert "\\x1b[2Jclear" in text and "k\\x1b[1m\\x0d" in text
+    as_json = _cli("report", out, "--json", "--no-plots")
+    assert as_json.returncode == 0, as_json.stderr
+    assert "\x1b" not in as_json.stdout
+    assert json.loads(as_json.stdout)["leaderboard"][0]["k\x1b[1m\r"] in ("\x1b[2Jclear", "plain")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
+import time
 
 import pytest
 
@@ -155,6 +157,26 @@ BAD = [
         '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n',
         r"^space: missing section",
     ),
+    (  # a list is unhashable: this was "unhashable type: 'list'"
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = ["float"], low = 1, high = 2 }\n',
+        r"^space\.C\.type: must be one of int, float, categorical .*got list \['float'\]",
+    ),
+    (  # failed mid-run with "cannot convert float NaN to integer"
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        "[space]\ndegree = { type = 'int', low = 100000000000000000, high = 100000000000000003 }\n",
+        r"^space\.degree: Integer: .*allowed: ",
+    ),
+    (  # ran one evaluation instead of a population
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = -1e308, high = 1e308 }\n',
+        r"^space\.C: Float: high - low must be a finite",
+    ),
+    (
+        '[estimator]\nclass = "sklearn.svm.SVC"\n[data]\nloader = "sklearn.datasets.load_iris"\n'
+        '[space]\nC = { type = "float", low = 1.0, high = 1.0000000000009095 }\n',
+        r"^space\.C: Float: .*too close",
+    ),
     ('[estimator]\nclass = "sklearn.svm.SVC"\n[dataa]\n', r"^dataa: unknown key"),
     ("not toml at all = = =\n", r"is not valid TOML"),
 ]
@@ -189,3 +211,57 @@ def test_a_bad_racing_value_names_its_key(tmp_path):
     text = GOOD.replace("random_state = 0", 'random_state = 0\nracing = "often"')
     with pytest.raises(ExperimentError, match=r"'search\.racing' must be True, False"):
         load_experiment(_write(tmp_path, text))
+
+
+# ------------------------------------------------------- the estimator class
+POPEN = """
+[estimator]
+class = "subprocess.Popen"
+params = {{ args = [{python!r}, "-c", "open({marker!r}, 'w').close()"] }}
+[data]
+loader = "sklearn.datasets.load_iris"
+[space]
+C = {{ type = "float", low = 0.1, high = 10.0 }}
+"""
+
+
+def _assert_never_created(marker, seconds=2.0):
+    """The marker a spawned process would write is not there, and does not
+    appear while a started child would have had the time to write it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert not marker.exists(), "the class named in the file was called"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("as_step", [False, True], ids=["class", "pipeline step"])
+def test_a_class_that_is_not_an_estimator_is_never_called(tmp_path, as_step):
+    marker = tmp_path / "marker"
+    text = POPEN.format(python=sys.executable, marker=str(marker))
+    key = "estimator.class"
+    if as_step:
+        text = text.replace(
+            'class = "subprocess.Popen"\nparams',
+            "steps = [{ name = 's', class = \"subprocess.Popen\", params",
+        )
+        text = text.replace('"] }\n[data]', '"] } }]\n[data]')
+        key = "estimator.steps[0].class"
+    path = _write(tmp_path, text, "experiment.toml")
+    with pytest.raises(ExperimentError) as info:
+        load_experiment(path)
+    message = str(info.value)
+    assert message.startswith(f"{key}: 'subprocess.Popen'")
+    assert "<class 'subprocess.Popen'>, not a scikit-learn estimator class" in message
+    assert str(path) in message and "nothing was called" in message
+    assert "\n" not in message
+    _assert_never_created(marker)
+
+
+def test_a_function_or_a_module_attribute_is_not_an_estimator_class(tmp_path):
+    for name, why in (("os.getcwd", "not a class"), ("collections.OrderedDict", "lacks fit")):
+        text = GOOD.replace("sklearn.ensemble.RandomForestClassifier", name)
+        with pytest.raises(
+            ExperimentError,
+            match=rf"^estimator\.class: '{name}' .*not a scikit-learn estimator class.*{why}",
+        ):
+            load_experiment(_write(tmp_path, text))

@@ -490,3 +490,39 @@ def test_object_choices_are_never_imported_or_unpickled(tmp_path):
     # the DataFrame shows an object by its repr
     board = leaderboard(load_run(path), top=None)
     assert set(board["model"]) <= {"LogisticRegression()", None}
+
+
+def test_format_leaderboard_escapes_control_characters(tmp_path):
+    """Error text, choices and names from the journal reach the terminal
+    escaped, and the columns still line up."""
+    import unicodedata
+    import warnings
+
+    def fails_loudly(p):
+        if p["x"] > 0.5:
+            raise ValueError("\x1b[31mboom\x9b2J\u202eevil\x07\rhidden")
+        return p["x"]
+
+    space = Space({"x": Float(0.0, 1.0), "k\x1b[1m\r": Categorical(["\x1b[2Jclear", "plain"])})
+    path = tmp_path / "run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evolve(
+            fails_loudly, space, population_size=8, generations=2, random_state=0, checkpoint=path
+        )
+    run = load_run(path)
+    assert any("\x1b[31mboom" in str(ev.get("error")) for ev in run.evaluations)
+    text = format_leaderboard(run, top=None)
+    unsafe = [c for c in text if (unicodedata.category(c) == "Cc" and c != "\n") or c == "\u202e"]
+    assert unsafe == []
+    assert "ValueError: \\x1b[31mboom\\x9b2J\\u202eevil\\x07" in text
+    assert "\\x1b[2Jclear" in text
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("rank"))
+    assert "k\\x1b[1m\\x0d" in header
+    rows = lines[lines.index(header) + 2 :]
+    column = header.index("status")
+    assert len(rows) == len(run.evaluations)
+    assert all(row[column:].strip() in ("ok", "failed") for row in rows)
+    # the DataFrame and the JSON keep the values as they are
+    assert set(leaderboard(run, top=None)["k\x1b[1m\r"]) == {"\x1b[2Jclear", "plain"}

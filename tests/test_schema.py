@@ -17,6 +17,8 @@ from operators.schema import (
     INTEGER,
     GeneSchema,
     integer_to_unit,
+    integers_resolved,
+    largest_resolved_high,
     reflect,
     repair,
     unit_to_integer,
@@ -361,3 +363,31 @@ def test_repair_with_rng_is_deterministic(case, seed):
     a = repair(genes, schema, np.random.default_rng(seed))
     b = repair(genes, schema, np.random.default_rng(seed))
     np.testing.assert_array_equal(a, b)
+
+
+def _round_trip_failures(low, high, log):
+    """How many of the integers at both ends of [low, high] do not map back."""
+    v = np.concatenate([np.arange(low, low + 200), np.arange(high - 200, high + 1)]).astype(float)
+    lo, hi = np.float64(low), np.float64(high)
+    return int((unit_to_integer(integer_to_unit(v, lo, hi, log), lo, hi, log) != v).sum())
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_integers_resolved_keeps_a_margin_before_round_trips_fail(log):
+    top = largest_resolved_high(log)
+    low = 1 if log else -top
+    assert integers_resolved(low, top, log) and not integers_resolved(low, top + 1, log)
+    assert _round_trip_failures(max(low, top - 10**6), top, log) == 0
+    # round trips were seen to fail near 2**52 (linear) and 2**47 (log): the
+    # limits stay 32 times below
+    broken = 2**52 if not log else 2**47
+    assert broken // top >= 32
+    low = -broken if not log else broken - 10**6
+    assert _round_trip_failures(low, broken, log) > 0
+    assert not integers_resolved(low, broken, log)
+
+
+def test_integers_resolved_refuses_bounds_beyond_float64():
+    assert not integers_resolved(0, 10**400, False)
+    assert not integers_resolved(1, 10**400, True)
+    assert not integers_resolved(0, 5, True)  # log needs low >= 1

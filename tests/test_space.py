@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
@@ -178,6 +178,129 @@ def test_integer_bounds_must_be_finite():
 def test_bounds_must_be_real_numbers(bad):
     with pytest.raises(TypeError, match="'low'"):
         Float(bad, 10.0)
+
+
+# ---------------------------------------------------------------------------
+# ranges the encoding cannot serve (issue 14, item 15): refused at construction
+
+INTEGER_LIMIT = 2**47 - 1  # max(|low|, |high| + 1) must stay below 2**47
+LOG_INTEGER_LIMIT = 2**42 - 1  # the largest high with log=True
+
+
+@pytest.mark.parametrize(
+    "low, high, log",
+    [
+        (10**17, 10**17 + 3, False),  # the issue's: "cannot convert float NaN" mid-run
+        (0, INTEGER_LIMIT, False),
+        (-INTEGER_LIMIT - 1, 0, False),
+        (1, LOG_INTEGER_LIMIT + 1, True),
+        (1, 10**13, True),
+        (0, 10**400, False),  # beyond float64: a ValueError, not an OverflowError
+    ],
+)
+def test_integer_range_beyond_float64_resolution_is_refused(low, high, log):
+    with pytest.raises(ValueError, match=r"^Integer: .*(allowed|finite)"):
+        Integer(low, high, log=log)
+
+
+def test_integer_range_at_the_limits_is_accepted():
+    p = Integer(-INTEGER_LIMIT, INTEGER_LIMIT - 1)
+    assert p.decode(p.encode(INTEGER_LIMIT - 1)) == INTEGER_LIMIT - 1
+    q = Integer(1, LOG_INTEGER_LIMIT, log=True)
+    assert q.decode(q.encode(LOG_INTEGER_LIMIT)) == LOG_INTEGER_LIMIT
+
+
+def test_a_refused_integer_range_names_the_parameter_in_a_space():
+    with pytest.raises(ValueError, match=r"parameter 'seed'.*allowed"):
+        Space({"seed": scipy.stats.randint(10**17, 10**17 + 4)})
+
+
+@st.composite
+def _magnitude(draw, max_bits=60):
+    """A natural number of ``b`` bits, ``b`` drawn evenly (hypothesis would
+    otherwise keep to small numbers)."""
+    bits = draw(st.sampled_from(range(max_bits + 1)))
+    return draw(st.integers(2**bits // 2, 2**bits))
+
+
+@st.composite
+def integer_ranges(draw):
+    """Ranges of every magnitude and width: the narrow ones far from zero are
+    the ones float64 cannot resolve."""
+    log = draw(st.booleans())
+    low = draw(_magnitude())
+    low = low + 1 if log else low * draw(st.sampled_from([-1, 1]))
+    return low, low + 1 + draw(_magnitude()), log
+
+
+@PROPERTY
+@given(integer_ranges(), st.data())
+@example((-INTEGER_LIMIT, INTEGER_LIMIT - 1, False), None)
+@example((INTEGER_LIMIT - 9, INTEGER_LIMIT - 1, False), None)
+@example((-INTEGER_LIMIT, -INTEGER_LIMIT + 9, False), None)
+@example((1, LOG_INTEGER_LIMIT, True), None)
+@example((LOG_INTEGER_LIMIT - 9, LOG_INTEGER_LIMIT, True), None)
+def test_every_accepted_integer_range_round_trips_every_value(case, data):
+    low, high, log = case
+    try:
+        p = Integer(low, high, log=log)
+    except ValueError as exc:
+        assert str(exc).startswith("Integer: ")
+        return
+    ends = [low, low + 1, (low + high) // 2, high - 1, high]
+    drawn = [] if data is None else data.draw(st.lists(st.integers(low, high), max_size=20))
+    space = Space({"n": p})
+    for v in ends + drawn:
+        gene = p.encode(v)
+        assert p.decode(gene) == v
+        # the operators' repair puts a gene on its bin's centre: the same value
+        assert p.decode(repair(np.array([[gene]]), space.schema)[0, 0]) == v
+    # neighbours at the narrow end of the bins keep bins of their own
+    assert p.encode(high - 1) < p.encode(high)
+
+
+@pytest.mark.parametrize(
+    "low, high, log, match",
+    [
+        (-1e308, 1e308, False, "high - low must be a finite"),  # the issue's
+        (1.0, 1.0 + 2**-40, False, "too close"),  # the issue's
+        (1e6, 1e6 + 1e-3, False, "too close"),
+        (0.0, 5e-324, False, "too close"),
+        (1.0, 1.00001, True, "too close"),
+        (5e-324, 1e-323, True, "too close"),
+    ],
+)
+def test_float_range_without_a_population_of_values_is_refused(low, high, log, match):
+    with pytest.raises(ValueError, match=rf"^Float: .*{match}"):
+        Float(low, high, log=log)
+
+
+def test_a_refused_float_range_names_the_parameter_in_a_space():
+    with pytest.raises(ValueError, match=r"parameter 'tol'.*too close"):
+        Space({"tol": scipy.stats.uniform(1.0, 2**-40)})
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@PROPERTY
+@given(finite, finite, st.booleans())
+@example(-1e308, 1e308, False)
+@example(1.0, 1.0 + 2**-40, False)
+@example(0.1, 0.1 + 65536e-10, False)
+@example(1.0, 1.0001, True)
+@example(4.4e16, 1.7976931348621712e308, True)  # exp(log(high)) overflowed
+def test_every_accepted_float_range_gives_distinct_values(a, b, log):
+    low, high = (abs(a), abs(b)) if log else (a, b)
+    low, high = min(low, high), max(low, high)
+    try:
+        p = Float(low, high, log=log)
+    except ValueError as exc:
+        assert str(exc).startswith("Float: ")
+        return
+    values = [p.decode(g) for g in np.linspace(0.0, 1.0, 1000)]
+    assert all(math.isfinite(v) and low <= v <= high for v in values)
+    assert len(set(values)) == 1000  # a population of distinct values, not one
 
 
 def test_condition_on_unknown_parameter():
@@ -467,7 +590,7 @@ def test_integer_log_decodes_into_range():
 
 
 @pytest.mark.parametrize(
-    "p", [Float(-2.5, 7.25), Float(1e-3, 1e3, log=True), Float(0.1, 0.1000001), Float(3, 1e9)]
+    "p", [Float(-2.5, 7.25), Float(1e-3, 1e3, log=True), Float(0.1, 0.10001), Float(3, 1e9)]
 )
 def test_float_decode_stays_in_bounds(p):
     genes = np.concatenate([np.linspace(0.0, 1.0, 201), [-0.5, 1.5, 1e-300, 1 - 1e-16]])
@@ -565,7 +688,9 @@ def parameters(draw, when=None):
         return Integer(low, low + draw(st.integers(1, 100_000)), log=True, when=when)
     if kind == "float":
         low = draw(st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False))
-        return Float(low, low + draw(st.floats(1e-3, 1e6)), when=when)
+        # wide enough for its magnitude to hold the values a Float needs
+        width = max(draw(st.floats(1e-3, 1e6)), 2e-4 * abs(low))
+        return Float(low, low + width, when=when)
     if kind == "logfloat":
         low = draw(st.floats(1e-6, 1e3))
         return Float(low, low * draw(st.floats(1.01, 1e6)), log=True, when=when)

@@ -25,6 +25,7 @@ from evotune.report._run import (
     _params,
     _ranked,
 )
+from evotune.report._text import printable
 
 # the leaderboard's own columns; a parameter with one of these names gets a
 # ``param_`` prefix so that no column is silently shadowed
@@ -182,6 +183,9 @@ def format_leaderboard(run: Run, top: int | None = 10) -> str:
     )
     if run.n_failed:
         lines.append("failures: " + "; ".join(_failure_summary(run)))
+    # what the journal and meta.json say is escaped before it is laid out: a
+    # control character would act on the terminal, and would skew the widths
+    lines = [printable(line) for line in lines]
     if not rows:
         lines.append("(no evaluation in the journal yet)")
         return "\n".join(lines)
@@ -189,7 +193,9 @@ def format_leaderboard(run: Run, top: int | None = 10) -> str:
     columns = _param_columns(run)
     header = ["rank", "id", "gen", "mean_score", "std_score", *columns.values()]
     header += ["fit_time (s)", "status"]
-    numeric = {"rank", "id", "gen", "mean_score", "std_score", "fit_time (s)", *columns.values()}
+    header = [printable(h) for h in header]
+    param_headers = {printable(c) for c in columns.values()}
+    numeric = {"rank", "id", "gen", "mean_score", "std_score", "fit_time (s)", *param_headers}
     table: list[list[str]] = []
     for row, ev in zip(rows, ranked):
         params = _params(ev)
@@ -203,11 +209,11 @@ def format_leaderboard(run: Run, top: int | None = 10) -> str:
         cells += [_fmt_cell(row[c], active=n in params) for n, c in columns.items()]
         fit = row["fit_time"]
         cells += [_fmt_seconds(fit), row["status"]]
-        table.append(cells)
+        table.append([printable(c) for c in cells])
     # a column of numbers is right-aligned, so digits line up
     for cells in table:
         for i, name in enumerate(header):
-            if name in columns.values() and cells[i] and not _is_number_text(cells[i]):
+            if name in param_headers and cells[i] and not _is_number_text(cells[i]):
                 numeric.discard(name)
     widths = [max(len(h), *(len(c[i]) for c in table)) for i, h in enumerate(header)]
 

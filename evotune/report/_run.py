@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from evotune.journal import JOURNAL, META, JournalError, read_journal, read_meta
+from evotune.report._text import printable
 
 if TYPE_CHECKING:
     pass
@@ -319,5 +320,5 @@ def _fmt_cell(value: Any, *, active: bool, width: int = 28) -> str:
         text = value
     else:
         text = json.dumps(value, separators=(",", ":"), default=str)
-    text = " ".join(text.split())  # a multi-line repr stays on one line
+    text = printable(" ".join(text.split()))  # a multi-line repr stays on one line
     return text if len(text) <= width else text[: width - 1] + "…"
