@@ -301,9 +301,8 @@ class Space(Mapping[str, Parameter]):
         """The internal form of a parameter dict; a missing (inactive) parameter
         takes the middle of its range or its first choice (a mask: its first
         ``max_features`` columns). A space from a list of dicts also takes
-        public names: the first dict that has them all is the branch."""
-        if self._branches and not set(params) <= set(self._names):
-            params = self._internal(params)
+        public names (see :meth:`internal_params`)."""
+        params = self.internal_params(params)
         unknown = set(params) - set(self._names)
         if unknown:
             raise ValueError(f"unknown parameters {sorted(unknown)}; known are {list(self._names)}")
@@ -318,16 +317,33 @@ class Space(Mapping[str, Parameter]):
                 row[sl] = 0.0 if isinstance(p, Categorical) else 0.5
         return repair(row[None, :], self.schema)[0]
 
-    def _internal(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Public ``params`` under the internal names of the first dict of a
-        list of dicts that has every one of them and can take every value."""
-        for i, names in enumerate(self._branches):
-            if set(params) <= set(names) and all(
-                self._params[names[k]].can_take(v) for k, v in params.items()
-            ):
-                return {BRANCH: i, **{names[k]: v for k, v in params.items()}}
+    def internal_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` under the space's own names: as given, but for a list of
+        dicts, whose public names go to the first dict that has exactly those
+        names and takes every value, else the first that has them all.
+
+        Examples
+        --------
+        >>> s = Space([{"C": Float(1e-4, 1e2, log=True)}, {"C": Float(1e-2, 1e3, log=True)}])
+        >>> s.internal_params({"C": 500.0})
+        {'__branch__': 1, 'C@1': 500.0}
+        """
+        given = set(params)
+        if not self._branches or (BRANCH in given and given <= set(self._names)):
+            return dict(params)
+
+        def takes(i: int) -> bool:
+            names = self._branches[i]
+            return all(self._params[names[k]].can_take(v) for k, v in params.items())
+
+        having = [i for i, names in enumerate(self._branches) if given <= set(names)]
+        exact = [i for i in having if given == set(self._branches[i])]
+        order = [*(i for i in exact if takes(i)), *(i for i in having if takes(i)), *having]
+        if order:
+            names = self._branches[order[0]]
+            return {BRANCH: order[0], **{names[k]: v for k, v in params.items()}}
         raise ValueError(
-            f"no dict of the space's list takes {dict(params)!r}; the dicts have "
+            f"no dict of the space's list has every name of {dict(params)!r}; the dicts have "
             f"{[sorted(names) for names in self._branches]}"
         )
 
@@ -410,5 +426,10 @@ class Space(Mapping[str, Parameter]):
         return (rank < kept[:, None]).astype(np.float64)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe description of the space."""
-        return {n: p.to_dict() for n, p in self._params.items()}
+        """A JSON-safe description of the space (of a list of dicts: each
+        entry also gives the ``name`` the model gets, None for the hidden branch)."""
+        out = {n: p.to_dict() for n, p in self._params.items()}
+        if self._branches:  # a report reads the public names from here
+            for n, d in out.items():
+                d["name"] = self._public[n]
+        return out

@@ -135,8 +135,14 @@ def test_encode_takes_public_names_in_the_first_dict_that_takes_them():
     # C=0.001 is only in the first dict's range; C=500 only in the second's
     assert space.decode(space.encode({"C": 0.001}))["model"] == "logistic"
     assert space.decode(space.encode({"C": 500.0}))["model"] == "svc"
-    with pytest.raises(ValueError, match=r"no dict of the space's list takes \{'C': 5000.0\}"):
-        space.encode({"C": 5000.0})
+    with pytest.raises(ValueError, match=r"5000.0 is outside Float\(0.0001, 100.0"):
+        space.encode({"C": 5000.0})  # the first dict with a C, whose range is named
+    with pytest.raises(ValueError, match=r"no dict of the space's list has every name of"):
+        space.encode({"C": 1.0, "gamma": 0.1})
+    # the dict with exactly the names given comes first
+    both = Space([{"C": [1, 2], "k": ["a"]}, {"C": [1, 2]}, {}])
+    assert both.internal_params({"C": 1}) == {BRANCH: 1, "C@1": 1}
+    assert both.internal_params({}) == {BRANCH: 2}
     # internal names still work
     assert space.decode(space.encode({BRANCH: 0, "C@0": 1.0})) == {"model": "logistic", "C": 1.0}
 
