@@ -19,7 +19,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evotune._parameters import Categorical, Parameter, _from_distribution
+from evotune._convert import convert_entry
+from evotune._parameters import Categorical, Parameter
 
 __all__ = ["BRANCH", "Branches", "branch_params", "internal_name"]
 
@@ -59,7 +60,7 @@ def _in_branch(i: int, name: str, value: Any, names: Sequence[str]) -> Parameter
     """Parameter ``name`` of dict ``i``, its conditions renamed to the dict's
     internal names and joined by the condition on the branch."""
     try:
-        p = _from_distribution(name, value)
+        p = convert_entry(name, value)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"Space: 'params'[{i}]: {exc}") from None
     for parent in p.when:

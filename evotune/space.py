@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from evotune._branches import BRANCH, Branches, branch_params
+from evotune._convert import convert_entry
 from evotune._distribution import Distribution
 from evotune._feature_mask import FeatureMask
 from evotune._parameters import (
@@ -32,7 +33,6 @@ from evotune._parameters import (
     Float,
     Integer,
     Parameter,
-    _from_distribution,
     _same_value,
 )
 from operators.schema import BIT, GeneSchema, repair
@@ -106,7 +106,7 @@ class Space(Mapping[str, Parameter]):
         for name, value in params.items():
             if not isinstance(name, str) or not name:
                 raise TypeError(f"Space: parameter names must be non-empty strings, got {name!r}")
-            converted[name] = _from_distribution(name, value)
+            converted[name] = convert_entry(name, value)
         self._params = converted
         self._names = tuple(converted)
         self._public = public if public is not None else {n: n for n in self._names}
