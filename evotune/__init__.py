@@ -29,6 +29,7 @@ _EXPORTS = {
     "Categorical": "evotune.space",
     "CrossValScore": "evotune.objective",
     "DaskBackend": "evotune.backends.dask",
+    "Distribution": "evotune.space",
     "EarlyStopping": "evotune.callbacks",
     "Evaluation": "evotune.records",
     "Evaluator": "evotune.evaluation",
@@ -80,7 +81,15 @@ if TYPE_CHECKING:
     from evotune.run import evolve
     from evotune.settings import RunSettings, SearchSettings
     from evotune.sklearn import EvolutionarySearchCV
-    from evotune.space import Categorical, FeatureMask, Float, Integer, Parameter, Space
+    from evotune.space import (
+        Categorical,
+        Distribution,
+        FeatureMask,
+        Float,
+        Integer,
+        Parameter,
+        Space,
+    )
 
 
 def __getattr__(name: str) -> Any:
