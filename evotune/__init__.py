@@ -30,6 +30,7 @@ _EXPORTS = {
     "CrossValScore": "evotune.objective",
     "DaskBackend": "evotune.backends.dask",
     "DiskFullError": "evotune.journal",
+    "Distribution": "evotune.space",
     "EarlyStopping": "evotune.callbacks",
     "Evaluation": "evotune.records",
     "Evaluator": "evotune.evaluation",
@@ -81,7 +82,15 @@ if TYPE_CHECKING:
     from evotune.run import evolve
     from evotune.settings import RunSettings, SearchSettings
     from evotune.sklearn import EvolutionarySearchCV
-    from evotune.space import Categorical, FeatureMask, Float, Integer, Parameter, Space
+    from evotune.space import (
+        Categorical,
+        Distribution,
+        FeatureMask,
+        Float,
+        Integer,
+        Parameter,
+        Space,
+    )
 
 
 def __getattr__(name: str) -> Any:

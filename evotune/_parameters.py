@@ -1,6 +1,6 @@
 """The parameter types (:class:`Parameter`, :class:`Float`, :class:`Integer`,
-:class:`Categorical`), and the conversion of scikit-learn's
-``param_distributions`` entries (lists, ``scipy.stats`` distributions) to them.
+:class:`Categorical`); ``evotune._convert`` turns scikit-learn's
+``param_distributions`` entries (lists, ``scipy.stats`` distributions) into them.
 
 Each converts between its gene (a position in the unit interval, or the index
 of a choice) and the value a model receives. :mod:`evotune.space` re-exports
@@ -404,37 +404,3 @@ def _json_value(v: Any) -> Any:
     if isinstance(v, numbers.Real):
         return float(v)
     return {"repr": repr(v)}
-
-
-def _from_distribution(name: str, value: Any) -> Parameter:
-    """Convert one entry of a scikit-learn ``param_distributions`` dict."""
-    if isinstance(value, Parameter):
-        return value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        try:
-            return Categorical(list(value))
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"parameter {name!r}: {exc}") from None
-    dist = getattr(value, "dist", None)
-    if dist is not None and hasattr(value, "support") and hasattr(value, "rvs"):
-        dname = getattr(dist, "name", type(dist).__name__)
-        low, high = value.support()
-        try:
-            if dname == "randint":
-                return Integer(int(low), int(high))
-            if dname == "uniform":
-                return Float(float(low), float(high))
-            if dname in ("loguniform", "reciprocal"):
-                return Float(float(low), float(high), log=True)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"parameter {name!r} ({dname} distribution): {exc}") from None
-        raise TypeError(
-            f"parameter {name!r}: unsupported scipy distribution {dname!r}; "
-            "supported are randint, uniform and loguniform, or give an Integer, Float or "
-            "Categorical"
-        )
-    raise TypeError(
-        f"parameter {name!r}: expected an Integer, Float, Categorical, a list of choices or a "
-        f"scipy.stats randint/uniform/loguniform distribution, got {value!r} "
-        f"({type(value).__name__})"
-    )

@@ -127,6 +127,10 @@ def encode_seeds(value: Any, space: Space, rng: np.random.Generator) -> np.ndarr
     rows = _rows(value)
     genes = []
     for i, params in enumerate(rows):
+        try:  # a list of dicts' public names to its own
+            params = space.internal_params(params)
+        except ValueError as exc:
+            raise ValueError(f"'initial_population'[{i}]: {exc}") from None
         unknown = [k for k in params if k not in space.names]
         if unknown:
             raise ValueError(
@@ -175,6 +179,10 @@ def _best_first(results: Mapping[str, Any]) -> list[int]:
 def _exact_row(space: Space, params: Mapping[str, Any]) -> np.ndarray | None:
     """The genes of ``params`` if they set every parameter the candidate uses
     (None if one is missing: the known score is then another candidate's)."""
+    try:  # a list of dicts' public names to its own
+        params = space.internal_params(params)
+    except ValueError:
+        return None
     if any(k not in space.names for k in params):
         return None
     row = np.zeros(space.n_genes)
@@ -184,8 +192,8 @@ def _exact_row(space: Space, params: Mapping[str, Any]) -> np.ndarray | None:
                 row[space.slices[name]] = space[name].encode(_restore(space, name, params[name]))
             except (ValueError, TypeError):
                 return None
-    decoded = space.decode(row)
-    if any(name not in params for name in decoded):
+    _, active = space.decode_all(row)
+    if any(on and name not in params for name, on in active.items()):
         return None  # an active parameter the source never set
     return row
 

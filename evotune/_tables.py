@@ -64,7 +64,7 @@ class TableWriter:
     def _header(self, n_splits: int) -> list[str]:
         return (
             ["id", "generation", "origin"]
-            + [f"param_{n}" for n in self.space.names]
+            + [f"param_{n}" for n in self.space.public_names]
             + ["mean_score", "std_score"]
             + [f"split{k}_score" for k in range(n_splits)]
             + ["fit_time", "score_time", "status", "error"]
@@ -80,7 +80,7 @@ class TableWriter:
         scores = list(e.fold_scores) + [math.nan] * (n_splits - len(e.fold_scores))
         fields = (
             [e.candidate_id, e.generation, e.origin]
-            + [e.params.get(n) for n in self.space.names]
+            + [e.params.get(n) for n in self.space.public_names]
             + [e.mean_score, e.std_score]
             + scores[:n_splits]
             + [e.fit_time, e.score_time, e.status]

@@ -297,7 +297,7 @@ time_budget, patience, checkpoint, resume, timeout, backend, callbacks
     def _space(self, n_features: int) -> Space:
         low, high = self._bounds(n_features)
         given: dict[str, Any] = {}
-        if self.param_space is not None:
+        if self.param_space:  # {}, as None, tunes no hyperparameter
             given = dict(Space(self.param_space).items())
         if MASK in given:
             raise ValueError(

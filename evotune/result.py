@@ -35,7 +35,7 @@ def history_frame(evaluations: Sequence[Evaluation], space: Space) -> pd.DataFra
     rows = []
     for e in evaluations:
         row: dict[str, Any] = {"id": e.candidate_id, "generation": e.generation, "origin": e.origin}
-        for name in space.names:
+        for name in space.public_names:
             row[f"param_{name}"] = e.params.get(name)
         row["mean_score"] = e.mean_score
         row["std_score"] = e.std_score
@@ -48,13 +48,13 @@ def history_frame(evaluations: Sequence[Evaluation], space: Space) -> pd.DataFra
         rows.append(row)
     columns = (
         ["id", "generation", "origin"]
-        + [f"param_{n}" for n in space.names]
+        + [f"param_{n}" for n in space.public_names]
         + ["mean_score", "std_score"]
         + [f"split{k}_score" for k in range(n_splits)]
         + ["fit_time", "score_time", "status", "error"]
     )
     frame = pd.DataFrame(rows, columns=columns)
-    for name in space.names:
+    for name in space.public_names:
         # keep parameter values as the model got them (no int -> float upcast)
         frame[f"param_{name}"] = pd.Series(
             [e.params.get(name) for e in evaluations], dtype=object, index=frame.index

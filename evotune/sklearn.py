@@ -158,9 +158,13 @@ class EvolutionarySearchCV(BaseSearchCV):
     ----------
     estimator : estimator object
         Fitted on every (candidate, fold) with the candidate's parameters set.
-    param_space : Space or dict
-        A :class:`~evotune.Space`, or the dict ``RandomizedSearchCV`` takes
-        (lists, ``scipy.stats`` ``randint``, ``uniform``, ``loguniform``).
+    param_space : Space, dict or list of dicts
+        A :class:`~evotune.Space`, or what ``RandomizedSearchCV`` takes as
+        ``param_distributions``: a dict of lists, ranges and frozen
+        ``scipy.stats`` distributions (any, through their cdf and ppf), or a
+        list of such dicts, a conditional space whose dicts may give one name
+        different ranges (``cv_results_`` shows the public names only); ``{}``
+        is one candidate, the estimator as given.
     scoring, n_jobs, refit, cv, verbose, error_score, return_train_score
         As in :class:`~sklearn.model_selection.RandomizedSearchCV`. With a
         multi-metric ``scoring``, the metric named by ``refit`` is the fitness
@@ -232,7 +236,7 @@ refit_time_, multimetric_
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseSearchCV._parameter_constraints,
-        "param_space": [dict, Space],
+        "param_space": [dict, list, Space],
         **settings_constraints(),
     }
     _parameter_constraints.pop("pre_dispatch", None)

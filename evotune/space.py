@@ -19,23 +19,25 @@ from __future__ import annotations
 import json
 import numbers
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from evotune._branches import BRANCH, Branches, branch_params
+from evotune._convert import convert_entry
+from evotune._distribution import Distribution
 from evotune._feature_mask import FeatureMask
 from evotune._parameters import (
     Categorical,
     Float,
     Integer,
     Parameter,
-    _from_distribution,
     _same_value,
 )
 from operators.schema import BIT, GeneSchema, repair
 
-__all__ = ["Categorical", "FeatureMask", "Float", "Integer", "Parameter", "Space"]
+__all__ = ["Categorical", "Distribution", "FeatureMask", "Float", "Integer", "Parameter", "Space"]
 
 _SAMPLING_METHODS = ("random", "lhs", "sobol")
 
@@ -45,11 +47,22 @@ class Space(Mapping[str, Parameter]):
 
     Parameters
     ----------
-    params : dict
+    params : dict or list of dicts
         Maps each name to an :class:`Integer`, :class:`Float`,
-        :class:`Categorical` or :class:`FeatureMask`, or, as scikit-learn's
-        ``param_distributions``, to a list of choices or a ``scipy.stats``
-        ``randint``, ``uniform`` or ``loguniform`` distribution.
+        :class:`Categorical`, :class:`Distribution` or :class:`FeatureMask`,
+        or, as scikit-learn's ``param_distributions``, to a list or tuple of
+        choices (a repeated value is kept once), a ``range`` (an
+        :class:`Integer` if its step is 1, else a :class:`Categorical`) or a
+        frozen ``scipy.stats`` distribution (``randint``, ``uniform`` and
+        ``loguniform`` become an :class:`Integer` or :class:`Float`, any other
+        a :class:`Distribution`, encoded through its cdf and ppf).
+
+        A list of dicts is a conditional space, as in ``RandomizedSearchCV``:
+        a hidden choice of dict (the gene ``"__branch__"``), then that dict's
+        parameters, each dict's its own genes (``"C@0"``, ``"C@1"``), so one
+        name may have another range in each dict. :meth:`decode` gives the
+        public names only (:attr:`public_names`). An empty dict sets nothing:
+        ``{}`` is a space of one candidate, the estimator as given.
 
     Examples
     --------
@@ -61,25 +74,42 @@ class Space(Mapping[str, Parameter]):
     >>> masked = Space({"mask": FeatureMask(3), "C": Float(1e-3, 1e3, log=True)})
     >>> masked.n_genes, masked.slices["C"]
     (4, slice(3, 4, None))
+    >>> two = Space([{"kernel": ["linear"], "C": Float(1e-4, 1e2, log=True)},
+    ...              {"kernel": ["rbf"], "C": Float(1e-2, 1e3, log=True)}])
+    >>> two.decode(two.encode({"kernel": "rbf", "C": 1e3}))
+    {'kernel': 'rbf', 'C': 1000.0}
     """
 
-    def __init__(self, params: Mapping[str, Any]) -> None:
+    _public: dict[str, str | None]  # internal name -> the name decode gives (None: hidden)
+    _branches: Branches  # for a list of dicts: each dict's public -> internal names
+
+    def __init__(self, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
+        public: dict[str, str | None] | None = None
+        self._branches = []
         if isinstance(params, Space):
+            other: Space = params
+            public, self._branches = dict(other._public), list(other._branches)
             params = dict(params.items())
+        elif isinstance(params, Mapping) and not params:
+            params, public, self._branches = branch_params([{}])
+        elif isinstance(params, (list, tuple)):
+            if len(params) == 1 and isinstance(params[0], Mapping) and params[0]:
+                params = params[0]  # one dict: the dict itself, no hidden gene
+            else:
+                params, public, self._branches = branch_params(params)
         if not isinstance(params, Mapping):
             raise TypeError(
-                f"Space: 'params' must be a dict of parameter name to parameter, got "
-                f"{type(params).__name__}"
+                f"Space: 'params' must be a dict of parameter name to parameter, or a list of "
+                f"such dicts, got {type(params).__name__}"
             )
-        if not params:
-            raise ValueError("Space: 'params' must hold at least one parameter")
         converted: dict[str, Parameter] = {}
         for name, value in params.items():
             if not isinstance(name, str) or not name:
                 raise TypeError(f"Space: parameter names must be non-empty strings, got {name!r}")
-            converted[name] = _from_distribution(name, value)
+            converted[name] = convert_entry(name, value)
         self._params = converted
         self._names = tuple(converted)
+        self._public = public if public is not None else {n: n for n in self._names}
         self._check_conditions()
         self._order = self._topological_order()
         self._index = {n: i for i, n in enumerate(self._names)}
@@ -107,6 +137,20 @@ class Space(Mapping[str, Parameter]):
     @property
     def names(self) -> tuple[str, ...]:
         return self._names
+
+    @property
+    def public_names(self) -> tuple[str, ...]:
+        """The names :meth:`decode` gives, each once: :attr:`names` but for a
+        list of dicts, whose hidden branch gene is left out and whose
+        per-dict names (``"C@0"``, ``"C@1"``) are the one public ``"C"``.
+
+        Examples
+        --------
+        >>> s = Space([{"C": Float(1e-4, 1e2, log=True)}, {"C": Float(1e-2, 1e3, log=True)}])
+        >>> s.names, s.public_names
+        (('__branch__', 'C@0', 'C@1'), ('C',))
+        """
+        return tuple(dict.fromkeys(p for p in self._public.values() if p is not None))
 
     @property
     def n_genes(self) -> int:
@@ -246,12 +290,19 @@ class Space(Mapping[str, Parameter]):
     def decode(self, genes: np.ndarray) -> dict[str, Any]:
         """The external form: the parameter dict for the model, active ones only."""
         values, active = self.decode_all(genes)
-        return {n: values[n] for n in self._names if active[n]}
+        out: dict[str, Any] = {}
+        for n in self._names:
+            public = self._public[n]
+            if active[n] and public is not None:
+                out[public] = values[n]
+        return out
 
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
         """The internal form of a parameter dict; a missing (inactive) parameter
         takes the middle of its range or its first choice (a mask: its first
-        ``max_features`` columns)."""
+        ``max_features`` columns). A space from a list of dicts also takes
+        public names (see :meth:`internal_params`)."""
+        params = self.internal_params(params)
         unknown = set(params) - set(self._names)
         if unknown:
             raise ValueError(f"unknown parameters {sorted(unknown)}; known are {list(self._names)}")
@@ -265,6 +316,36 @@ class Space(Mapping[str, Parameter]):
             else:
                 row[sl] = 0.0 if isinstance(p, Categorical) else 0.5
         return repair(row[None, :], self.schema)[0]
+
+    def internal_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` under the space's own names: as given, but for a list of
+        dicts, whose public names go to the first dict that has exactly those
+        names and takes every value, else the first that has them all.
+
+        Examples
+        --------
+        >>> s = Space([{"C": Float(1e-4, 1e2, log=True)}, {"C": Float(1e-2, 1e3, log=True)}])
+        >>> s.internal_params({"C": 500.0})
+        {'__branch__': 1, 'C@1': 500.0}
+        """
+        given = set(params)
+        if not self._branches or (BRANCH in given and given <= set(self._names)):
+            return dict(params)
+
+        def takes(i: int) -> bool:
+            names = self._branches[i]
+            return all(self._params[names[k]].can_take(v) for k, v in params.items())
+
+        having = [i for i, names in enumerate(self._branches) if given <= set(names)]
+        exact = [i for i in having if given == set(self._branches[i])]
+        order = [*(i for i in exact if takes(i)), *(i for i in having if takes(i)), *having]
+        if order:
+            names = self._branches[order[0]]
+            return {BRANCH: order[0], **{names[k]: v for k, v in params.items()}}
+        raise ValueError(
+            f"no dict of the space's list has every name of {dict(params)!r}; the dicts have "
+            f"{[sorted(names) for names in self._branches]}"
+        )
 
     def key(self, genes: np.ndarray) -> str:
         """Canonical key of a genome: equal for genomes a model cannot tell apart.
@@ -345,5 +426,10 @@ class Space(Mapping[str, Parameter]):
         return (rank < kept[:, None]).astype(np.float64)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe description of the space."""
-        return {n: p.to_dict() for n, p in self._params.items()}
+        """A JSON-safe description of the space (of a list of dicts: each
+        entry also gives the ``name`` the model gets, None for the hidden branch)."""
+        out = {n: p.to_dict() for n, p in self._params.items()}
+        if self._branches:  # a report reads the public names from here
+            for n, d in out.items():
+                d["name"] = self._public[n]
+        return out

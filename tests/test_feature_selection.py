@@ -272,3 +272,12 @@ def test_regressor_delegates_what_it_has():
 def test_bad_settings_rejected(kwargs, error, match):
     with pytest.raises(error, match=match):
         small(**kwargs).fit(X, y)
+
+
+def test_an_empty_param_space_tunes_the_mask_only():
+    # issue 14 (8): {} is now a space of one candidate; for the selector it adds
+    # no gene (not the hidden gene of that one candidate)
+    with_empty = small(param_space={}).fit(X, y)
+    without = small().fit(X, y)
+    assert [c for c in with_empty.history_.columns if c.startswith("param_")] == ["param_mask"]
+    assert with_empty.history_["mean_score"].tolist() == without.history_["mean_score"].tolist()

@@ -280,6 +280,37 @@ def test_parameter_named_like_a_column(tmp_path):
     assert set(board["param_status"]) <= {"a", "b"}
 
 
+def test_a_list_of_dicts_is_reported_by_the_names_the_model_got(tmp_path):
+    # issue 14 (8): a list of dicts keeps each dict's parameters under internal
+    # names ("C@0"); the leaderboard and the plots show the public ones
+    space = [
+        {"model": ["lr"], "C": Float(1e-4, 1e2, log=True)},
+        {"model": ["svc"], "C": Float(1e-2, 1e3, log=True), "degree": Integer(2, 5)},
+        {},
+    ]
+    path = tmp_path / "branches"
+    evolve(
+        lambda p: p.get("C", 1.0),
+        space,
+        population_size=8,
+        generations=2,
+        random_state=0,
+        checkpoint=path,
+    )
+    run = load_run(path)
+    assert run.param_names == ["model", "C", "degree"]
+    assert run.space["C"]["low"] == 1e-4 and run.space["C"]["high"] == 1e3
+    assert run.space["C"]["log"] is True
+    assert run.space["model"]["choices"] == ["lr", "svc"]
+    board = leaderboard(run, top=None)
+    assert {"model", "C", "degree"} <= set(board.columns)
+    assert not any("@" in c or "branch" in c for c in board.columns)
+    shown = board[board["model"].notna() & (board["model"] != "")]
+    assert len(shown) >= 4 and set(shown["model"]) <= {"lr", "svc"}
+    for p in write_plots(run, tmp_path / "out"):
+        _check_png(p)
+
+
 # ------------------------------------------------------------------- plots
 def _check_png(path: Path):
     import matplotlib.image

@@ -171,3 +171,50 @@ def test_seeds_with_a_feature_mask_are_encoded_and_reused(tmp_path):
     # seeds go best first, ties in the order they were evaluated
     best = first.history.sort_values(["mean_score", "id"], ascending=[False, True]).iloc[0]
     assert tuple(seeded.iloc[0]["param_mask"]) == tuple(best["param_mask"])
+
+
+def test_seeds_of_a_list_of_dicts_by_public_names_are_encoded_and_reused(tmp_path):
+    # issue 14 (8): a list of dicts stores C as "C@0" / "C@1"; seeds and warm
+    # starts give the public "C" and land in the dict that takes them
+    def score(p):
+        return -abs(np.log10(p["C"]) - 1) if "C" in p else -5.0
+
+    space = [
+        {"model": ["lr"], "C": Float(1e-4, 1e2, log=True)},
+        {"model": ["svc"], "C": Float(1e-2, 1e3, log=True), "degree": Integer(2, 5)},
+        {},
+    ]
+    seeds = [
+        {"model": "svc", "C": 500.0, "degree": 3},
+        {"model": "lr", "C": 0.001},
+        {},
+    ]
+    first = evolve(
+        score,
+        space,
+        population_size=6,
+        generations=2,
+        random_state=0,
+        checkpoint=tmp_path / "a",
+        initial_population=seeds,
+    )
+    seeded = first.history[first.history["origin"] == "seeded"]
+    got = [
+        {k[6:]: v for k, v in row.items() if k.startswith("param_") and v is not None}
+        for row in seeded.to_dict("records")
+    ]
+    assert got == seeds
+    second = evolve(
+        score,
+        space,
+        population_size=6,
+        generations=2,
+        random_state=1,
+        checkpoint=tmp_path / "b",
+        initial_population=tmp_path / "a",
+    )
+    reused = second.history[second.history["origin"] == "seeded"]
+    assert len(reused) == 6
+    assert not set(reused["id"]) & _fitted_ids(tmp_path / "b")  # scores carried over
+    with pytest.raises(ValueError, match=r"'initial_population'\[0\]: no dict .* every name"):
+        evolve(score, space, initial_population=[{"C": 1.0, "gamma": 2.0}])

@@ -414,3 +414,140 @@ def test_verbose_prints_a_line_per_generation(iris, capsys):
     ).fit(X, y)
     out = capsys.readouterr().out
     assert out.count("[EvolutionarySearchCV] generation") == 2
+
+
+# ---- issue 14 (8): what RandomizedSearchCV takes as param_distributions --------
+
+
+def test_a_list_of_dicts_switches_the_pipelines_step_with_its_own_ranges():
+    from scipy.stats import expon
+    from sklearn.datasets import make_classification
+    from sklearn.svm import SVC
+
+    X, y = make_classification(n_samples=90, n_features=5, random_state=0)
+    ranges = {"LogisticRegression": (1e-4, 1e2), "SVC": (1e-2, 1e3)}
+    space = [
+        {
+            "clf": [LogisticRegression(max_iter=300)],
+            "clf__C": loguniform(*ranges["LogisticRegression"]),
+            "clf__fit_intercept": [True, False],  # SVC has no fit_intercept
+        },
+        {
+            "clf": [SVC()],
+            "clf__C": loguniform(*ranges["SVC"]),
+            "clf__gamma": expon(scale=0.1),  # LogisticRegression has no gamma
+        },
+    ]
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    s = EvolutionarySearchCV(
+        pipe,
+        space,
+        cv=3,
+        population_size=8,
+        generations=3,
+        random_state=0,
+        error_score="raise",  # a parameter of the other branch would fail set_params
+    ).fit(X, y)
+    params = s.cv_results_["params"]
+    kinds = {type(p["clf"]).__name__ for p in params}
+    assert kinds == {"LogisticRegression", "SVC"}
+    for p in params:
+        kind = type(p["clf"]).__name__
+        low, high = ranges[kind]
+        assert low <= p["clf__C"] <= high
+        own = "clf__gamma" if kind == "SVC" else "clf__fit_intercept"
+        assert set(p) == {"clf", "clf__C", own}  # the other branch's parameter never
+    assert (s.history_["status"] == "ok").all()
+    assert sorted(k for k in s.cv_results_ if k.startswith("param_")) == [
+        "param_clf",
+        "param_clf__C",
+        "param_clf__fit_intercept",
+        "param_clf__gamma",
+    ]
+    gamma = s.cv_results_["param_clf__gamma"]
+    is_svc = np.array([type(p["clf"]).__name__ == "SVC" for p in params])
+    assert (gamma.mask == ~is_svc).all()
+    assert (s.cv_results_["param_clf__fit_intercept"].mask == is_svc).all()
+    assert not any("@" in k or "branch" in k for p in params for k in p)
+    assert s.best_params_ == params[s.best_index_]
+    best = s.best_estimator_.named_steps["clf"]
+    low, high = ranges[type(best).__name__]
+    assert low <= best.C <= high
+
+
+def test_scikit_learns_list_of_dicts_with_expon_gives_its_masks_and_dtypes():
+    # sklearn's test_random_search_cv_results, on a list of dicts with expon
+    from scipy.stats import expon
+    from sklearn.datasets import make_classification
+    from sklearn.svm import SVC
+
+    X, y = make_classification(n_samples=50, n_features=4, random_state=42)
+    params = [
+        {"kernel": ["rbf"], "C": expon(scale=10), "gamma": expon(scale=0.1)},
+        {"kernel": ["poly"], "degree": [2, 3]},
+    ]
+    s = EvolutionarySearchCV(
+        SVC(), params, cv=3, population_size=6, generations=2, random_state=0
+    ).fit(X, y)
+    res = s.cv_results_
+    kinds = {"param_C": "f", "param_degree": "i", "param_gamma": "f", "param_kernel": "O"}
+    for key, kind in kinds.items():
+        assert res[key].dtype.kind == kind, key
+    for i, kernel in enumerate(res["param_kernel"]):
+        assert res["param_C"].mask[i] == res["param_gamma"].mask[i] == (kernel == "poly")
+        assert res["param_degree"].mask[i] == (kernel == "rbf")
+
+
+def test_an_empty_space_is_one_candidate_the_estimator_as_given(iris):
+    X, y = iris
+    s = EvolutionarySearchCV(
+        LogisticRegression(max_iter=500), {}, cv=3, population_size=6, generations=3
+    ).fit(X, y)
+    assert s.cv_results_["params"] == [{}] and s.best_params_ == {}
+    assert not any(k.startswith("param_") for k in s.cv_results_)
+    ref = cross_val_score(LogisticRegression(max_iter=500), X, y, cv=3)
+    assert s.best_score_ == pytest.approx(ref.mean())
+
+
+def test_ranges_repeated_values_and_any_scipy_distribution(iris):
+    from scipy.stats import norm, poisson
+
+    X, y = iris
+    s = EvolutionarySearchCV(
+        DecisionTreeClassifier(random_state=0),
+        {
+            "max_depth": range(1, 6),
+            "min_samples_split": poisson(4, loc=2),
+            "criterion": ["gini", "gini", "entropy"],
+            "ccp_alpha": norm(0.01, 0.001),  # its tails are cut: a negative is very unlikely
+        },
+        cv=3,
+        population_size=6,
+        generations=2,
+        random_state=0,
+        error_score="raise",
+    ).fit(X, y)
+    for p in s.cv_results_["params"]:
+        assert p["max_depth"] in range(1, 6) and type(p["max_depth"]) is int
+        assert p["min_samples_split"] >= 2 and type(p["min_samples_split"]) is int
+        assert p["criterion"] in ("gini", "entropy")
+        assert 0.0 < p["ccp_alpha"] < 0.02
+    assert s.cv_results_["param_max_depth"].dtype.kind == "i"
+
+
+def test_what_is_still_refused_names_the_parameter_and_what_is_allowed(iris):
+    X, y = iris
+
+    class OnlyRvs:
+        def rvs(self, random_state=None):
+            return 1.0
+
+    cases = [
+        ({"C": OnlyRvs()}, TypeError, r"'C'.*no ppf and cdf.*frozen scipy.stats"),
+        ({"C": "1.0"}, TypeError, r"'C'.*list, tuple or range"),
+        ([{"C": [1.0]}, "C"], TypeError, r"\[1\]: a list of parameter spaces must hold dicts"),
+        ([], ValueError, r"empty list"),
+    ]
+    for space, exc, match in cases:
+        with pytest.raises(exc, match=match):
+            EvolutionarySearchCV(LogisticRegression(), space, cv=3).fit(X, y)

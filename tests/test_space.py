@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
-from evotune.space import Categorical, FeatureMask, Float, Integer, Parameter, Space
+from evotune.space import (
+    Categorical,
+    Distribution,
+    FeatureMask,
+    Float,
+    Integer,
+    Parameter,
+    Space,
+)
 from operators.schema import BIT, CATEGORICAL, FLOAT, INTEGER, repair
 
 PROPERTY = settings(max_examples=60, deadline=None)
@@ -367,16 +375,59 @@ def test_bad_when_types():
         Integer(1, 3, when={"kernel": []})
 
 
-def test_unsupported_scipy_distribution_names_the_key():
-    with pytest.raises((TypeError, ValueError), match=r"'alpha'.*norm"):
-        Space({"alpha": scipy.stats.norm(0, 1)})
+def test_any_frozen_scipy_distribution_is_a_distribution_parameter():
+    # issue 14 (8): RandomizedSearchCV takes any distribution; norm used to be refused
+    space = Space({"alpha": scipy.stats.norm(0, 1), "n": scipy.stats.poisson(3)})
+    assert isinstance(space["alpha"], Distribution) and not space["alpha"].discrete
+    assert isinstance(space["n"], Distribution) and space["n"].discrete
+    values = [space.decode(row) for row in space.sample(50, np.random.default_rng(0))]
+    assert all(math.isfinite(v["alpha"]) for v in values)
+    assert all(isinstance(v["n"], int) and v["n"] >= 0 for v in values)
+
+
+def test_a_sampler_without_quantiles_is_refused_naming_the_key():
+    class OnlyRvs:
+        def rvs(self, random_state=None):
+            return 1.0
+
+    with pytest.raises(TypeError, match=r"'alpha'.*no ppf and cdf.*frozen scipy.stats"):
+        Space({"alpha": OnlyRvs()})
+
+
+def test_a_bad_distribution_names_the_key():
+    with pytest.raises(ValueError, match=r"'alpha'.*norm.*non-finite"):
+        Space({"alpha": scipy.stats.norm(0, -1)})
 
 
 def test_unknown_entry_names_the_key():
-    with pytest.raises(TypeError, match="'alpha'"):
+    with pytest.raises(TypeError, match=r"'alpha'.*list, tuple or range"):
         Space({"alpha": "not a distribution"})
-    with pytest.raises(ValueError, match="'k'"):
-        Space({"k": ["a", "a"]})
+    with pytest.raises(TypeError, match=r"'alpha'.*list, tuple or range"):
+        Space({"alpha": {1, 2}})  # a set has no order, so no reproducible genes
+    with pytest.raises(ValueError, match=r"'k'.*must not be empty"):
+        Space({"k": []})
+
+
+def test_a_repeated_value_is_kept_once():
+    # RandomizedSearchCV draws "a" twice as often; evotune evaluates each
+    # distinct candidate once, so the weight has nothing to act on
+    space = Space({"k": ["a", "b", "a", 1, True, 1.0]})
+    assert space["k"].choices == ("a", "b", 1, True)  # True is not 1; 1.0 is
+
+
+def test_a_range_of_step_one_is_an_integer_any_other_a_categorical():
+    space = Space(
+        {"a": range(1, 30), "b": range(10, 0, -1), "c": range(0, 10, 3), "d": range(5, 6)}
+    )
+    assert isinstance(space["a"], Integer) and (space["a"].low, space["a"].high) == (1, 29)
+    assert isinstance(space["b"], Integer) and (space["b"].low, space["b"].high) == (1, 10)
+    assert isinstance(space["c"], Categorical) and space["c"].choices == (0, 3, 6, 9)
+    assert isinstance(space["d"], Categorical) and space["d"].choices == (5,)
+    values = [space.decode(row)["a"] for row in space.sample(200, np.random.default_rng(0))]
+    assert all(type(v) is int for v in values)
+    assert set(values) <= set(range(1, 30)) and len(set(values)) > 20
+    with pytest.raises(ValueError, match=r"'e'.*range\(3, 3\) is empty"):
+        Space({"e": range(3, 3)})
 
 
 def test_degenerate_scipy_distribution_names_the_key():
@@ -389,9 +440,19 @@ def test_degenerate_scipy_distribution_names_the_key():
         assert space.decode(space.sample(1, np.random.default_rng(0))[0]) == {"n_leaves": 2}
 
 
+def test_an_empty_space_is_one_candidate():
+    # issue 14 (8): {} was refused; RandomizedSearchCV runs the estimator as given
+    space = Space({})
+    assert space.public_names == () and space.n_genes == 1
+    rows = space.sample(5, np.random.default_rng(0))
+    assert [space.decode(r) for r in rows] == [{}] * 5
+    assert len({space.key(r) for r in rows}) == 1
+    assert space.decode(space.encode({})) == {}
+
+
 def test_space_needs_parameters():
-    with pytest.raises(ValueError, match="'params'"):
-        Space({})
+    with pytest.raises(ValueError, match="'params' is an empty list"):
+        Space([])
     with pytest.raises(TypeError, match="'params'"):
         Space([("a", Integer(1, 2))])
     with pytest.raises(TypeError, match="names"):

@@ -71,9 +71,10 @@ class Run:
 
     @property
     def space(self) -> dict[str, Any]:
-        """The space as ``Space.to_dict`` wrote it: name -> parameter description."""
+        """The space as ``Space.to_dict`` wrote it: name -> parameter description
+        (for a list of dicts, by the names the model got; see :func:`_public_space`)."""
         space = self.meta.get("space")
-        return space if isinstance(space, dict) else {}
+        return _public_space(space) if isinstance(space, dict) else {}
 
     @property
     def param_names(self) -> list[str]:
@@ -322,3 +323,36 @@ def _fmt_cell(value: Any, *, active: bool, width: int = 28) -> str:
         text = json.dumps(value, separators=(",", ":"), default=str)
     text = printable(" ".join(text.split()))  # a multi-line repr stays on one line
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _merged(specs: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """One description of a name that several dicts of a list give: the union
+    of the choices, or the hull of the ranges (log only if every one is)."""
+    first = dict(specs[0])
+    if any(s.get("type") != first.get("type") for s in specs):
+        return first  # a categorical in one dict, a range in another: the first's
+    if first.get("type") == "categorical":
+        choices: list[Any] = []
+        for s in specs:
+            for c in s.get("choices") or []:
+                if c not in choices:
+                    choices.append(c)
+        return {**first, "choices": choices}
+    lows = [_as_float(s.get("low")) for s in specs]
+    highs = [_as_float(s.get("high")) for s in specs]
+    log = all(bool(s.get("log", False)) for s in specs)
+    return {**first, "low": min(lows), "high": max(highs), "log": log}
+
+
+def _public_space(space: dict[str, Any]) -> dict[str, Any]:
+    """``meta.json``'s space by the names the model got: a list of dicts
+    stores each dict's parameters under internal names (``"C@0"``) with a
+    ``name`` (``"C"``, None for the hidden branch); other spaces are as written."""
+    if not any(isinstance(s, Mapping) and "name" in s for s in space.values()):
+        return space
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    for spec in space.values():
+        name = spec.get("name") if isinstance(spec, Mapping) else None
+        if isinstance(name, str):
+            by_name.setdefault(name, []).append(spec)
+    return {name: _merged(specs) for name, specs in by_name.items()}
