@@ -91,6 +91,27 @@ def _split_x(X: Any, rows: np.ndarray, train: np.ndarray, pairwise: bool) -> Any
     return _safe_indexing(_safe_indexing(X, rows), train, axis=1)
 
 
+def _split(
+    cv: Any, estimator: Any, X: Any, y: Any, groups: Any
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds, split once; a splitter that gives none, or not as many as
+    its ``get_n_splits`` says, is refused as scikit-learn's searches refuse it."""
+    try:
+        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+        splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)]
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"CrossValScore: 'cv' cannot split the data ({cv!r}): {exc}") from None
+    if not splits:
+        raise ValueError(f"CrossValScore: 'cv' gave no train/test split ({cv!r})")
+    expected = splitter.get_n_splits(X, y, groups)
+    if expected != len(splits):
+        raise ValueError(
+            f"CrossValScore: 'cv' ({cv!r}): cv.split and cv.get_n_splits return "
+            f"inconsistent results. Expected {expected} splits, got {len(splits)}"
+        )
+    return splits
+
+
 class MetricNotReturned(ValueError):
     """The scorer returned a dict of metrics without the metric that is the
     fitness: a mistake in the search's set-up, not a failure of a candidate."""
@@ -246,23 +267,7 @@ class CrossValScore(BaseObjective):
         # a callable scorer may return a dict of metrics: the fitness is then
         # ``metric`` when one was named, else the dict's first metric
         self._metric_given = metric is not None
-        try:
-            splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-            self.splits_: list[tuple[np.ndarray, np.ndarray]] = [
-                (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)
-            ]
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"CrossValScore: 'cv' cannot split the data ({cv!r}): {exc}") from None
-        if not self.splits_:
-            raise ValueError(f"CrossValScore: 'cv' gave no train/test split ({cv!r})")
-        expected = splitter.get_n_splits(X, y, groups)
-        if expected != len(self.splits_):
-            # as scikit-learn's searches refuse it: the folds are not what the
-            # splitter says they are
-            raise ValueError(
-                f"CrossValScore: 'cv' ({cv!r}): cv.split and cv.get_n_splits return "
-                f"inconsistent results. Expected {expected} splits, got {len(self.splits_)}"
-            )
+        self.splits_: list[tuple[np.ndarray, np.ndarray]] = _split(cv, estimator, X, y, groups)
         self.n_samples_ = int(n_samples)
 
     def fingerprint(self) -> dict[str, Any]:
