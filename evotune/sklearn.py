@@ -56,9 +56,14 @@ class EvolutionarySearchCV(BaseSearchCV):
     scoring, n_jobs, refit, cv, verbose, error_score, return_train_score
         As in :class:`~sklearn.model_selection.RandomizedSearchCV`. With a
         multi-metric ``scoring``, the metric named by ``refit`` is the fitness
-        (the first metric when ``refit`` is a callable or False). ``n_jobs``
-        is the number of worker processes (``-1``: all cores); the search
-        gives the same ``cv_results_`` for every value.
+        (the first metric when ``refit`` is a callable or False); a callable
+        ``scoring`` may return a dict of metrics, as in scikit-learn. Without
+        ``y`` the scorer is called as ``scorer(estimator, X)``. A NaN score is
+        a score (status ``nan`` in ``history_``, ranked last, with
+        scikit-learn's "non-finite" warning); failed fits warn with
+        ``FitFailedWarning``. ``n_jobs`` is the number of worker processes
+        (``-1``: all cores); the search gives the same ``cv_results_`` for
+        every value.
     random_state : int, RandomState or None
         The seed of the whole search.
     population_size, generations, strategy, crossover_prob, mutation_prob, elitism, \
