@@ -50,13 +50,14 @@ def _store(
     *,
     splits: bool,
     rank: np.ndarray | None = None,
+    raced: np.ndarray | None = None,
 ) -> None:
     if splits:
         for k in range(array.shape[1]):
             results[f"split{k}_{name}"] = array[:, k]
     means = array.mean(axis=1) if array.size else np.zeros(array.shape[0])
     results[f"mean_{name}"] = means
-    _warn_non_finite(name, means)
+    _warn_non_finite(name, means, raced)
     results[f"std_{name}"] = (
         np.sqrt(((array - means[:, None]) ** 2).mean(axis=1)) if array.size else means
     )
@@ -64,9 +65,11 @@ def _store(
         results[f"rank_{name}"] = rank
 
 
-def _warn_non_finite(name: str, means: np.ndarray) -> None:
-    """scikit-learn's warning for a non-finite mean test or train score."""
-    if name.startswith(("train_", "test_")) and np.any(~np.isfinite(means)):
+def _warn_non_finite(name: str, means: np.ndarray, raced: np.ndarray | None) -> None:
+    """scikit-learn's warning for a non-finite mean test or train score (a
+    raced candidate's unrun folds are NaN on purpose: its row is left out)."""
+    judged = means if raced is None else means[~raced]
+    if name.startswith(("train_", "test_")) and np.any(~np.isfinite(judged)):
         warnings.warn(
             f"One or more of the {name.split('_')[0]} scores are non-finite: {means}",
             category=UserWarning,
@@ -119,6 +122,7 @@ def cv_results_from_evaluations(
     results.update(_masked_params([e.params for e in evaluations]))
     results["params"] = [dict(e.params) for e in evaluations]
     failed = np.array([e.status != "ok" for e in evaluations], dtype=bool)
+    raced = np.array([e.status == "raced" for e in evaluations], dtype=bool)
     prefixes = ["test", "train"] if return_train_score else ["test"]
     for name in metric_names:
         for prefix in prefixes:
@@ -137,7 +141,7 @@ def cv_results_from_evaluations(
             if prefix == "test":
                 means = arr.mean(axis=1) if arr.size else np.zeros(n)
                 rank = _rank(means, failed)
-            _store(results, key, arr, splits=True, rank=rank)
+            _store(results, key, arr, splits=True, rank=rank, raced=raced)
     return results
 
 

@@ -572,3 +572,25 @@ def test_a_splitter_whose_get_n_splits_disagrees_is_an_error():
     s = _search(Ridge(), {"alpha": [1e-3, 1e-2, 1e-1]}, 3, cv=BrokenKFold(n_splits=3))
     with pytest.raises(ValueError, match=r"inconsistent results\. Expected \d+ splits, got \d+"):
         s.fit(X, y)
+
+
+def test_raced_candidates_do_not_warn_of_non_finite_scores(iris):
+    # item 6: the warning is about scores; a raced row's unrun folds are NaN on purpose
+    import warnings
+
+    X, y = iris
+    s = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300),
+        {"C": Float(1e-4, 10.0, log=True)},
+        cv=4,
+        population_size=8,
+        generations=3,
+        racing=2,
+        strategy="ga",
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        s.fit(X, y)
+    assert (s.history_["status"] == "raced").any()
+    assert not [w for w in record if "non-finite" in str(w.message)]
