@@ -48,6 +48,9 @@ class Objective(Protocol):
     @property
     def metric_names_(self) -> Sequence[str]: ...
 
+    @property
+    def failure_warning(self) -> type[Warning]: ...
+
     def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult: ...
 
     def fingerprint(self) -> dict[str, Any]: ...
@@ -77,6 +80,9 @@ class BaseObjective(abc.ABC):
     metric_names_ : sequence of str, default=("score",)
         The scorers whose ``test_<name>`` a fold's metrics hold (warm starts
         read them from ``cv_results_``; ``objectives=`` may name them).
+    failure_warning : Warning subclass, default=UserWarning
+        The category of the warning a run gives when evaluations failed
+        (:class:`~evotune.CrossValScore`: scikit-learn's ``FitFailedWarning``).
 
     Examples
     --------
@@ -92,6 +98,7 @@ class BaseObjective(abc.ABC):
     error_score: float | str = math.nan
     metric: str = "score"
     metric_names_: Sequence[str] = ("score",)
+    failure_warning: type[Warning] = UserWarning
 
     @abc.abstractmethod
     def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult:
@@ -215,6 +222,7 @@ class _ObjectiveAdapter(BaseObjective):
     error_score = Forwarded[float | str](math.nan)
     metric = Forwarded("score")
     metric_names_ = Forwarded[Sequence[str]](("score",))
+    failure_warning = Forwarded[type[Warning]](UserWarning)
 
     def __init__(self, objective: Any) -> None:
         self.wrapped = objective

@@ -268,7 +268,9 @@ def _known_from_run(
         if result.status == "ok":
             folds.setdefault(old_key, {})[k] = result
     params = {
-        str(rec["key"]): rec["params"] for rec in journal.records if rec.get("status") == "ok"
+        str(rec["key"]): rec["params"]
+        for rec in journal.records
+        if rec.get("status") in ("ok", "nan")  # "nan": every fold ran (a NaN score)
     }
     out: dict[tuple[str, int], FoldResult] = {}
     for old_key, p in params.items():

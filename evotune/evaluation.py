@@ -29,7 +29,7 @@ from evotune._objective import (
     as_objective,
 )
 from evotune.backends.base import Backend, as_backend
-from evotune.records import STATUSES, Candidate, Evaluation, FoldResult, Task
+from evotune.records import FAILED_STATUSES, STATUSES, Candidate, Evaluation, FoldResult, Task
 
 if TYPE_CHECKING:
     from evotune._racing import Race
@@ -60,6 +60,8 @@ def assemble(candidate: Candidate, folds: Sequence[FoldResult]) -> Evaluation:
     else:
         mean = float(arr.mean()) if arr.size else math.nan
         std = float(arr.std()) if arr.size and np.isfinite(mean) else math.nan
+    if status == "ok" and math.isnan(mean):
+        status = "nan"  # every fold ran, and a scorer said NaN: a score, not a failure
     return Evaluation(
         candidate_id=candidate.id,
         generation=candidate.generation,
@@ -345,13 +347,25 @@ class Evaluator:
 
 
 def summarise_failures(evaluations: Sequence[Evaluation], limit: int = 3) -> str:
-    """The distinct error texts of failed evaluations, most frequent first."""
+    """The distinct error texts of failed evaluations (status ``failed``,
+    ``timeout`` or ``crashed``), most frequent first; the counts add up to the
+    number of failed evaluations.
+
+    Examples
+    --------
+    >>> ev = Evaluation(0, 0, "initial", "k", {}, [0.0], 0.0, 0.0, 0.1, 0.0,
+    ...                 status="failed", error="ValueError: bad C")
+    >>> print(summarise_failures([ev, ev]))
+    2 evaluation(s) failed with: ValueError: bad C
+    """
     tally: dict[str, int] = {}
     for e in evaluations:
-        if e.status == "raced":
-            continue  # stopped on purpose, not a failure
-        if e.status != "ok" or not math.isfinite(e.mean_score):
-            text = e.error or (e.status if e.status != "ok" else f"a score of {e.mean_score}")
+        if e.status in FAILED_STATUSES:
+            text = e.error or e.status
             tally[text] = tally.get(text, 0) + 1
-    items = sorted(tally.items(), key=lambda kv: -kv[1])[:limit]
-    return "\n".join(f"{n} evaluation(s) failed with: {text}" for text, n in items)
+    items = sorted(tally.items(), key=lambda kv: -kv[1])
+    lines = [f"{n} evaluation(s) failed with: {text}" for text, n in items[:limit]]
+    rest = sum(n for _, n in items[limit:])
+    if rest:
+        lines.append(f"{rest} evaluation(s) failed with other errors")
+    return "\n".join(lines)

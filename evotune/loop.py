@@ -25,7 +25,7 @@ from evotune.callbacks import Callback
 from evotune.engine import Evolution
 from evotune.evaluation import Evaluator, summarise_failures
 from evotune.journal import JournalError, RunDirectory
-from evotune.records import Candidate, Evaluation
+from evotune.records import FAILED_STATUSES, Candidate, Evaluation
 from evotune.result import Result
 from evotune.stopping import StopRule, stop_rules
 
@@ -151,7 +151,13 @@ class _Loop:
             generation, boundary["rng"], boundary["n_evaluations"], boundary["record"]
         )
         best = boundary["best"]
-        if best is None and generation == 0:
+        # only when every evaluation failed: a NaN score is a score (as in
+        # scikit-learn, which warns about it and goes on)
+        if (
+            best is None
+            and generation == 0
+            and all(e.status in FAILED_STATUSES for e in evo.evaluations)
+        ):
             raise AllFailedError(
                 f"All the {boundary['n_evaluations']} evaluations of the first generation "
                 "failed.\n" + summarise_failures(evo.evaluations)
@@ -340,12 +346,12 @@ class _Loop:
                 self._close("error")
             raise
         self._close(stop_reason)
-        n_failed = sum(1 for e in evo.evaluations if e.status not in ("ok", "raced"))
+        n_failed = sum(1 for e in evo.evaluations if e.status in FAILED_STATUSES)
         if n_failed:
             warnings.warn(
-                f"{n_failed} of {evo.n_evaluations} evaluations failed; they are in the history "
-                f"with their errors.\n{summarise_failures(evo.evaluations)}",
-                UserWarning,
+                f"{n_failed} of {len(evo.evaluations)} evaluations failed; they are in the "
+                f"history with their errors.\n{summarise_failures(evo.evaluations)}",
+                self.evaluator.objective.failure_warning,
                 stacklevel=3,
             )
         finished = Result.from_evolution(

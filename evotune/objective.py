@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, get_tags
 
 from evotune._objective import BaseObjective, error_text
 from evotune.records import FoldResult
 
-__all__ = ["CrossValScore"]
+__all__ = ["CrossValScore", "MetricNotReturned"]
 
 
 def _index_fit_param(value: Any, indices: np.ndarray, n_samples: int) -> Any:
@@ -36,6 +37,84 @@ def _index_fit_param(value: Any, indices: np.ndarray, n_samples: int) -> Any:
         except TypeError:
             pass
     return value
+
+
+def _hash(value: Any) -> str:
+    """A hash of ``value`` for the fingerprint, whatever it holds.
+
+    What pickles is hashed; a dict, list or tuple that does not is hashed part
+    by part; a part that cannot be pickled at all (a lambda passed to ``fit``)
+    is named by its type and qualified name. A fingerprint never fails a run.
+
+    Examples
+    --------
+    >>> _hash({"w": [1, 2]}) == _hash({"w": [1, 2]})
+    True
+    >>> _hash({"callback": lambda m: None}) == _hash({"callback": lambda m: None})
+    True
+    """
+    import joblib
+
+    try:
+        return str(joblib.hash(value))
+    except Exception:  # something in it cannot be pickled
+        pass
+    if isinstance(value, Mapping):
+        return str(joblib.hash(sorted((repr(k), _hash(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return str(joblib.hash([type(value).__name__, *(_hash(v) for v in value)]))
+    kind = type(value)
+    name = getattr(value, "__qualname__", None)
+    return f"unpicklable {kind.__module__}.{kind.__qualname__}" + (f" {name}" if name else "")
+
+
+def _pairwise(estimator: Any) -> bool:
+    """Whether ``estimator`` takes a precomputed kernel or distance matrix as X."""
+    try:
+        return bool(get_tags(estimator).input_tags.pairwise)
+    except Exception:  # an estimator without tags (not a BaseEstimator)
+        return False
+
+
+def _split_x(X: Any, rows: np.ndarray, train: np.ndarray, pairwise: bool) -> Any:
+    """The rows of X for one side of a fold; for a pairwise estimator also the
+    training columns only, as scikit-learn's ``_safe_split`` slices them."""
+    if not pairwise:
+        return _safe_indexing(X, rows)
+    if not hasattr(X, "shape"):
+        raise ValueError(
+            "Precomputed kernels or affinity matrices have to be passed as arrays or "
+            "sparse matrices."
+        )
+    if X.shape[0] != X.shape[1]:
+        raise ValueError("X should be a square kernel matrix")
+    return _safe_indexing(_safe_indexing(X, rows), train, axis=1)
+
+
+def _split(
+    cv: Any, estimator: Any, X: Any, y: Any, groups: Any
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds, split once; a splitter that gives none, or not as many as
+    its ``get_n_splits`` says, is refused as scikit-learn's searches refuse it."""
+    try:
+        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+        splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)]
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"CrossValScore: 'cv' cannot split the data ({cv!r}): {exc}") from None
+    if not splits:
+        raise ValueError(f"CrossValScore: 'cv' gave no train/test split ({cv!r})")
+    expected = splitter.get_n_splits(X, y, groups)
+    if expected != len(splits):
+        raise ValueError(
+            f"CrossValScore: 'cv' ({cv!r}): cv.split and cv.get_n_splits return "
+            f"inconsistent results. Expected {expected} splits, got {len(splits)}"
+        )
+    return splits
+
+
+class MetricNotReturned(ValueError):
+    """The scorer returned a dict of metrics without the metric that is the
+    fitness: a mistake in the search's set-up, not a failure of a candidate."""
 
 
 def _check_measures(measures: Any) -> dict[str, Callable[[Any], float]]:
@@ -75,10 +154,13 @@ class CrossValScore(BaseObjective):
         As in :func:`sklearn.model_selection.cross_val_score`; stratified for
         classifiers when an int.
     scoring : str, callable, list or dict, optional
-        A scorer name or ``scorer(estimator, X, y)``; default the estimator's
-        ``score``. Higher is better, as everywhere in scikit-learn. A list or
-        dict scores several metrics; ``metric`` names the one that is the
-        fitness (default: the first).
+        A scorer name or ``scorer(estimator, X, y)`` (``scorer(estimator, X)``
+        when ``y`` is None); default the estimator's ``score``. Higher is
+        better, as everywhere in scikit-learn. A list or dict scores several
+        metrics, and so does a callable that returns a dict ``{name: value}``;
+        ``metric`` names the one that is the fitness (default: the first). A
+        pairwise estimator (``SVC(kernel="precomputed")``) gets the fold's
+        rows and its training columns of ``X``, as in scikit-learn.
     groups : array-like, optional
         Group labels for group-aware splitters.
     fit_params : dict, optional
@@ -110,6 +192,9 @@ class CrossValScore(BaseObjective):
     >>> round(obj.run({"C": 1.0}, 0, 0).score, 2) > 0.9
     True
     """
+
+    # failed fits warn in scikit-learn's category
+    failure_warning: type[Warning] = FitFailedWarning
 
     def __init__(
         self,
@@ -179,15 +264,10 @@ class CrossValScore(BaseObjective):
                     f"{self.metric_names_}, got {metric!r}"
                 )
         self.metric = metric if metric is not None else self.metric_names_[0]
-        try:
-            splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-            self.splits_: list[tuple[np.ndarray, np.ndarray]] = [
-                (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)
-            ]
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"CrossValScore: 'cv' cannot split the data ({cv!r}): {exc}") from None
-        if not self.splits_:
-            raise ValueError(f"CrossValScore: 'cv' gave no train/test split ({cv!r})")
+        # a callable scorer may return a dict of metrics: the fitness is then
+        # ``metric`` when one was named, else the dict's first metric
+        self._metric_given = metric is not None
+        self.splits_: list[tuple[np.ndarray, np.ndarray]] = _split(cv, estimator, X, y, groups)
         self.n_samples_ = int(n_samples)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -200,9 +280,9 @@ class CrossValScore(BaseObjective):
             "objective": "CrossValScore",
             "X_shape": [int(v) for v in shape],
             "y_shape": None if self.y is None else [len(self.y)],
-            "data_hash": joblib.hash((self.X, self.y, self.groups)),
+            "data_hash": _hash((self.X, self.y, self.groups)),
             "folds_hash": joblib.hash(self.splits_),
-            "fit_params_hash": joblib.hash((self.fit_params, self.score_params)),
+            "fit_params_hash": _hash((self.fit_params, self.score_params)),
             "estimator": repr(self.estimator),
             "scoring": repr(self.scoring),
             "metric": self.metric,
@@ -217,9 +297,19 @@ class CrossValScore(BaseObjective):
         return len(self.splits_)
 
     def _scores(self, model: Any, X: Any, y: Any, params: Mapping[str, Any]) -> dict[str, float]:
-        raw = self.scorer_(model, X, y, **params) if params else self.scorer_(model, X, y)
+        # without targets (an unsupervised search) the scorer is called as
+        # scorer(estimator, X), as scikit-learn calls it, so that a scorer
+        # written with two arguments works
+        args = (model, X) if y is None else (model, X, y)
+        raw = self.scorer_(*args, **params)
         if isinstance(raw, Mapping):
-            return {str(k): float(v) for k, v in raw.items()}
+            scores = {str(k): float(v) for k, v in raw.items()}
+            if self.metric not in scores and getattr(self, "_metric_given", True):
+                raise MetricNotReturned(
+                    f"the scorer returned the metrics {sorted(scores)}, without "
+                    f"{self.metric!r}, the metric that is the fitness"
+                )
+            return scores
         return {self.metric_names_[0]: float(raw)}
 
     def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult:
@@ -238,7 +328,9 @@ class CrossValScore(BaseObjective):
             # times as scikit-learn's cross_validate counts them: the fit time
             # includes splitting the data, not cloning and setting parameters
             start = time.perf_counter()
-            X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
+            pairwise = _pairwise(model)
+            X_train = _split_x(self.X, train, train, pairwise)
+            X_test = _split_x(self.X, test, train, pairwise)
             y_train = None if self.y is None else _safe_indexing(self.y, train)
             y_test = None if self.y is None else _safe_indexing(self.y, test)
             fit_params = {k: _index_fit_param(v, train, n) for k, v in self.fit_params.items()}
@@ -260,13 +352,9 @@ class CrossValScore(BaseObjective):
             score_time = time.perf_counter() - start
             for name, measure in self.measures.items():
                 metrics[f"measure_{name}"] = float(measure(model))
-            if self.metric not in test_scores:
-                raise KeyError(
-                    f"the scorer returned {sorted(test_scores)}, without {self.metric!r}"
-                )
-            score = test_scores[self.metric]
+            score = test_scores.get(self.metric, next(iter(test_scores.values()), math.nan))
         except Exception as exc:
-            if isinstance(self.error_score, str):
+            if isinstance(self.error_score, str) or isinstance(exc, MetricNotReturned):
                 raise
             elapsed = time.perf_counter() - start
             if fit_time == 0.0:
@@ -335,15 +423,17 @@ class CrossValScore(BaseObjective):
 
     def pickle_parts(self) -> dict[str, Any]:
         """The estimator, data, scoring and parameters sent to the workers."""
+        # one part per fit parameter, so that the error names the one that
+        # cannot be sent (a lambda is fine: the workers receive it by value)
         return {
             "estimator": self.estimator,
             "X": self.X,
             "y": self.y,
             "groups": self.groups,
             "scoring": self.scoring,
-            "fit_params": self.fit_params,
-            "score_params": self.score_params,
-            "measures": self.measures,
+            **{f"fit_params[{k!r}]": v for k, v in self.fit_params.items()},
+            **{f"score_params[{k!r}]": v for k, v in self.score_params.items()},
+            **{f"measures[{k!r}]": v for k, v in self.measures.items()},
         }
 
     def error_metrics(self, value: float) -> dict[str, float]:

@@ -22,10 +22,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["STATUSES", "Candidate", "Evaluation", "FoldResult", "Task"]
+__all__ = ["FAILED_STATUSES", "STATUSES", "Candidate", "Evaluation", "FoldResult", "Task"]
 
-# what a fold or an evaluation can end as; "raced" is stopped on purpose
-STATUSES = ("ok", "failed", "timeout", "crashed", "raced")
+# what a fold or an evaluation can end as; "raced" is stopped on purpose;
+# "nan" is an evaluation whose folds all ran but whose mean score is NaN (a
+# scorer that returned NaN): a score, not a failure, as in scikit-learn
+STATUSES = ("ok", "failed", "timeout", "crashed", "raced", "nan")
+# the statuses of an evaluation that failed (a failed fit, in scikit-learn's words)
+FAILED_STATUSES = ("failed", "timeout", "crashed")
 
 
 @dataclass(frozen=True)

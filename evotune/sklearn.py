@@ -9,137 +9,29 @@ journal and resume.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from numpy.ma import MaskedArray
-from scipy.stats import rankdata
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import get_tags
 from sklearn.utils.validation import _check_method_params, indexable
 
+from evotune._cv_results import (
+    cv_results_from_evaluations,
+    metric_names_of,
+    multimetric_refit_message,
+)
 from evotune._faces import check_settings, evolve_settings, settings_constraints
-from evotune.objective import CrossValScore
-from evotune.records import Evaluation
+from evotune.objective import CrossValScore, MetricNotReturned
 from evotune.result import Result
 from evotune.run import evolve
 from evotune.space import Space
 
 __all__ = ["EvolutionarySearchCV", "cv_results_from_evaluations"]
-
-
-def _masked_params(params: Sequence[Mapping[str, Any]]) -> dict[str, MaskedArray]:
-    """One masked array per parameter, masked where it was inactive, with the
-    dtype scikit-learn's searches give (numeric where all values are, else object)."""
-    values: dict[str, dict[int, Any]] = {}
-    for i, p in enumerate(params):
-        for name, value in p.items():
-            values.setdefault(f"param_{name}", {})[i] = value
-    out: dict[str, MaskedArray] = {}
-    for key, by_index in values.items():
-        items = list(by_index.values())
-        try:
-            arr = np.array(items)
-            dtype = arr.dtype if arr.dtype.kind != "U" and arr.ndim == 1 else np.dtype(object)
-        except ValueError:
-            dtype = np.dtype(object)
-        ma = MaskedArray(np.empty(len(params), dtype=dtype), mask=True)
-        for i, value in by_index.items():
-            ma[i] = value
-        out[key] = ma
-    return out
-
-
-def _store(
-    results: dict[str, Any],
-    name: str,
-    array: np.ndarray,
-    *,
-    splits: bool,
-    rank: np.ndarray | None = None,
-) -> None:
-    if splits:
-        for k in range(array.shape[1]):
-            results[f"split{k}_{name}"] = array[:, k]
-    means = array.mean(axis=1) if array.size else np.zeros(array.shape[0])
-    results[f"mean_{name}"] = means
-    results[f"std_{name}"] = (
-        np.sqrt(((array - means[:, None]) ** 2).mean(axis=1)) if array.size else means
-    )
-    if rank is not None:
-        results[f"rank_{name}"] = rank
-
-
-def _rank(means: np.ndarray, failed: np.ndarray) -> np.ndarray:
-    """Rank 1 is best; non-finite and failed candidates tie for last, so a
-    failure never outranks a real score whatever ``error_score`` it got."""
-    m = np.where(failed | ~np.isfinite(means), np.nan, means)
-    if np.isnan(m).all():
-        return np.ones(len(m), dtype=np.int32)
-    m = np.where(np.isnan(m), np.nanmin(m) - 1.0, m)
-    return np.asarray(rankdata(-m, method="min"), dtype=np.int32)
-
-
-def cv_results_from_evaluations(
-    evaluations: Sequence[Evaluation],
-    metric_names: Sequence[str],
-    *,
-    return_train_score: bool,
-    error_score: float = math.nan,
-) -> dict[str, Any]:
-    """``cv_results_`` in scikit-learn's format, one row per evaluation.
-
-    Examples
-    --------
-    >>> from evotune.records import Evaluation
-    >>> ev = Evaluation(0, 0, "initial", "k", {"C": 1.0}, [0.9, 0.8], 0.85, 0.05, 0.2, 0.1,
-    ...                 metrics=[{"test_score": 0.9}, {"test_score": 0.8}],
-    ...                 fold_fit_times=[0.1, 0.1], fold_score_times=[0.05, 0.05])
-    >>> res = cv_results_from_evaluations([ev], ["score"], return_train_score=False)
-    >>> round(float(res["mean_test_score"][0]), 6), int(res["rank_test_score"][0])
-    (0.85, 1)
-    """
-    n = len(evaluations)
-    n_splits = max((len(e.fold_scores) for e in evaluations), default=0)
-
-    def folds(values: list[float]) -> list[float]:
-        return list(values) + [math.nan] * (n_splits - len(values))
-
-    results: dict[str, Any] = {}
-    fit = np.array([folds(e.fold_fit_times) for e in evaluations], dtype=float).reshape(n, n_splits)
-    score = np.array([folds(e.fold_score_times) for e in evaluations], dtype=float).reshape(
-        n, n_splits
-    )
-    _store(results, "fit_time", fit, splits=False)
-    _store(results, "score_time", score, splits=False)
-    results.update(_masked_params([e.params for e in evaluations]))
-    results["params"] = [dict(e.params) for e in evaluations]
-    failed = np.array([e.status != "ok" for e in evaluations], dtype=bool)
-    prefixes = ["test", "train"] if return_train_score else ["test"]
-    for name in metric_names:
-        for prefix in prefixes:
-            key = f"{prefix}_{name}"
-            arr = np.array(
-                [
-                    [
-                        m.get(key, error_score) if k < len(e.metrics) else error_score
-                        for k, m in enumerate(list(e.metrics) + [{}] * (n_splits - len(e.metrics)))
-                    ]
-                    for e in evaluations
-                ],
-                dtype=float,
-            ).reshape(n, n_splits)
-            rank = None
-            if prefix == "test":
-                means = arr.mean(axis=1) if arr.size else np.zeros(n)
-                rank = _rank(means, failed)
-            _store(results, key, arr, splits=True, rank=rank)
-    return results
 
 
 def _front_with_rows(result: Result) -> Any:
@@ -168,9 +60,14 @@ class EvolutionarySearchCV(BaseSearchCV):
     scoring, n_jobs, refit, cv, verbose, error_score, return_train_score
         As in :class:`~sklearn.model_selection.RandomizedSearchCV`. With a
         multi-metric ``scoring``, the metric named by ``refit`` is the fitness
-        (the first metric when ``refit`` is a callable or False). ``n_jobs``
-        is the number of worker processes (``-1``: all cores); the search
-        gives the same ``cv_results_`` for every value.
+        (the first metric when ``refit`` is a callable or False); a callable
+        ``scoring`` may return a dict of metrics, as in scikit-learn. Without
+        ``y`` the scorer is called as ``scorer(estimator, X)``. A NaN score is
+        a score (status ``nan`` in ``history_``, ranked last, with
+        scikit-learn's "non-finite" warning); failed fits warn with
+        ``FitFailedWarning``. ``n_jobs`` is the number of worker processes
+        (``-1``: all cores); the search gives the same ``cv_results_`` for
+        every value.
     random_state : int, RandomState or None
         The seed of the whole search.
     population_size, generations, strategy, crossover_prob, mutation_prob, elitism, \
@@ -340,6 +237,19 @@ refit_time_, multimetric_
                 self.best_score_ = float(results[f"mean_test_{refit_metric}"][self.best_index_])
             self.best_params_ = results["params"][self.best_index_]
 
+    def _fitness_metric(self, multimetric: bool, refit_metric: Any) -> str | None:
+        """The metric that is the fitness, for the objective: the refit metric of
+        a multi-metric scoring; for a callable scoring (which may return a dict
+        of metrics), the one ``refit`` names, or ``"score"`` with ``refit=True``
+        (so that a dict is refused as scikit-learn refuses it); else None."""
+        if multimetric:
+            return refit_metric if isinstance(refit_metric, str) else None
+        if callable(self.scoring):
+            if isinstance(self.refit, str):
+                return self.refit
+            return "score" if self.refit is True else None
+        return None
+
     def _refit(self, X: Any, y: Any, fit_params: dict[str, Any]) -> None:
         """``best_estimator_``: the estimator with ``best_params_``, fitted on all the data."""
         self.best_estimator_ = clone(self.estimator).set_params(
@@ -353,6 +263,29 @@ refit_time_, multimetric_
         self.refit_time_ = time.time() - start
         if hasattr(self.best_estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.best_estimator_.feature_names_in_
+
+    def set_callbacks(self, *callbacks: Any) -> EvolutionarySearchCV:
+        """Refused: scikit-learn's fit callbacks are not supported.
+
+        Their hooks follow each fit of each candidate inside the search's
+        process, which evotune's worker processes, cache and resume cannot
+        honour. Pass evotune's own callbacks (``callbacks=``, called at each
+        generation's end) instead. ``set_callbacks()`` without callbacks is
+        accepted (there is nothing to set).
+
+        Raises
+        ------
+        NotImplementedError
+            When any callback is given.
+        """
+        if callbacks:
+            raise NotImplementedError(
+                "EvolutionarySearchCV does not support scikit-learn's set_callbacks "
+                f"(got {len(callbacks)} callback(s)): the search runs its fits through "
+                "evotune's engine and workers, not scikit-learn's fit tasks. Use the "
+                "'callbacks' parameter (evotune callbacks, called at each generation's end)."
+            )
+        return self
 
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         raise NotImplementedError("EvolutionarySearchCV runs evotune's engine in fit()")
@@ -382,6 +315,10 @@ refit_time_, multimetric_
         params = _check_method_params(X, params=params)
         routed = self._get_routed_params_for_fit(params)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        if cv.get_n_splits(X, y, **routed.splitter.split) == 0:
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there no candidates?"
+            )
         multimetric = not (
             self.scoring is None or isinstance(self.scoring, str) or callable(self.scoring)
         )
@@ -396,13 +333,21 @@ refit_time_, multimetric_
             score_params=routed.scorer.score,
             error_score=self.error_score,
             return_train_score=self.return_train_score,
-            metric=refit_metric if multimetric and isinstance(refit_metric, str) else None,
+            metric=self._fitness_metric(multimetric, refit_metric),
         )
-        result: Result = evolve(objective, space, direction="maximize", **evolve_settings(self))
+        try:
+            result: Result = evolve(objective, space, direction="maximize", **evolve_settings(self))
+        except MetricNotReturned as exc:  # a callable scoring's dict without `refit`
+            raise ValueError(multimetric_refit_message(self.refit) + f" ({exc})") from None
         error_score = float(self.error_score) if not isinstance(self.error_score, str) else np.nan
+        metric_names = metric_names_of(result.evaluations, objective.metric_names_)
+        if callable(self.scoring) and list(metric_names) != ["score"]:
+            # a callable scoring that returned a dict: a multi-metric search,
+            # as scikit-learn finds it from the first scores
+            multimetric, refit_metric = True, self.refit
         results = cv_results_from_evaluations(
             result.evaluations,
-            objective.metric_names_,
+            metric_names,
             return_train_score=self.return_train_score,
             error_score=error_score,
         )

@@ -458,3 +458,41 @@ def test_the_evaluator_and_the_pool_call_members_without_probing():
 
     assert _calls_in(Path(evaluation.__file__)) == []
     assert _calls_in(Path(process.__file__)) == []
+
+
+# ------------------------------------------------------------ issue 14, part A
+def test_a_nan_score_is_a_score_with_its_own_status():
+    # items 5 and 6: every fold ran and a scorer said NaN: status "nan", not "ok",
+    # and not a failure
+    c = cand(0, x=1.0)
+    ev = assemble(c, [FoldResult(score=0.5), FoldResult(score=math.nan)])
+    assert ev.status == "nan" and ev.error is None and not ev.ok
+    assert assemble(c, [FoldResult(score=0.5), FoldResult(score=1.0)]).status == "ok"
+    assert assemble(c, [FoldResult(score=math.inf)]).status == "ok"  # inf is a value
+    failed = FoldResult(score=math.nan, status="failed", error="E")
+    assert assemble(c, [FoldResult(score=0.5), failed]).status == "failed"
+
+
+def test_summarise_failures_counts_add_up_to_the_failed_evaluations():
+    # item 9: NaN scores and raced candidates are not failures; the listed counts
+    # add up to the failed evaluations, even past the limit of lines
+    base = dict(
+        generation=0,
+        origin="initial",
+        key="k",
+        params={},
+        fold_scores=[math.nan],
+        mean_score=math.nan,
+        std_score=math.nan,
+        fit_time=0.0,
+        score_time=0.0,
+    )
+    evs = [Evaluation(candidate_id=i, status="failed", error=f"E{i % 5}", **base) for i in range(7)]
+    evs += [Evaluation(candidate_id=10, status="nan", **base)]
+    evs += [Evaluation(candidate_id=11, status="raced", error="trailing", **base)]
+    evs += [Evaluation(candidate_id=12, status="timeout", **base)]
+    text = summarise_failures(evs, limit=3)
+    counts = [int(line.split()[0]) for line in text.splitlines()]
+    assert sum(counts) == 8
+    assert "other errors" in text.splitlines()[-1]
+    assert "trailing" not in text and "nan" not in text

@@ -67,3 +67,37 @@ def test_a_callback_returning_true_stops_after_its_generation():
         random_state=0,
     )
     assert res.stop_reason == "callback" and res.history["generation"].max() == 1
+
+
+def test_nan_scores_are_scores_not_a_failed_run():
+    # issue 14, item 5: every score NaN but nothing failed: the run goes on
+    import math
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing failed: no failure warning either
+        res = evolve(
+            lambda p: math.nan, {"x": Float(0, 1)}, population_size=4, generations=2, random_state=0
+        )
+    assert len(res.evaluations) == 8
+    assert set(res.history["status"]) == {"nan"}
+    assert res.best_params is None
+
+
+def test_the_failure_warning_counts_add_up():
+    # issue 14, item 9: "k of n evaluations failed", the lines listing k in all
+    import math
+
+    def objective(p):
+        if p["x"] < 0.3:
+            raise ValueError(f"bad x {round(p['x'], 1)}")  # several distinct errors
+        return math.nan if p["x"] > 0.8 else p["x"]
+
+    with pytest.warns(UserWarning) as record:
+        res = evolve(
+            objective, {"x": Float(0, 1)}, population_size=10, generations=3, random_state=0
+        )
+    failed = int((res.history["status"] == "failed").sum())
+    (text,) = [str(w.message) for w in record if "evaluations failed" in str(w.message)]
+    assert text.startswith(f"{failed} of {len(res.evaluations)} evaluations failed")
+    assert sum(int(line.split()[0]) for line in text.splitlines()[1:]) == failed

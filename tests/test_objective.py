@@ -437,3 +437,154 @@ def test_pickle_parts_name_what_the_workers_receive(iris):
     parts = obj.pickle_parts()
     assert parts["estimator"] is obj.estimator and parts["X"] is X and parts["y"] is y
     assert parts["scoring"] == "accuracy"
+
+
+# ------------------------------------------------------------ issue 14, part A
+class _FitWithCallback(LogisticRegression):
+    """Calls the ``callback`` fit parameter with itself (a common third-party pattern)."""
+
+    def fit(self, X, y, callback=None, stream=None):
+        if callback is not None:
+            callback(self)
+        return super().fit(X, y)
+
+
+def test_fingerprint_hashes_a_fit_parameter_that_cannot_be_pickled(iris):
+    # item 1: joblib.hash pickled every fit parameter, so a lambda crashed the run
+    X, y = iris
+    seen = []
+
+    def obj(callback):
+        return CrossValScore(
+            _FitWithCallback(max_iter=300), X, y, cv=2, fit_params={"callback": callback}
+        )
+
+    a = obj(lambda m: seen.append(m)).fingerprint()
+    assert a == obj(lambda m: seen.append(m)).fingerprint()  # stable: named, not pickled
+    from evotune.objective import _hash
+
+    assert _hash(lambda m: None).startswith("unpicklable builtins.function")
+    hashed = CrossValScore(LogisticRegression(), X, y, cv=2, fit_params={"w": np.ones(150)})
+    other = CrossValScore(LogisticRegression(), X, y, cv=2, fit_params={"w": np.zeros(150)})
+    assert hashed.fingerprint()["fit_params_hash"] != other.fingerprint()["fit_params_hash"]
+    res = evolve(
+        obj(lambda m: seen.append(m)),
+        {"C": Float(0.1, 1.0)},
+        population_size=2,
+        generations=1,
+        random_state=0,
+    )
+    assert len(res.evaluations) == 2 and seen
+
+
+def test_a_fit_parameter_the_workers_cannot_receive_is_named(iris, tmp_path):
+    # item 1: picklability is required only for worker processes, naming the part
+    from evotune.backends.process import check_picklable
+
+    X, y = iris
+    gen = (i for i in range(3))  # dill cannot pickle a generator
+    obj = CrossValScore(
+        _FitWithCallback(max_iter=300),
+        X,
+        y,
+        cv=2,
+        fit_params={"callback": lambda m: None, "stream": gen},
+    )
+    assert set(obj.pickle_parts()) >= {"fit_params['callback']", "fit_params['stream']"}
+    with pytest.raises(TypeError, match=r"fit_params\['stream'\]=<generator") as info:
+        check_picklable(obj)
+    assert "callback" not in str(info.value).split("cannot be pickled")[0]
+    # serial and checkpointed, nothing needs pickling: the run goes on
+    res = evolve(
+        obj,
+        {"C": Float(0.1, 1.0)},
+        population_size=2,
+        generations=1,
+        random_state=0,
+        checkpoint=tmp_path / "run",
+    )
+    assert len(res.evaluations) == 2
+
+
+def test_a_pairwise_estimator_gets_the_training_columns(binary):
+    # item 2: a precomputed kernel is sliced in rows and columns, as _safe_split does
+    X, y = binary
+    K = X @ X.T
+    obj = CrossValScore(SVC(kernel="precomputed"), K, y, cv=3)
+    for k, (train, test) in enumerate(obj.splits_):
+        model = SVC(kernel="precomputed", C=0.5).fit(K[np.ix_(train, train)], y[train])
+        expected = model.score(K[np.ix_(test, train)], y[test])
+        result = obj.run({"C": 0.5}, k, 0)
+        assert result.status == "ok" and result.score == pytest.approx(expected)
+    # the same scores as the linear kernel on the features
+    linear = CrossValScore(SVC(kernel="linear"), X, y, cv=3)
+    assert [r.score for r in run_all(obj, {"C": 0.5})] == pytest.approx(
+        [r.score for r in run_all(linear, {"C": 0.5})]
+    )
+    # a kernel that is not square is an error of the fold, as in scikit-learn
+    bad = CrossValScore(SVC(kernel="precomputed"), np.zeros((10, 20)), np.arange(10) % 2, cv=2)
+    assert "square" in bad.run({}, 0, 0).error
+
+
+def _confusion(clf, X, y):
+    from sklearn.metrics import confusion_matrix
+
+    cm = confusion_matrix(y, clf.predict(X))
+    return {"tn": cm[0, 0], "fp": cm[0, 1], "fn": cm[1, 0], "tp": cm[1, 1]}
+
+
+def test_a_callable_scoring_may_return_a_dict_of_metrics(binary):
+    # item 3: the metric named is the fitness; the dict's metrics are all kept
+    from evotune.objective import MetricNotReturned
+
+    X, y = binary
+    obj = CrossValScore(LogisticRegression(), X, y, cv=2, scoring=_confusion, metric="fp")
+    r = obj.run({}, 0, 0)
+    assert r.status == "ok" and r.score == r.metrics["test_fp"]
+    assert sorted(r.metrics) == ["test_fn", "test_fp", "test_tn", "test_tp"]
+    first = CrossValScore(LogisticRegression(), X, y, cv=2, scoring=_confusion)
+    assert first.run({}, 0, 0).score == r.metrics["test_tn"]  # no metric named: the first
+    missing = CrossValScore(LogisticRegression(), X, y, cv=2, scoring=_confusion, metric="f1")
+    with pytest.raises(MetricNotReturned, match="'f1'"):  # a set-up error, not a failed fold
+        missing.run({}, 0, 0)
+
+
+def test_without_targets_the_scorer_gets_two_arguments():
+    # item 4: scorer(estimator, X), as scikit-learn calls it when y is None
+    from sklearn.neighbors import KernelDensity
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+
+    def scorer(estimator, X):
+        return -abs(estimator.bandwidth - 0.1)
+
+    obj = CrossValScore(KernelDensity(), X, cv=3, scoring=scorer)
+    r = obj.run({"bandwidth": 0.3}, 0, 0)
+    assert r.status == "ok" and r.score == pytest.approx(-0.2)
+
+
+def test_a_splitter_whose_get_n_splits_disagrees_is_refused(iris):
+    # item 9, as scikit-learn's searches refuse it
+    X, y = iris
+
+    class Broken(KFold):
+        def get_n_splits(self, *args, **kw):
+            return 1
+
+    with pytest.raises(ValueError, match=r"inconsistent results\. Expected 1 splits, got 3"):
+        CrossValScore(LogisticRegression(), X, y, cv=Broken(n_splits=3))
+
+
+def test_failed_fits_warn_in_scikit_learns_category(iris):
+    # item 9: FitFailedWarning, with counts that add up
+    from sklearn.exceptions import FitFailedWarning
+
+    X, y = iris
+    obj = CrossValScore(LogisticRegression(max_iter=300), X, y, cv=2)
+    with pytest.warns(FitFailedWarning) as record:
+        res = evolve(obj, {"C": Float(-1.0, 1.0)}, population_size=6, generations=2, random_state=0)
+    failed = int((res.history["status"] == "failed").sum())
+    text = str(next(w.message for w in record if w.category is FitFailedWarning))
+    assert text.startswith(f"{failed} of {len(res.evaluations)} evaluations failed")
+    listed = [int(line.split()[0]) for line in text.splitlines()[1:]]
+    assert sum(listed) == failed

@@ -102,7 +102,8 @@ def test_defaults_and_ok():
     assert FoldResult(0.1).status == "ok" and FoldResult(0.1).metrics == {}
     assert math.isnan(Candidate(0, 0, "initial", "k", {}).expected_cost)
     assert _evaluation().ok
-    assert records.STATUSES == ("ok", "failed", "timeout", "crashed", "raced")
+    assert records.STATUSES == ("ok", "failed", "timeout", "crashed", "raced", "nan")
+    assert records.FAILED_STATUSES == ("failed", "timeout", "crashed")
 
 
 @pytest.mark.parametrize("name", RECORDS)

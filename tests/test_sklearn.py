@@ -16,7 +16,7 @@ from scipy.stats import loguniform, randint
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_iris, make_regression
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, RandomizedSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -28,27 +28,23 @@ from evotune import Categorical, EvolutionarySearchCV, Float, Integer, Space
 
 TINY = {"population_size": 3, "generations": 2, "cv": 2, "random_state": 0}
 
-EXPECTED_FAILED_CHECKS = {
-    # The check puts a dict into an object array and wants the estimator's
-    # TypeError. Every candidate fails on such data, so the search raises its
-    # "all evaluations failed" ValueError, which quotes that TypeError, as
-    # scikit-learn's own searches raise "All the N fits failed" (a ValueError).
-    "check_dtype_object": "every candidate fails; the search reports it as a ValueError",
-}
 
-
-def _expected_failed(estimator):
-    return EXPECTED_FAILED_CHECKS
-
-
+# error_score="raise", as scikit-learn configures its own searches for these
+# checks (sklearn/utils/_test_common/instance_generator.py): a check that
+# wants the estimator's own error (check_dtype_object wants its TypeError)
+# gets it, not the search's "all evaluations failed".
 @parametrize_with_checks(
     [
         EvolutionarySearchCV(
-            LogisticRegression(max_iter=200), {"C": Float(0.1, 10.0, log=True)}, **TINY
+            LogisticRegression(max_iter=200),
+            {"C": Float(0.1, 10.0, log=True)},
+            error_score="raise",
+            **TINY,
         ),
-        EvolutionarySearchCV(Ridge(), {"alpha": Float(0.1, 10.0, log=True)}, **TINY),
+        EvolutionarySearchCV(
+            Ridge(), {"alpha": Float(0.1, 10.0, log=True)}, error_score="raise", **TINY
+        ),
     ],
-    expected_failed_checks=_expected_failed,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -315,7 +311,7 @@ def test_regression_with_neg_mse_and_a_conditional_space():
 def test_failed_candidates_rank_last_whatever_error_score(iris):
     X, y = iris
     space = {"C": Float(-1.0, 1.0)}  # C <= 0 makes LogisticRegression raise
-    with pytest.warns(UserWarning):
+    with pytest.warns(FitFailedWarning):  # scikit-learn's category (issue 14, item 9)
         s = EvolutionarySearchCV(
             LogisticRegression(max_iter=300),
             space,
@@ -551,3 +547,187 @@ def test_what_is_still_refused_names_the_parameter_and_what_is_allowed(iris):
     for space, exc, match in cases:
         with pytest.raises(exc, match=match):
             EvolutionarySearchCV(LogisticRegression(), space, cv=3).fit(X, y)
+
+
+# ------------------------------------------------------------ issue 14, part A
+def _search(estimator, space, n_iter, **kw):
+    """A search of exactly ``n_iter`` evaluations."""
+    kw.setdefault("random_state", 0)
+    return EvolutionarySearchCV(
+        estimator,
+        space,
+        population_size=max(2, n_iter),
+        generations=1,
+        max_evaluations=n_iter,
+        **kw,
+    )
+
+
+class _FitWithCallback(LogisticRegression):
+    def fit(self, X, y, callback=None):
+        callback(self)
+        return super().fit(X, y)
+
+
+def test_a_lambda_fit_parameter_runs_serially_and_checkpointed(iris, tmp_path):
+    # item 1: the fingerprint pickled every fit parameter and crashed fit
+    X, y = iris
+    calls = []
+    s = _search(
+        _FitWithCallback(max_iter=300), {"C": [0.1, 1.0]}, 2, cv=2, checkpoint=tmp_path / "run"
+    )
+    s.fit(X, y, callback=lambda m: calls.append(m))
+    assert len(s.cv_results_["params"]) == 2 and len(calls) == 2 * 2 + 1
+
+
+def test_precomputed_kernels_and_distances_slice_the_training_columns():
+    # item 2: as test_search_cv_pairwise_property_equivalence_of_precomputed
+    from sklearn.datasets import make_classification
+    from sklearn.metrics.pairwise import euclidean_distances
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+
+    X, y = make_classification(n_samples=50, random_state=0)
+    knn = _search(KNeighborsClassifier(), {"n_neighbors": [10]}, 1, cv=2).fit(X, y)
+    D = euclidean_distances(X)
+    pre = _search(KNeighborsClassifier(metric="precomputed"), {"n_neighbors": [10]}, 1, cv=2)
+    pre.fit(D, y)
+    assert (knn.predict(X) == pre.predict(D)).all()
+    assert pre.best_score_ == pytest.approx(knn.best_score_)
+    K = X @ X.T
+    svc = _search(SVC(kernel="precomputed"), {"C": [0.1, 1.0]}, 2, cv=3).fit(K, y)
+    lin = _search(SVC(kernel="linear"), {"C": [0.1, 1.0]}, 2, cv=3).fit(X, y)
+    assert svc.cv_results_["mean_test_score"] == pytest.approx(lin.cv_results_["mean_test_score"])
+
+
+def test_a_callable_scoring_returning_a_dict_with_refit_naming_a_metric():
+    # item 3: as test_callable_multimetric_confusion_matrix
+    from sklearn.datasets import make_classification
+    from sklearn.metrics import confusion_matrix
+    from sklearn.svm import LinearSVC
+
+    def custom_scorer(clf, X, y):
+        cm = confusion_matrix(y, clf.predict(X))
+        return {"tn": cm[0, 0], "fp": cm[0, 1], "fn": cm[1, 0], "tp": cm[1, 1]}
+
+    X, y = make_classification(n_samples=40, n_features=4, random_state=42)
+    s = _search(LinearSVC(random_state=42), {"C": [0.1, 1]}, 2, scoring=custom_scorer, refit="fp")
+    s.fit(X, y)
+    for name in ["tn", "fp", "fn", "tp"]:
+        assert f"mean_test_{name}" in s.cv_results_
+    assert s.multimetric_
+    cm = confusion_matrix(y, s.predict(X))
+    assert s.score(X, y) == pytest.approx(cm[0, 1])
+    bad = _search(LinearSVC(), {"C": [0.1, 1]}, 2, scoring=custom_scorer, refit="good_name")
+    with pytest.raises(ValueError, match="For multi-metric scoring, the parameter refit"):
+        bad.fit(X, y)
+    no_key = _search(LinearSVC(), {"C": [0.1, 1]}, 2, scoring=custom_scorer, refit=True)
+    with pytest.raises(ValueError, match="refit must be set to a scorer key"):
+        no_key.fit(X, y)
+    no_refit = _search(LinearSVC(), {"C": [0.1, 1]}, 2, scoring=custom_scorer, refit=False)
+    assert "mean_test_tp" in no_refit.fit(X, y).cv_results_
+
+
+def test_an_unsupervised_search_calls_scorer_with_estimator_and_x():
+    # item 4: as test_gridsearch_no_predict
+    from sklearn.datasets import make_blobs
+    from sklearn.neighbors import KernelDensity
+
+    def custom_scoring(estimator, X):
+        return 42 if estimator.bandwidth == 0.1 else 0
+
+    X, _ = make_blobs(cluster_std=0.1, random_state=1, centers=[[0, 1], [1, 0], [0, 0]])
+    s = _search(KernelDensity(), {"bandwidth": [0.01, 0.1, 1]}, 3, scoring=custom_scoring)
+    s.fit(X)
+    assert s.best_params_["bandwidth"] == 0.1 and s.best_score_ == 42
+
+
+def test_all_nan_scores_warn_and_give_cv_results(iris):
+    # item 5: scikit-learn warns and returns cv_results_; a NaN score is a score
+    X, y = iris
+    s = _search(
+        LogisticRegression(max_iter=300),
+        {"C": [0.1, 1.0]},
+        2,
+        cv=2,
+        scoring=lambda est, X, y: np.nan,
+    )
+    with pytest.warns(UserWarning, match="One or more of the test scores are non-finite"):
+        s.fit(X, y)
+    assert np.isnan(s.cv_results_["mean_test_score"]).all()
+    assert list(s.history_["status"]) == ["nan", "nan"]
+    assert hasattr(s, "best_estimator_")
+
+    def raises(est, X, y):
+        raise RuntimeError("scorer broke")
+
+    failing = _search(LogisticRegression(max_iter=300), {"C": [0.1, 1.0]}, 2, cv=2, scoring=raises)
+    with pytest.raises(ValueError, match="scorer broke"):  # a scorer that raises: failed fits
+        failing.fit(X, y)
+
+
+def test_some_nan_scores_warn_and_mark_their_rows(iris):
+    # item 6: as test_searchcv_raise_warning_with_non_finite_score
+    X, y = iris
+    s = _search(
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": [1, 2, 3, 4]},
+        4,
+        cv=2,
+        scoring=lambda est, X, y: np.nan if est.max_depth == 2 else 1.0,
+        return_train_score=True,
+    )
+    with pytest.warns(UserWarning) as record:
+        s.fit(X, y)
+    texts = [str(w.message) for w in record if "non-finite" in str(w.message)]
+    assert len(texts) == 2 and "test scores" in texts[0] and "train scores" in texts[1]
+    history = s.history_.set_index("param_max_depth")["status"]
+    assert history[2] == "nan" and (history.drop(2) == "ok").all()
+    nan_row = s.cv_results_["param_max_depth"].tolist().index(2)
+    assert s.cv_results_["rank_test_score"][nan_row] == 4
+
+
+def test_set_callbacks_is_refused_clearly():
+    # item 7: scikit-learn 1.9's set_callbacks was silently ignored
+    from sklearn.callback.tests._utils import RecordingCallback
+
+    s = _search(LogisticRegression(), {"C": [0.1, 1.0]}, 2)
+    with pytest.raises(NotImplementedError, match=r"set_callbacks.*'callbacks' parameter"):
+        s.set_callbacks(RecordingCallback())
+    assert s.set_callbacks() is s
+
+
+def test_a_splitter_whose_get_n_splits_disagrees_is_an_error():
+    # item 9: as test_random_search_bad_cv
+    from sklearn.model_selection import KFold
+
+    class BrokenKFold(KFold):
+        def get_n_splits(self, *args, **kw):
+            return 1
+
+    X, y = make_regression(n_samples=30, random_state=0)
+    s = _search(Ridge(), {"alpha": [1e-3, 1e-2, 1e-1]}, 3, cv=BrokenKFold(n_splits=3))
+    with pytest.raises(ValueError, match=r"inconsistent results\. Expected \d+ splits, got \d+"):
+        s.fit(X, y)
+
+
+def test_raced_candidates_do_not_warn_of_non_finite_scores(iris):
+    # item 6: the warning is about scores; a raced row's unrun folds are NaN on purpose
+    import warnings
+
+    X, y = iris
+    s = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300),
+        {"C": Float(1e-4, 10.0, log=True)},
+        cv=4,
+        population_size=8,
+        generations=3,
+        racing=2,
+        strategy="ga",
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        s.fit(X, y)
+    assert (s.history_["status"] == "raced").any()
+    assert not [w for w in record if "non-finite" in str(w.message)]
