@@ -121,20 +121,23 @@ def _serve_local_cluster(
     import dask
     from distributed import LocalCluster
 
+    # set for the helper's whole life, not in a `with` block: a nanny keeps a
+    # shallow copy of the config, whose inner dicts the block's end would restore
+    # (a worker it restarts later would run with Dask's defaults)
+    dask.config.set(_config(allowed_failures, memory_limit))
     try:
-        with dask.config.set(_config(allowed_failures, memory_limit)):
-            cluster = LocalCluster(
-                host="127.0.0.1",
-                scheduler_port=0,
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                # its HTTP server (closed at once) must not take port 8787
-                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                memory_limit=memory_limit or "auto",
-                silence_logs=logging.ERROR,
-            )
+        cluster = LocalCluster(
+            host="127.0.0.1",
+            scheduler_port=0,
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # its HTTP server (closed at once) must not take port 8787
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            memory_limit=memory_limit or "auto",
+            silence_logs=logging.ERROR,
+        )
     except Exception as exc:
         os.write(fd, (_HELLO_ERROR + json.dumps(f"{type(exc).__name__}: {exc}") + "\n").encode())
         os.close(fd)
