@@ -484,6 +484,23 @@ def test_an_experiment_runs_on_an_existing_cluster(tmp_path, client):
         ('scheduler = "tcp://host:8786"', r'^search\.scheduler: needs backend = "dask"'),
         ('backend = "cluster"', r"^search\.backend: must be one of 'serial', 'process', 'dask'"),
         ('backend = "serial"\ntimeout = 5', r"^search\.timeout: cannot be enforced"),
+        (
+            'backend = "serial"\nmax_tasks_per_worker = 5',
+            r'^search\.max_tasks_per_worker: is not supported with backend = "serial"',
+        ),
+        (
+            'backend = "serial"\nworker_memory_limit = "2GB"',
+            r'^search\.worker_memory_limit: is not supported with backend = "serial"',
+        ),
+        (
+            'backend = "dask"\nmax_tasks_per_worker = 5',
+            r'^search\.max_tasks_per_worker: is not supported with backend = "dask"',
+        ),
+        (
+            'backend = "dask"\nscheduler = "tcp://10.0.0.5:8786"\nworker_memory_limit = "2GB"',
+            r"^search\.worker_memory_limit: applies to a cluster evotune starts",
+        ),
+        ('worker_memory_limit = "2 parsecs"', r"'search\.worker_memory_limit' must be a number"),
     ],
 )
 def test_bad_backend_settings_name_the_key(tmp_path, search, match):
