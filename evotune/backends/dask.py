@@ -120,13 +120,10 @@ class DaskBackend(BaseBackend):
         Seconds to wait for the local cluster to start, for the connection to
         a scheduler, and for a first worker to join it.
     memory_limit : int or str, optional
-        Bytes (or ``"2GB"``, ``"512MiB"``) per worker of the local cluster:
-        its nanny's ``memory_limit``, with Dask's own rule (a worker whose
-        process memory passes 95% of it is restarted, mid-task if need be,
-        and its task retried as after a crash). None: Dask's default (the
-        machine's memory shared among the workers). An existing cluster
-        keeps its workers' own ``--memory-limit``. Dask has no counterpart
-        of the process pool's ``max_tasks_per_worker``.
+        Bytes (or ``"2GB"``) per worker of the local cluster, its nannies'
+        ``memory_limit``: a worker past it is restarted, mid-task if need be,
+        its task retried as after a crash. None: Dask's default (the memory
+        shared among the workers); an existing cluster keeps its own.
 
     Examples
     --------
@@ -231,14 +228,9 @@ class DaskBackend(BaseBackend):
         return self._copy(memory_limit=memory_limit)
 
     def _copy(self, **changes: Any) -> DaskBackend:
-        kwargs: dict[str, Any] = {
-            "n_workers": self.n_workers if self.owns_cluster else None,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "limit_threads": self.limit_threads,
-            "startup_timeout": self.startup_timeout,
-            "memory_limit": self.memory_limit,
-        }
+        names = ("timeout", "max_retries", "limit_threads", "startup_timeout", "memory_limit")
+        kwargs = {name: getattr(self, name) for name in names}
+        kwargs["n_workers"] = self.n_workers if self.owns_cluster else None
         return DaskBackend(self.client_or_address, **{**kwargs, **changes})
 
     def start(self, objective: Objective) -> None:

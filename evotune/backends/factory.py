@@ -92,20 +92,9 @@ def _by_name(name: str, n_workers: int, timeout: float | None, recycling: Recycl
             from evotune.backends.dask import DaskBackend
         except ImportError as exc:
             raise ImportError(f"backend='dask': {DASK_MISSING} ({exc})") from exc
-        _dask_recycling(recycling)
-        return DaskBackend(
-            n_workers=n_workers, timeout=timeout, memory_limit=recycling.worker_memory_limit
-        )
+        backend = DaskBackend(n_workers=n_workers, timeout=timeout)
+        return _with_recycling(backend, recycling)
     raise ValueError(f"backend must be {_names()} or a Backend, got {name!r}")
-
-
-def _dask_recycling(recycling: Recycling) -> None:
-    if recycling.max_tasks_per_worker is not None:
-        raise ValueError(
-            "'max_tasks_per_worker' is not supported by backend='dask' (Dask recycles a "
-            "worker by its memory: use worker_memory_limit, which becomes the local "
-            "cluster's nanny memory_limit), or use backend='process'"
-        )
 
 
 def _with_recycling(backend: Backend, recycling: Recycling) -> Backend:

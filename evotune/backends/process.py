@@ -13,17 +13,16 @@ parent is gone.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evotune._bytes import parse_bytes
+from evotune.backends._start import main_module_hidden, open_fds
 from evotune.backends.base import BaseBackend
 
 if TYPE_CHECKING:
@@ -58,40 +57,7 @@ def check_picklable(objective: Objective) -> bytes:
         ) from exc
 
 
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """Start a worker without it re-running the user's script.
-
-    A spawned child normally imports the parent's ``__main__`` first, so a
-    script without an ``if __name__ == "__main__":`` guard would start its
-    search again in every worker. The objective reaches the workers pickled
-    by value (dill), so they never need ``__main__``: hide it while starting.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    saved: dict[str, Any] = {
-        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
-    }
-    main.__dict__.pop("__file__", None)
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)
-
-
 _START_METHODS = ("auto", "fork", "spawn", "forkserver")
-
-
-def _open_fds() -> list[int]:
-    """This process's open file descriptors (Linux; empty elsewhere)."""
-    try:
-        return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
-    except OSError:
-        return []
 
 
 @dataclass
@@ -234,7 +200,7 @@ class ProcessPoolBackend(BaseBackend):
         # A forked worker would keep copies of this process's files open (the
         # run's lock among them, so a killed run's directory would stay locked
         # while a worker lingered): it replaces them with /dev/null at once.
-        inherited = _open_fds() if method == "fork" else []
+        inherited = open_fds() if method == "fork" else []
         parent, child = ctx.Pipe(duplex=True)
         keep = {0, 1, 2, parent.fileno(), child.fileno()}
         inherited = [fd for fd in inherited if fd not in keep]
@@ -244,7 +210,7 @@ class ProcessPoolBackend(BaseBackend):
             name="evotune-worker",
             daemon=True,
         )
-        with _main_module_hidden():
+        with main_module_hidden():
             proc.start()
         child.close()
         assert self._payload is not None
