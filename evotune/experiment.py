@@ -257,6 +257,9 @@ def _check_search(data: Any) -> dict[str, Any]:
     return table
 
 
+_TASKS = "max_tasks_per_worker"
+
+
 def _check_backend(table: dict[str, Any]) -> None:
     """``backend`` and ``scheduler``: their values, and that Dask is there if named."""
     from evotune.backends.base import check_scheduler_address
@@ -284,6 +287,19 @@ def _check_backend(table: dict[str, Any]) -> None:
             'cannot be enforced with backend = "serial" (a hung fit cannot be killed '
             'in-process); use backend = "process" or "dask"',
         )
+    for key in ("max_tasks_per_worker", "worker_memory_limit"):
+        if key in table and (backend == "serial" or (key, backend) == (_TASKS, "dask")):
+            raise _fail(
+                f"search.{key}",
+                f'is not supported with backend = "{backend}" (it recycles the process '
+                'pool\'s workers); use backend = "process"',
+            )
+        if key in table and "scheduler" in table:
+            raise _fail(
+                f"search.{key}",
+                "applies to a cluster evotune starts; an existing Dask cluster keeps its "
+                "workers' own --memory-limit",
+            )
     if backend == "dask" and importlib.util.find_spec("distributed") is None:
         from evotune.backends.base import DASK_MISSING
 

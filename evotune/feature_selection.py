@@ -155,7 +155,8 @@ class EvolutionaryFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimat
         best score.
     strategy, crossover_prob, mutation_prob, elitism, tournament_size, \
 initial_sampling, initial_population, screening, racing, in_flight, max_evaluations, \
-time_budget, patience, checkpoint, resume, timeout, backend, callbacks
+time_budget, patience, checkpoint, resume, timeout, max_tasks_per_worker, \
+worker_memory_limit, backend, callbacks
         As in :func:`evotune.evolve`.
     error_score : 'raise' or float, default=np.nan
         Score of a fold whose fit fails; such a candidate is never the best.
@@ -247,6 +248,8 @@ time_budget, patience, checkpoint, resume, timeout, backend, callbacks
         checkpoint: Any = None,
         resume: bool = False,
         timeout: float | None = None,
+        max_tasks_per_worker: int | None = None,
+        worker_memory_limit: int | str | None = None,
         backend: Any = None,
         callbacks: Sequence[Any] = (),
         verbose: int = 0,

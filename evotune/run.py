@@ -59,6 +59,8 @@ def evolve(
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     timeout: float | None = None,
+    max_tasks_per_worker: int | None = None,
+    worker_memory_limit: int | str | None = None,
     backend: Any = None,
 ) -> Result:
     """Tune ``space`` for ``objective`` by evolution and return a :class:`Result`.
@@ -152,6 +154,21 @@ def evolve(
         Seconds one task (one fold, or one call of a plain objective) may
         run; a task past it is killed and its candidate's row says
         ``timeout``. Runs tasks in worker processes even for ``n_jobs=1``.
+    max_tasks_per_worker : int, optional
+        Tasks a worker process runs before a fresh process replaces it (as
+        ``multiprocessing``'s ``maxtasksperchild``), so memory that the
+        objective leaks is given back. Runs tasks in worker processes even
+        for ``n_jobs=1``; the history is the same with or without it. Not
+        supported by ``backend="dask"``.
+    worker_memory_limit : int or str, optional
+        Bytes, or a string such as ``"2GB"`` or ``"512MiB"``: a worker process
+        whose resident memory (RSS) exceeds it after a task is replaced by a
+        fresh one before its next task (never mid-task, so no result is lost
+        and the history is unchanged). Runs tasks in worker processes even
+        for ``n_jobs=1``. With ``backend="dask"`` it is the local cluster's
+        nanny ``memory_limit`` (Dask's own rule: a worker past it is
+        restarted, mid-task if need be, and its task retried); an existing
+        Dask cluster keeps its workers' own ``--memory-limit``.
     backend : Backend or {"serial", "process", "dask"}, optional
         Where tasks run; by default serial for ``n_jobs=1``, else a process pool.
         ``"dask"`` starts a local Dask cluster of ``n_jobs`` workers; a
@@ -187,7 +204,13 @@ def evolve(
             "objectives": parsed,
         },
     )
-    runner = get_backend(run.backend, run.n_jobs, timeout=run.timeout)
+    runner = get_backend(
+        run.backend,
+        run.n_jobs,
+        timeout=run.timeout,
+        max_tasks_per_worker=run.max_tasks_per_worker,
+        worker_memory_limit=run.worker_memory_limit,
+    )
     if runner.needs_pickle:
         check_picklable(obj)  # a clear error now, before any work or any file
     directory = _run_directory(run, evo, search.initial_population, obj)

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from evotune._bytes import parse_bytes
 from evotune._pareto import Objectives
 from evotune._validation import (
     InvalidParameterError,
@@ -338,6 +339,20 @@ class RunSettings:
         None,
         _real(0, open_=True, none=True),
         "Seconds one task may run.",
+        resumable=True,
+        faces=_RUN,
+    )
+    max_tasks_per_worker: int | None = setting(
+        None,
+        _int(1, none=True),
+        "Tasks a worker process runs before it is replaced by a fresh one.",
+        resumable=True,
+        faces=_RUN,
+    )
+    worker_memory_limit: int | str | None = setting(
+        None,
+        Rule(parse_bytes, "a number of bytes (an int or a string such as '2GB') or None"),
+        "A worker whose memory (RSS) exceeds it after a task is replaced before its next.",
         resumable=True,
         faces=_RUN,
     )

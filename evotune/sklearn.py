@@ -94,6 +94,10 @@ initial_population, screening, racing, in_flight
     resume : bool, default=False
     timeout : float, optional
         Seconds one fold may take; a candidate past it is given up.
+    max_tasks_per_worker, worker_memory_limit : int, str or None
+        Worker recycling, as in :func:`evotune.evolve`: a worker process is
+        replaced after this many tasks, or when its memory passes the limit
+        after a task; ``cv_results_`` is the same with or without it.
     backend : Backend or {"serial", "process", "dask"}, optional
         As in :func:`evotune.evolve`: ``"dask"`` starts a local Dask cluster of
         ``n_jobs`` workers; a :class:`~evotune.DaskBackend` runs on an existing one.
@@ -170,6 +174,8 @@ refit_time_, multimetric_
         checkpoint: Any = None,
         resume: bool = False,
         timeout: float | None = None,
+        max_tasks_per_worker: int | None = None,
+        worker_memory_limit: int | str | None = None,
         backend: Any = None,
         callbacks: Sequence[Any] = (),
     ) -> None:

@@ -348,6 +348,12 @@ SCRIPT = textwrap.dedent(
     def objective(p):
         Path(PIDS, str(os.getpid())).touch()
         Path(PIDS, str(os.getppid())).touch()
+        # the named semaphores the helper (this worker's parent) holds
+        with open(f"/proc/{{os.getppid()}}/maps") as fh:
+            sems = {{line.split()[-1] for line in fh if "/dev/shm/sem." in line}}
+        Path(PIDS, "sem").mkdir(exist_ok=True)
+        for sem in sems:
+            Path(PIDS, "sem", Path(sem).name).touch()
         return mixed(p)
 
     class Killer:
@@ -380,9 +386,15 @@ def test_a_dask_run_killed_with_sigkill_resumes_on_the_process_pool(tmp_path):
     )
     assert first.returncode == -signal.SIGKILL, first.stderr
     # the local cluster (helper process and workers) went with the killed driver
-    seen = [int(p.name) for p in pids.iterdir()]
+    seen = [int(p.name) for p in pids.iterdir() if p.name.isdigit()]
     assert len(seen) >= 2
-    assert _all_dead(seen) == []
+    assert _all_dead(seen, within=60) == []
+    # it closed its cluster itself: its nannies' semaphores are gone, with no
+    # "leaked semaphore objects" warning from the resource tracker
+    sems = [p.name for p in (pids / "sem").iterdir()]
+    assert sems, "the helper held no named semaphore"
+    assert [s for s in sems if Path("/dev/shm", s).exists()] == []
+    assert "leaked semaphore" not in first.stderr, first.stderr
     objective = FunctionObjective(mixed)
     objective.fingerprint = lambda: {"objective": "__main__.objective"}  # type: ignore[method-assign]
     resumed = evolve(
@@ -472,6 +484,23 @@ def test_an_experiment_runs_on_an_existing_cluster(tmp_path, client):
         ('scheduler = "tcp://host:8786"', r'^search\.scheduler: needs backend = "dask"'),
         ('backend = "cluster"', r"^search\.backend: must be one of 'serial', 'process', 'dask'"),
         ('backend = "serial"\ntimeout = 5', r"^search\.timeout: cannot be enforced"),
+        (
+            'backend = "serial"\nmax_tasks_per_worker = 5',
+            r'^search\.max_tasks_per_worker: is not supported with backend = "serial"',
+        ),
+        (
+            'backend = "serial"\nworker_memory_limit = "2GB"',
+            r'^search\.worker_memory_limit: is not supported with backend = "serial"',
+        ),
+        (
+            'backend = "dask"\nmax_tasks_per_worker = 5',
+            r'^search\.max_tasks_per_worker: is not supported with backend = "dask"',
+        ),
+        (
+            'backend = "dask"\nscheduler = "tcp://10.0.0.5:8786"\nworker_memory_limit = "2GB"',
+            r"^search\.worker_memory_limit: applies to a cluster evotune starts",
+        ),
+        ('worker_memory_limit = "2 parsecs"', r"'search\.worker_memory_limit' must be a number"),
     ],
 )
 def test_bad_backend_settings_name_the_key(tmp_path, search, match):
@@ -498,6 +527,19 @@ def test_get_backend_and_arguments():
         DaskBackend(max_retries=-1)
     with pytest.raises(RuntimeError, match="before start"):
         DaskBackend().submit(None)
+    backend = get_backend("dask", 2, worker_memory_limit="1GB")
+    assert backend.memory_limit == 10**9 and backend.owns_cluster
+    with pytest.raises(ValueError, match="'max_tasks_per_worker' is not supported by"):
+        get_backend("dask", 2, max_tasks_per_worker=5)
+    with pytest.raises(ValueError, match="'max_tasks_per_worker' is not supported by"):
+        get_backend(DaskBackend(n_workers=1), max_tasks_per_worker=5)
+    with pytest.raises(ValueError, match="memory_limit is only for the local cluster"):
+        DaskBackend("tcp://127.0.0.1:8786", memory_limit="1GB")
+    with pytest.raises(ValueError, match="'memory_limit' must be a number of bytes"):
+        DaskBackend(memory_limit="plenty")
+    mine = DaskBackend(n_workers=1)
+    assert get_backend(mine, worker_memory_limit=10**9).memory_limit == 10**9
+    assert mine.memory_limit is None
 
 
 def test_no_scheduler_at_the_address_is_a_clear_error():
@@ -514,3 +556,93 @@ def test_importing_evotune_does_not_import_dask():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------ the local cluster's helper
+def _helper_processes(backend) -> list[psutil.Process]:
+    helper = psutil.Process(backend._link.helper.pid)
+    return [helper, *helper.children(recursive=True)]
+
+
+def _answers_http(port: int) -> bool:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.settimeout(3)
+        sock.sendall(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        try:
+            return sock.recv(5) == b"HTTP/"
+        except OSError:
+            return False
+
+
+def test_the_local_cluster_serves_no_http():
+    backend = DaskBackend(n_workers=2)
+    backend.start(FunctionObjective(mixed))
+    try:
+        backend._link.client.wait_for_workers(2, timeout=60)
+        ports = set()
+        for proc in _helper_processes(backend):
+            conns = proc.net_connections("inet")
+            ports |= {c.laddr.port for c in conns if c.status == "LISTEN"}
+        # the scheduler, two nannies, two workers: Dask's own protocol only
+        assert len(ports) >= 5 and 8787 not in ports, ports
+        assert [p for p in sorted(ports) if _answers_http(p)] == []
+    finally:
+        backend.shutdown()
+
+
+WHICH_PATH = textwrap.dedent(
+    """
+    import os, sys
+    from evotune import Float, evolve
+
+    def objective(p):
+        # 1 where this worker could import from the working directory
+        return float(any(entry in ("", os.getcwd()) for entry in sys.path))
+
+    r = evolve(objective, {{"x": Float(0, 1)}}, population_size=4, generations=1,
+               random_state=0, n_jobs=1, backend="dask")
+    print("scores", sorted(set(r.history["mean_score"])))
+    """
+)
+
+
+def test_workers_do_not_import_from_the_drivers_working_directory(tmp_path):
+    here = tmp_path / "project"
+    (here / "evotune").mkdir(parents=True)
+    (here / "evotune" / "__init__.py").write_text("raise ImportError('the wrong evotune')\n")
+    script = tmp_path / "scripts" / "tune.py"
+    script.parent.mkdir()
+    script.write_text(WHICH_PATH.format())
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "scores [0.0]" in out.stdout, out.stdout + out.stderr
+
+
+def _memory_settings(dask_worker):
+    import dask
+
+    return dask_worker.memory_manager.memory_limit, dask.config.get(
+        "distributed.worker.memory.pause"
+    )
+
+
+def test_worker_memory_limit_is_the_local_clusters_nanny_limit():
+    backend = get_backend("dask", 1, worker_memory_limit="300MiB")
+    backend.start(FunctionObjective(mixed))
+    try:
+        got = backend._link.client.run(_memory_settings)
+        # no pause at 80% of it: a worker that leaks would stay paused for good
+        assert list(got.values()) == [(300 * 2**20, False)]
+    finally:
+        backend.shutdown()

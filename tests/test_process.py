@@ -8,7 +8,7 @@ import time
 
 import pandas as pd
 import pytest
-from _runs import comparable
+from _runs import SPACE, comparable, mixed
 
 from evotune import Categorical, CrossValScore, Float, Integer, Space, evolve
 from evotune.backends.process import ProcessPoolBackend
@@ -309,3 +309,112 @@ def test_a_forked_worker_does_not_keep_the_parents_lock(tmp_path):
         os.kill(int(worker_pid), 0)  # the worker is still alive
     finally:
         pool.shutdown()
+
+
+# ------------------------------------------------------------ worker recycling
+_LEAKED: list[bytes] = []
+
+
+def leaky(p):
+    """Keeps 40 MB per call (written, so resident) and says which process ran it."""
+    _LEAKED.append(b"\x01" * (40 * 2**20))
+    return float(os.getpid())
+
+
+def _pids(pool, n):
+    for i in range(n):
+        pool.submit(Task(f"{i}:0", i, {"x": i}, 0, 0))
+    res = _drain(pool, n)
+    return [int(res[f"{i}:0"].score) for i in range(n)]
+
+
+def test_a_worker_is_replaced_after_max_tasks_per_worker():
+    pool = ProcessPoolBackend(1, max_tasks_per_worker=2)
+    pool.start(FunctionObjective(lambda p: float(os.getpid())))
+    try:
+        pids = _pids(pool, 6)
+    finally:
+        pool.shutdown()
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4] == pids[5], pids
+    assert len(set(pids)) == 3
+
+
+def test_a_worker_past_its_memory_limit_is_replaced_before_its_next_task():
+    from evotune.backends._worker import resident_bytes
+
+    # a fresh worker's RSS, measured by a worker itself
+    probe = ProcessPoolBackend(1)
+    probe.start(FunctionObjective(lambda p: float(resident_bytes())))
+    try:
+        probe.submit(Task("0:0", 0, {"x": 0}, 0, 0))
+        base = int(_drain(probe, 1)["0:0"].score)
+    finally:
+        probe.shutdown()
+    assert base > 0
+    # 40 MB leaked per task: past base + 60 MB after the second task of a worker
+    pool = ProcessPoolBackend(1, memory_limit=base + 60 * 2**20)
+    pool.start(FunctionObjective(leaky))
+    try:
+        pids = _pids(pool, 6)
+    finally:
+        pool.shutdown()
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4] == pids[5], pids
+
+
+def test_without_recycling_one_worker_runs_every_task():
+    pool = ProcessPoolBackend(1)
+    pool.start(FunctionObjective(lambda p: float(os.getpid())))
+    try:
+        assert len(set(_pids(pool, 4))) == 1
+    finally:
+        pool.shutdown()
+
+
+def test_retired_workers_exit_and_leave_no_process_behind():
+    pool = ProcessPoolBackend(2, max_tasks_per_worker=1)
+    pool.start(FunctionObjective(lambda p: float(os.getpid())))
+    try:
+        pids = _pids(pool, 6)
+    finally:
+        pool.shutdown()
+    assert len(set(pids)) == 6
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_recycling_leaves_the_history_unchanged():
+    kwargs = {"population_size": 6, "generations": 3, "random_state": 5, "strategy": "ga"}
+    plain = evolve(mixed, SPACE, n_jobs=2, **kwargs)
+    recycled = evolve(
+        mixed,
+        SPACE,
+        n_jobs=2,
+        max_tasks_per_worker=1,
+        worker_memory_limit="1MB",  # below any worker's RSS: replaced after every task
+        **kwargs,
+    )
+    pd.testing.assert_frame_equal(comparable(plain.history), comparable(recycled.history))
+    # n_jobs=1 with a recycling setting runs on a worker process, with the same history
+    alone = evolve(mixed, SPACE, n_jobs=1, max_tasks_per_worker=2, **kwargs)
+    pd.testing.assert_frame_equal(comparable(plain.history), comparable(alone.history))
+
+
+def test_recycling_settings_select_and_configure_the_pool():
+    from evotune.backends.factory import get_backend
+
+    pool = get_backend(None, 1, max_tasks_per_worker=5, worker_memory_limit="2GB")
+    assert isinstance(pool, ProcessPoolBackend)
+    assert (pool.max_tasks_per_worker, pool.memory_limit) == (5, 2 * 10**9)
+    mine = ProcessPoolBackend(2)
+    copy = get_backend(mine, max_tasks_per_worker=3)
+    assert copy is not mine and copy.max_tasks_per_worker == 3 and mine.max_tasks_per_worker is None
+    assert get_backend(copy, max_tasks_per_worker=3) is copy
+    with pytest.raises(ValueError, match="max_tasks_per_worker=4 conflicts"):
+        get_backend(copy, max_tasks_per_worker=4)
+    with pytest.raises(ValueError, match="'worker_memory_limit' needs worker processes"):
+        get_backend("serial", worker_memory_limit="1GB")
+    with pytest.raises(ValueError, match="'memory_limit' must be a number of bytes"):
+        ProcessPoolBackend(1, memory_limit="lots")
+    with pytest.raises(ValueError, match="max_tasks_per_worker must be an integer >= 1"):
+        ProcessPoolBackend(1, max_tasks_per_worker=0)

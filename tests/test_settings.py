@@ -65,6 +65,8 @@ BAD = {
     "n_jobs": 0,
     "racing": "often",
     "timeout": 0,
+    "max_tasks_per_worker": 0,
+    "worker_memory_limit": "2 parsecs",
     "checkpoint": 5,
     "resume": "yes",
     "callbacks": "progress",
@@ -120,6 +122,8 @@ def test_resumable_settings_are_the_budget_stops_and_workers():
         "patience",
         "n_jobs",
         "timeout",
+        "max_tasks_per_worker",
+        "worker_memory_limit",
         "backend",
     }
 
@@ -261,3 +265,39 @@ def test_a_directory_in_which_nothing_ran_takes_the_corrected_file(tmp_path):
     good = _cli("run", str(path), "--out", str(out), "--quiet", cwd=tmp_path)
     assert good.returncode == 0, good.stderr
     assert (out / "experiment.toml").read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------ worker recycling
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2GB", 2 * 10**9),
+        ("2 gb", 2 * 10**9),
+        ("512MiB", 512 * 2**20),
+        ("1.5 GB", 1_500_000_000),
+        ("100", 100),
+        ("1e6", 10**6),
+        (1024, 1024),
+        (2e9, 2 * 10**9),
+        (None, None),
+    ],
+)
+def test_worker_memory_limit_takes_bytes_as_dask_writes_them(value, expected):
+    assert RunSettings(worker_memory_limit=value).worker_memory_limit == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "", "GB", "2 parsecs", "1e-3", float("inf")])
+def test_a_bad_worker_memory_limit_names_the_parameter(value):
+    with pytest.raises(InvalidParameterError, match="'worker_memory_limit' must be a number of"):
+        RunSettings(worker_memory_limit=value)
+
+
+def test_recycling_settings_reach_meta_json_and_a_resume_may_change_them(tmp_path):
+    run = tmp_path / "run"
+    kwargs = {"population_size": 4, "generations": 1, "random_state": 0, "checkpoint": run}
+    evolve(lambda p: p["x"], {"x": Float(0, 1)}, max_tasks_per_worker=3, **kwargs)
+    settings = json.loads((run / "meta.json").read_text(encoding="utf-8"))["settings"]
+    assert settings["max_tasks_per_worker"] == 3
+    assert settings["worker_memory_limit"] is None
+    kwargs["generations"] = 2
+    evolve(lambda p: p["x"], {"x": Float(0, 1)}, worker_memory_limit="1GB", resume=True, **kwargs)

@@ -82,6 +82,7 @@ class ClusterLink:
         max_retries: int,
         startup_timeout: float,
         events: bool,
+        memory_limit: int | None = None,
     ) -> None:
         """Connect, wait for a first worker and hand the workers the objective.
 
@@ -100,11 +101,13 @@ class ClusterLink:
             and a first worker to join.
         events : bool
             Whether tasks report their start and end (the timeout needs it).
+        memory_limit : int, optional
+            Bytes per worker of the local cluster (its nannies' limit).
 
         On an error the caller releases the link with :meth:`close`.
         """
         self._worker_ids = {}
-        self._connect(target, n_workers, max_retries, startup_timeout)
+        self._connect(target, n_workers, max_retries, startup_timeout, memory_limit)
         client = self.client
         self.token = uuid.uuid4().hex[:12]
         self.plugin = f"evotune-objective-{self.token}"
@@ -129,7 +132,12 @@ class ClusterLink:
             ) from exc
 
     def _connect(
-        self, target: Any, n_workers: int | None, max_retries: int, startup_timeout: float
+        self,
+        target: Any,
+        n_workers: int | None,
+        max_retries: int,
+        startup_timeout: float,
+        memory_limit: int | None,
     ) -> None:
         if self.client is not None:
             return
@@ -140,7 +148,7 @@ class ClusterLink:
             return
         if target is None:
             assert n_workers is not None
-            proc, address = start_helper(n_workers, max_retries, startup_timeout)
+            proc, address = start_helper(n_workers, max_retries, startup_timeout, memory_limit)
             self.helper = proc
             # Stops the helper (and so the cluster) when the link is dropped
             # without close(), and at exit, even if the driver never shuts down.

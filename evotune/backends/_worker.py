@@ -60,10 +60,41 @@ def _drop_inherited(fds: list[int]) -> None:
                 pass
 
 
+def resident_bytes() -> int:
+    """This process's resident memory (RSS) now, in bytes; 0 where unknown.
+
+    Read from ``/proc`` on Linux; elsewhere from psutil when it is installed,
+    else the peak RSS (``getrusage``), which never falls, so a recycled worker
+    is judged by its peak.
+    """
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)
+    except Exception:
+        return 0
+
+
 def worker_main(
-    conn: Any, parent_pid: int, limit_threads: bool, inherited: list[int] | None = None
+    conn: Any,
+    parent_pid: int,
+    limit_threads: bool,
+    inherited: list[int] | None = None,
+    measure: bool = False,
 ) -> None:
-    """Entry point of a pool worker process."""
+    """Entry point of a pool worker process (``measure``: report the RSS after each task)."""
     _drop_inherited(list(inherited or []))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -93,7 +124,9 @@ def worker_main(
             task_id, params, fold, seed = msg
             reply: tuple[Any, ...]
             try:
-                reply = ("done", task_id, objective.run(params, fold, seed))
+                # the RSS after the task: the parent replaces a worker past its memory limit
+                result = objective.run(params, fold, seed)
+                reply = ("done", task_id, result, resident_bytes() if measure else 0)
             except Exception as exc:  # the objective chose to raise (error_score="raise")
                 try:
                     blob = dill.dumps(exc)

@@ -51,6 +51,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evotune._bytes import parse_bytes
 from evotune.backends.base import (
     DASK_MISSING,
     BaseBackend,
@@ -118,6 +119,11 @@ class DaskBackend(BaseBackend):
     startup_timeout : float, default=60
         Seconds to wait for the local cluster to start, for the connection to
         a scheduler, and for a first worker to join it.
+    memory_limit : int or str, optional
+        Bytes (or ``"2GB"``) per worker of the local cluster, its nannies'
+        ``memory_limit``: a worker past it is restarted, mid-task if need be,
+        its task retried as after a crash. None: Dask's default (the memory
+        shared among the workers); an existing cluster keeps its own.
 
     Examples
     --------
@@ -144,6 +150,7 @@ class DaskBackend(BaseBackend):
         max_retries: int = 1,
         limit_threads: bool = True,
         startup_timeout: float = 60.0,
+        memory_limit: int | str | None = None,
     ) -> None:
         if client_or_address is None:
             if n_workers is None:
@@ -173,6 +180,13 @@ class DaskBackend(BaseBackend):
             raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        if memory_limit is not None and client_or_address is not None:
+            raise ValueError(
+                "memory_limit is only for the local cluster DaskBackend starts; an existing "
+                f"cluster ({client_or_address!r}) keeps its workers' own limit (start them "
+                "with `dask worker --memory-limit 2GB ...`)"
+            )
+        self.memory_limit = parse_bytes("memory_limit", memory_limit)
         if not startup_timeout > 0:
             raise ValueError(f"startup_timeout must be > 0 seconds, got {startup_timeout!r}")
         self.client_or_address = client_or_address
@@ -198,14 +212,26 @@ class DaskBackend(BaseBackend):
         """A new backend like this one (not started, on the same cluster or a
         local one of as many workers) that gives up a task after ``timeout``
         seconds; this one is not changed."""
-        return DaskBackend(
-            self.client_or_address,
-            n_workers=self.n_workers if self.owns_cluster else None,
-            timeout=timeout,
-            max_retries=self.max_retries,
-            limit_threads=self.limit_threads,
-            startup_timeout=self.startup_timeout,
-        )
+        return self._copy(timeout=timeout)
+
+    def with_recycling(
+        self, max_tasks_per_worker: int | None, memory_limit: int | str | None
+    ) -> DaskBackend:
+        """A new backend like this one (not started) whose local cluster's
+        nannies restart a worker past ``memory_limit``; ``max_tasks_per_worker``
+        has no Dask counterpart and is refused."""
+        if max_tasks_per_worker is not None:
+            raise ValueError(
+                "'max_tasks_per_worker' is not supported by the Dask backend (Dask recycles a "
+                "worker by its memory: use worker_memory_limit), or use backend='process'"
+            )
+        return self._copy(memory_limit=memory_limit)
+
+    def _copy(self, **changes: Any) -> DaskBackend:
+        names = ("timeout", "max_retries", "limit_threads", "startup_timeout", "memory_limit")
+        kwargs = {name: getattr(self, name) for name in names}
+        kwargs["n_workers"] = self.n_workers if self.owns_cluster else None
+        return DaskBackend(self.client_or_address, **{**kwargs, **changes})
 
     def start(self, objective: Objective) -> None:
         from evotune.backends.process import check_picklable
@@ -220,6 +246,7 @@ class DaskBackend(BaseBackend):
                 max_retries=self.max_retries,
                 startup_timeout=self.startup_timeout,
                 events=self.timeout is not None,
+                memory_limit=self.memory_limit,
             )
         except Exception:
             self.shutdown()

@@ -1,4 +1,5 @@
-"""The backend factory: the backend for the user's ``backend``, ``n_jobs`` and ``timeout``.
+"""The backend factory: the backend for the user's ``backend``, ``n_jobs``, ``timeout``
+and worker recycling (``max_tasks_per_worker``, ``worker_memory_limit``).
 
 Apart from the protocol (:mod:`evotune.backends.base`), so that the protocol
 imports no backend and each backend imports only the protocol.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import numbers
 import os
+from dataclasses import dataclass
 from typing import Any
 
+from evotune._bytes import parse_bytes
 from evotune.backends.base import DASK_MISSING, Backend, as_backend
 
 __all__ = ["BACKEND_NAMES", "get_backend", "resolve_n_jobs"]
@@ -41,7 +44,24 @@ def _names() -> str:
     return ", ".join(repr(n) for n in BACKEND_NAMES[:-1]) + f" or {BACKEND_NAMES[-1]!r}"
 
 
-def _by_name(name: str, n_workers: int, timeout: float | None) -> Backend:
+@dataclass(frozen=True)
+class Recycling:
+    """When a worker process is replaced by a fresh one (None: never)."""
+
+    max_tasks_per_worker: int | None = None
+    worker_memory_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        # "2GB" and 2000000000 are the same limit
+        limit = parse_bytes("worker_memory_limit", self.worker_memory_limit)
+        object.__setattr__(self, "worker_memory_limit", limit)
+
+    def asked(self) -> dict[str, Any]:
+        """The settings given (not None), by name."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+def _by_name(name: str, n_workers: int, timeout: float | None, recycling: Recycling) -> Backend:
     """A new backend of the kind ``name``; its module is imported only now
     (Dask only for ``"dask"``)."""
     if name == "serial":
@@ -52,18 +72,57 @@ def _by_name(name: str, n_workers: int, timeout: float | None) -> Backend:
                 "'timeout' cannot be enforced by the serial backend (a hung fit cannot be "
                 "killed in-process); use backend='process' or backend='dask'"
             )
+        for setting in recycling.asked():
+            raise ValueError(
+                f"{setting!r} needs worker processes to recycle; the serial backend runs "
+                "every task in this process: use backend='process'"
+            )
         return SerialBackend()
     if name == "process":
         from evotune.backends.process import ProcessPoolBackend
 
-        return ProcessPoolBackend(n_workers=n_workers, timeout=timeout)
+        return ProcessPoolBackend(
+            n_workers=n_workers,
+            timeout=timeout,
+            max_tasks_per_worker=recycling.max_tasks_per_worker,
+            memory_limit=recycling.worker_memory_limit,
+        )
     if name == "dask":
         try:
             from evotune.backends.dask import DaskBackend
         except ImportError as exc:
             raise ImportError(f"backend='dask': {DASK_MISSING} ({exc})") from exc
-        return DaskBackend(n_workers=n_workers, timeout=timeout)
+        backend = DaskBackend(n_workers=n_workers, timeout=timeout)
+        return _with_recycling(backend, recycling)
     raise ValueError(f"backend must be {_names()} or a Backend, got {name!r}")
+
+
+def _with_recycling(backend: Backend, recycling: Recycling) -> Backend:
+    """``backend`` recycling its workers as asked: itself when nothing is asked
+    or it already does, else its configured copy; never changed in place."""
+    asked = recycling.asked()
+    if not asked:
+        return backend
+    own = {
+        "max_tasks_per_worker": getattr(backend, "max_tasks_per_worker", None),
+        "worker_memory_limit": getattr(backend, "memory_limit", None),
+    }
+    for name, value in asked.items():
+        if own[name] is not None and own[name] != value:
+            raise ValueError(
+                f"{name}={value!r} conflicts with the backend's own {own[name]!r} "
+                f"({backend!r}): give it in one place"
+            )
+    if all(own[name] == value for name, value in asked.items()):
+        return backend
+    copy = getattr(backend, "with_recycling", None)
+    if not callable(copy):
+        raise ValueError(
+            f"{', '.join(map(repr, asked))} cannot be applied to {backend!r}, which does not "
+            "recycle worker processes: use backend='process'"
+        )
+    merged = {**own, **asked}
+    return copy(merged["max_tasks_per_worker"], merged["worker_memory_limit"])
 
 
 def _with_timeout(backend: Backend, timeout: float | None) -> Backend:
@@ -79,12 +138,22 @@ def _with_timeout(backend: Backend, timeout: float | None) -> Backend:
     return backend.with_timeout(timeout)
 
 
-def get_backend(backend: Any = None, n_jobs: Any = 1, *, timeout: float | None = None) -> Backend:
-    """The backend for ``backend`` (an instance, a name or None), ``n_jobs`` and ``timeout``.
+def get_backend(
+    backend: Any = None,
+    n_jobs: Any = 1,
+    *,
+    timeout: float | None = None,
+    max_tasks_per_worker: int | None = None,
+    worker_memory_limit: int | str | None = None,
+) -> Backend:
+    """The backend for ``backend`` (an instance, a name or None), ``n_jobs``,
+    ``timeout`` and worker recycling.
 
-    A ``timeout`` needs a process to kill, so it selects the process pool
-    even for ``n_jobs=1``. ``"dask"`` starts a local Dask cluster of
-    ``n_jobs`` workers (:class:`~evotune.backends.dask.DaskBackend`).
+    A ``timeout`` needs a process to kill, and ``max_tasks_per_worker`` /
+    ``worker_memory_limit`` a process to replace, so each selects the process
+    pool even for ``n_jobs=1``. ``"dask"`` starts a local Dask cluster of
+    ``n_jobs`` workers (:class:`~evotune.backends.dask.DaskBackend`), whose
+    nannies take ``worker_memory_limit`` as their ``memory_limit``.
 
     A backend instance is never changed, as scikit-learn never changes an
     estimator it is given: without ``timeout``, or with the backend's own
@@ -107,12 +176,14 @@ def get_backend(backend: Any = None, n_jobs: Any = 1, *, timeout: float | None =
     (60, None)
     """
     n = resolve_n_jobs(n_jobs)
+    recycling = Recycling(max_tasks_per_worker, worker_memory_limit)  # type: ignore[arg-type]
     if backend is None:
-        backend = "serial" if n == 1 and timeout is None else "process"
+        in_process = n == 1 and timeout is None and not recycling.asked()
+        backend = "serial" if in_process else "process"
     if isinstance(backend, str):
-        return _by_name(backend, n, timeout)
+        return _by_name(backend, n, timeout, recycling)
     try:
         runner = as_backend(backend)
     except TypeError as exc:
         raise TypeError(f"backend must be {_names()} or a Backend; {exc}") from None
-    return _with_timeout(runner, timeout)
+    return _with_recycling(_with_timeout(runner, timeout), recycling)

@@ -4,22 +4,25 @@
 worker dies mid-task and leaves workers behind when its parent is killed. This
 pool is made of plain ``Process`` and ``Pipe`` objects instead: the parent knows
 which worker runs which task, waits on results and worker sentinels together,
-replaces a worker that died, kills one that passed its deadline, and every
-worker exits by itself as soon as its parent is gone.
+replaces a worker that died, kills one that passed its deadline, recycles one
+that ran its number of tasks or passed its memory limit (as ``maxtasksperchild``
+and Dask's nanny do: the worker leaves between two tasks, so no task is lost
+and the history is the same), and every worker exits by itself as soon as its
+parent is gone.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from evotune._bytes import parse_bytes
+from evotune.backends._start import main_module_hidden, open_fds
 from evotune.backends.base import BaseBackend
 
 if TYPE_CHECKING:
@@ -54,40 +57,7 @@ def check_picklable(objective: Objective) -> bytes:
         ) from exc
 
 
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """Start a worker without it re-running the user's script.
-
-    A spawned child normally imports the parent's ``__main__`` first, so a
-    script without an ``if __name__ == "__main__":`` guard would start its
-    search again in every worker. The objective reaches the workers pickled
-    by value (dill), so they never need ``__main__``: hide it while starting.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    saved: dict[str, Any] = {
-        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
-    }
-    main.__dict__.pop("__file__", None)
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)
-
-
 _START_METHODS = ("auto", "fork", "spawn", "forkserver")
-
-
-def _open_fds() -> list[int]:
-    """This process's open file descriptors (Linux; empty elsewhere)."""
-    try:
-        return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
-    except OSError:
-        return []
 
 
 @dataclass
@@ -98,6 +68,9 @@ class _Worker:
     deadline: float | None = None
     ready: bool = False
     started: float = 0.0
+    tasks: int = 0  # tasks finished, for max_tasks_per_worker
+    rss: int = 0  # resident bytes after its last task, for memory_limit
+    retire_by: float = 0.0  # time.monotonic() by which a retiring worker must be gone
 
 
 class ProcessPoolBackend(BaseBackend):
@@ -126,6 +99,18 @@ class ProcessPoolBackend(BaseBackend):
         BLAS/OpenMP thread (``limit_threads``), so an OpenMP thread pool the
         parent may have used is never needed in the copy; OpenBLAS's own idle
         threads are reset by its fork handler.
+    max_tasks_per_worker : int, optional
+        Tasks a worker runs before it is replaced by a fresh process (as
+        ``multiprocessing``'s ``maxtasksperchild``), so memory an objective
+        leaks is given back. None: workers live as long as the pool.
+    memory_limit : int or str, optional
+        Bytes (or a string such as ``"2GB"``, ``"512MiB"``): a worker whose
+        resident memory (RSS) exceeds it after a task is replaced before its
+        next task (as Dask's nanny ``memory_limit``, but never mid-task). A
+        task that passes it is not killed, so no result is lost.
+
+    Recycling never changes the history: a task's result depends on its
+    parameters, fold and seed only, not on the process that runs it.
 
     Examples
     --------
@@ -149,6 +134,8 @@ class ProcessPoolBackend(BaseBackend):
         max_retries: int = 1,
         limit_threads: bool = True,
         start_method: str = "auto",
+        max_tasks_per_worker: int | None = None,
+        memory_limit: int | str | None = None,
     ) -> None:
         if start_method not in _START_METHODS:
             raise ValueError(
@@ -159,6 +146,17 @@ class ProcessPoolBackend(BaseBackend):
             raise ValueError(f"n_workers must be >= 1, got {n_workers!r}")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+        if max_tasks_per_worker is not None and (
+            isinstance(max_tasks_per_worker, bool)
+            or not isinstance(max_tasks_per_worker, int)
+            or max_tasks_per_worker < 1
+        ):
+            raise ValueError(
+                "max_tasks_per_worker must be an integer >= 1 or None, got "
+                f"{max_tasks_per_worker!r}"
+            )
+        self.max_tasks_per_worker = max_tasks_per_worker
+        self.memory_limit = parse_bytes("memory_limit", memory_limit)
         self.n_workers: int = int(n_workers)
         self.timeout = timeout
         self.max_retries = int(max_retries)
@@ -166,6 +164,7 @@ class ProcessPoolBackend(BaseBackend):
         self.start_method = start_method
         self._payload: bytes | None = None
         self._workers: list[_Worker] = []
+        self._retiring: list[_Worker] = []
         self._queue: deque[Task] = deque()
         self._retries: dict[str, int] = {}
         self._done: list[tuple[Task, FoldResult]] = []
@@ -201,17 +200,17 @@ class ProcessPoolBackend(BaseBackend):
         # A forked worker would keep copies of this process's files open (the
         # run's lock among them, so a killed run's directory would stay locked
         # while a worker lingered): it replaces them with /dev/null at once.
-        inherited = _open_fds() if method == "fork" else []
+        inherited = open_fds() if method == "fork" else []
         parent, child = ctx.Pipe(duplex=True)
         keep = {0, 1, 2, parent.fileno(), child.fileno()}
         inherited = [fd for fd in inherited if fd not in keep]
         proc = ctx.Process(
             target=worker_main,
-            args=(child, os.getpid(), self.limit_threads, inherited),
+            args=(child, os.getpid(), self.limit_threads, inherited, self.memory_limit is not None),
             name="evotune-worker",
             daemon=True,
         )
-        with _main_module_hidden():
+        with main_module_hidden():
             proc.start()
         child.close()
         assert self._payload is not None
@@ -221,13 +220,26 @@ class ProcessPoolBackend(BaseBackend):
     def with_timeout(self, timeout: float) -> ProcessPoolBackend:
         """A new pool like this one (not started) that gives up a task after
         ``timeout`` seconds; this one is not changed."""
-        return ProcessPoolBackend(
-            self.n_workers,
-            timeout=timeout,
-            max_retries=self.max_retries,
-            limit_threads=self.limit_threads,
-            start_method=self.start_method,
-        )
+        return self._copy(timeout=timeout)
+
+    def with_recycling(
+        self, max_tasks_per_worker: int | None, memory_limit: int | str | None
+    ) -> ProcessPoolBackend:
+        """A new pool like this one (not started) that recycles its workers
+        after ``max_tasks_per_worker`` tasks or past ``memory_limit`` bytes;
+        this one is not changed."""
+        return self._copy(max_tasks_per_worker=max_tasks_per_worker, memory_limit=memory_limit)
+
+    def _copy(self, **changes: Any) -> ProcessPoolBackend:
+        kwargs: dict[str, Any] = {
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "limit_threads": self.limit_threads,
+            "start_method": self.start_method,
+            "max_tasks_per_worker": self.max_tasks_per_worker,
+            "memory_limit": self.memory_limit,
+        }
+        return ProcessPoolBackend(self.n_workers, **{**kwargs, **changes})
 
     # ------------------------------------------------------------ dispatch
     def submit(self, task: Task) -> None:
@@ -251,6 +263,7 @@ class ProcessPoolBackend(BaseBackend):
         return len(self._queue) + sum(w.task is not None for w in self._workers)
 
     def _dispatch(self) -> None:
+        self._reap()
         for w in self._workers:
             # a deadline must not count a fresh worker's start-up (imports)
             if w.ready and w.task is None and self._queue:
@@ -259,6 +272,36 @@ class ProcessPoolBackend(BaseBackend):
                 w.started = time.time()
                 w.deadline = None if self.timeout is None else time.monotonic() + self.timeout
                 w.conn.send((task.task_id, task.params, task.fold, task.seed))
+
+    def _spent(self, w: _Worker) -> bool:
+        """Whether ``w`` ran its number of tasks or passed its memory limit."""
+        if self.max_tasks_per_worker is not None and w.tasks >= self.max_tasks_per_worker:
+            return True
+        return self.memory_limit is not None and w.rss > self.memory_limit
+
+    def _retire(self, index: int) -> None:
+        """Replace an idle worker by a fresh one; the old one is asked to exit
+        (it finishes nothing: it is idle) and reaped later, without waiting."""
+        w = self._workers[index]
+        try:
+            w.conn.send(None)
+        except Exception:
+            self._kill(w)
+        else:
+            w.retire_by = time.monotonic() + 5.0
+            self._retiring.append(w)
+        self._workers[index] = self._spawn()
+
+    def _reap(self) -> None:
+        """Join retired workers that have exited; kill those that linger."""
+        now = time.monotonic()
+        keep = []
+        for w in self._retiring:
+            if w.process.is_alive() and now < w.retire_by:
+                keep.append(w)
+            else:
+                self._kill(w)
+        self._retiring = keep
 
     def _replace(self, index: int) -> None:
         w = self._workers[index]
@@ -352,6 +395,10 @@ class ProcessPoolBackend(BaseBackend):
             return  # a late reply for a task already given up
         if kind == "done":
             self._finish(task, msg[2], index, w.started)
+            w.tasks += 1
+            w.rss = msg[3] if len(msg) > 3 else 0
+            if self._spent(w):
+                self._retire(index)
         elif kind == "raised":
             import dill
 
@@ -401,20 +448,29 @@ class ProcessPoolBackend(BaseBackend):
         for w in self._workers:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))
             self._kill(w)
-        self._workers = []
+        for w in self._retiring:
+            self._kill(w)
+        self._workers, self._retiring = [], []
         self._queue.clear()
         self._payload = None
 
     def __repr__(self) -> str:
+        recycling = "".join(
+            f", {name}={value!r}"
+            for name, value in (
+                ("max_tasks_per_worker", self.max_tasks_per_worker),
+                ("memory_limit", self.memory_limit),
+            )
+            if value is not None
+        )
         return (
             f"ProcessPoolBackend(n_workers={self.n_workers}, timeout={self.timeout!r}, "
-            f"start_method={self.start_method!r})"
+            f"start_method={self.start_method!r}{recycling})"
         )
 
     def __del__(self) -> None:  # pragma: no cover - best effort
         try:
-            if self._workers:
-                for w in self._workers:
-                    self._kill(w)
+            for w in [*self._workers, *self._retiring]:
+                self._kill(w)
         except Exception:
             pass
