@@ -616,7 +616,9 @@ def test_workers_do_not_import_from_the_drivers_working_directory(tmp_path):
     script.parent.mkdir()
     script.write_text(WHICH_PATH.format())
     root = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    # no empty entry: an empty PYTHONPATH entry is the working directory itself
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     out = subprocess.run(
         [sys.executable, str(script)],
         cwd=here,
