@@ -29,7 +29,8 @@ def test_meta_records_every_search_and_run_setting_in_json(tmp_path):
         checkpoint=tmp_path / "run",
     )
     settings = json.loads((tmp_path / "run" / META).read_text())["settings"]
-    # the keys a run directory written before the settings redesign holds
+    # the keys a run directory written before the settings redesign holds, and the
+    # worker recycling settings (issue 14)
     assert set(settings) == {
         "population_size",
         "strategy",
@@ -51,6 +52,8 @@ def test_meta_records_every_search_and_run_setting_in_json(tmp_path):
         "patience",
         "timeout",
         "n_jobs",
+        "max_tasks_per_worker",
+        "worker_memory_limit",
     }
     assert settings["random_state"] == 0 and settings["in_flight"] is None
 
