@@ -316,9 +316,16 @@ _LEAKED: list[bytes] = []
 
 
 def leaky(p):
-    """Keeps 40 MB per call (written, so resident) and says which process ran it."""
-    _LEAKED.append(b"\x01" * (40 * 2**20))
+    """Keeps 64 MB per call (written, so resident) and says which process ran it."""
+    _LEAKED.append(b"\x01" * (64 * 2**20))
     return float(os.getpid())
+
+
+def _resident(p):
+    """A worker's RSS after importing this module, as ``leaky``'s worker does."""
+    from evotune.backends._worker import resident_bytes
+
+    return float(resident_bytes())
 
 
 def _pids(pool, n):
@@ -340,19 +347,18 @@ def test_a_worker_is_replaced_after_max_tasks_per_worker():
 
 
 def test_a_worker_past_its_memory_limit_is_replaced_before_its_next_task():
-    from evotune.backends._worker import resident_bytes
-
-    # a fresh worker's RSS, measured by a worker itself
+    # a fresh worker's RSS, measured by a worker itself after importing this
+    # module (a module-level function: a lambda would travel without the imports)
     probe = ProcessPoolBackend(1)
-    probe.start(FunctionObjective(lambda p: float(resident_bytes())))
+    probe.start(FunctionObjective(_resident))
     try:
         probe.submit(Task("0:0", 0, {"x": 0}, 0, 0))
         base = int(_drain(probe, 1)["0:0"].score)
     finally:
         probe.shutdown()
     assert base > 0
-    # 40 MB leaked per task: past base + 60 MB after the second task of a worker
-    pool = ProcessPoolBackend(1, memory_limit=base + 60 * 2**20)
+    # 64 MB leaked per task: past base + 96 MB after the second task of a worker
+    pool = ProcessPoolBackend(1, memory_limit=base + 96 * 2**20)
     pool.start(FunctionObjective(leaky))
     try:
         pids = _pids(pool, 6)
