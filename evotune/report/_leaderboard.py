@@ -168,24 +168,7 @@ def format_leaderboard(run: Run, top: int | None = 10) -> str:
     """
     rows = _rows(run, top, display=True)
     ranked = _ranked(run)[: len(rows)]
-    best = run.best
-    stopped = run.stopped or "- (no stop record: still running, or killed)"
-    lines = [f"run {run.path} ({run.direction} mean_score)"]
-    best_text = (
-        f"best score {_fmt_score(_as_float(best.get('mean_score')))} "
-        f"(id {_as_int(best.get('candidate'))})"
-        if best is not None
-        else "no successful evaluation"
-    )
-    lines.append(
-        f"{len(run.evaluations)} evaluations, {run.n_failed} failed; {best_text}; "
-        f"stopped: {stopped}"
-    )
-    if run.n_failed:
-        lines.append("failures: " + "; ".join(_failure_summary(run)))
-    # what the journal and meta.json say is escaped before it is laid out: a
-    # control character would act on the terminal, and would skew the widths
-    lines = [printable(line) for line in lines]
+    lines = _summary_lines(run)
     if not rows:
         lines.append("(no evaluation in the journal yet)")
         return "\n".join(lines)
@@ -227,6 +210,28 @@ def format_leaderboard(run: Run, top: int | None = 10) -> str:
     if len(rows) < len(run.evaluations):
         lines.append(f"(top {len(rows)} of {len(run.evaluations)})")
     return "\n".join(lines)
+
+
+def _summary_lines(run: Run) -> list[str]:
+    """The leaderboard's header: the run, its counts, best score, failures and stop."""
+    best = run.best
+    stopped = run.stopped or "- (no stop record: still running, or killed)"
+    lines = [f"run {run.path} ({run.direction} mean_score)"]
+    best_text = (
+        f"best score {_fmt_score(_as_float(best.get('mean_score')))} "
+        f"(id {_as_int(best.get('candidate'))})"
+        if best is not None
+        else "no successful evaluation"
+    )
+    lines.append(
+        f"{len(run.evaluations)} evaluations, {run.n_failed} failed; {best_text}; "
+        f"stopped: {stopped}"
+    )
+    if run.n_failed:
+        lines.append("failures: " + "; ".join(_failure_summary(run)))
+    # what the journal and meta.json say is escaped before it is laid out: a
+    # control character would act on the terminal, and would skew the widths
+    return [printable(line) for line in lines]
 
 
 def _is_number_text(text: str) -> bool:
