@@ -265,3 +265,31 @@ def test_a_function_or_a_module_attribute_is_not_an_estimator_class(tmp_path):
             match=rf"^estimator\.class: '{name}' .*not a scikit-learn estimator class.*{why}",
         ):
             load_experiment(_write(tmp_path, text))
+
+
+# ------------------------------------------------------------ issue 15, item 2
+def _history_of(exp, **override):
+    from evotune import evolve
+
+    X, y = exp.data.load()
+    kwargs = {**exp.evolve_kwargs(), **override}
+    result = evolve(exp.objective(X, y), exp.space, **kwargs)
+    return result.history.drop(columns=["fit_time", "score_time"])
+
+
+def test_the_example_experiment_repeats_exactly_with_its_seed(tmp_path):
+    from pathlib import Path
+
+    example = Path(__file__).parent.parent / "examples" / "experiment.toml"
+    exp = load_experiment(example)
+    assert exp.estimator.random_state == 0  # the estimator is seeded, not only the search
+    small = {"population_size": 3, "generations": 2, "n_jobs": 1}
+    first, second = _history_of(exp, **small), _history_of(exp, **small)
+    assert first.equals(second)
+    # what the seed does not cover: the same file with an unseeded forest
+    # differs from generation 0 (the old examples/experiment.toml)
+    text = example.read_text(encoding="utf-8").replace(", random_state = 0 }", " }")
+    unseeded = load_experiment(_write(tmp_path, text))
+    assert unseeded.estimator.random_state is None
+    a, b = _history_of(unseeded, **small), _history_of(unseeded, **small)
+    assert not a["mean_score"].equals(b["mean_score"])
