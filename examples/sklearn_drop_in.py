@@ -14,9 +14,8 @@ from scipy.stats import uniform
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
-from evotune import (
-    EvolutionarySearchCV,
-)  # was: from sklearn.model_selection import RandomizedSearchCV
+# was: from sklearn.model_selection import RandomizedSearchCV
+from evotune import EvolutionarySearchCV
 
 # scikit-learn's docstring example -------------------------------------------
 iris = load_iris()

@@ -371,6 +371,7 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # kill-and-resume of a real process
 def test_checkpoint_kill_and_resume_gives_the_same_cv_results(tmp_path):
     from _runs import KillingLR
 
