@@ -17,9 +17,9 @@
     max_features = { type = "categorical", choices = ["sqrt", "log2"] }
     min_impurity_decrease = { type = "float", low = 1e-6, high = 1e-1, log = true }
     degree = { type = "int", low = 2, high = 5, when = { kernel = "poly" } }
-    # or a choice of estimators, each with its own sub-space: a Pipeline's step
-    # clf = { type = "estimator", choices = { svc = { class = "sklearn.svm.SVC",
-    #         space = { C = { type = "float", low = 0.01, high = 100.0 } } }, ... } }
+    # a Pipeline's step may be a choice of estimators with their own sub-spaces:
+    # [space.clf] type = "estimator", then one [space.clf.choices.<name>] table
+    # per estimator: class, params, space (see evotune/_experiment_choice.py)
 
     [search]
     population_size = 10

@@ -379,12 +379,13 @@ def test_checkpoint_kill_and_resume_gives_the_same_cv_results(tmp_path):
     script = tmp_path / "search.py"
     script.write_text(KILL_SCRIPT.format(tests=str(Path(__file__).parent), ck=str(ck)))
     env = {**os.environ, "KILL_FIT_AT": "25"}
+    # each script takes a few seconds on an idle machine: 600 s is a generous multiple
     first = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
     )
     assert first.returncode == -9, first.stderr
     second = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600
     )
     assert second.returncode == 0, second.stderr
     X, y = load_breast_cancer(return_X_y=True)
