@@ -277,6 +277,7 @@ def _history_of(exp, **override):
     return result.history.drop(columns=["fit_time", "score_time"])
 
 
+@pytest.mark.slow  # four runs of random forests: about 1-2 min on a loaded machine
 def test_the_example_experiment_repeats_exactly_with_its_seed(tmp_path):
     from pathlib import Path
 
