@@ -17,6 +17,9 @@
     max_features = { type = "categorical", choices = ["sqrt", "log2"] }
     min_impurity_decrease = { type = "float", low = 1e-6, high = 1e-1, log = true }
     degree = { type = "int", low = 2, high = 5, when = { kernel = "poly" } }
+    # a Pipeline's step may be a choice of estimators with their own sub-spaces:
+    # [space.clf] type = "estimator", then one [space.clf.choices.<name>] table
+    # per estimator: class, params, space (see evotune/_experiment_choice.py)
 
     [search]
     population_size = 10
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evotune._experiment_choice import choice_name, choice_space
 from evotune._validation import InvalidParameterError
 from evotune.settings import TOML, check, declared, settings_for
 from evotune.space import Categorical, Float, Integer, Parameter, Space
@@ -192,7 +196,8 @@ def _build_parameter(name: str, spec: Any) -> Parameter:
         got = "nothing" if kind is None else f"{type(kind).__name__} {kind!r}"
         raise _fail(
             f"{key}.type",
-            f"must be one of int, float, categorical (a string; integer is int too); got {got}",
+            f"must be one of int, float, categorical, estimator (a string; integer is int too); "
+            f"got {got}",
         )
     when = spec.get("when")
     if when is not None:
@@ -219,10 +224,22 @@ def _build_parameter(name: str, spec: Any) -> Parameter:
         raise _fail(key, str(exc)) from None
 
 
-def _build_space(data: Any) -> Space:
+def _build_space(data: Any, source: Path) -> Space:
     table = _table(data, "space")
     if not table:
         raise _fail("space", "must declare at least one parameter")
+    try:
+        choice = choice_name(table)
+    except ValueError as exc:
+        raise ExperimentError(str(exc)) from None
+    if choice is not None:  # a choice of estimators (evotune/_experiment_choice.py)
+        return choice_space(
+            table,
+            choice,
+            build_parameter=_build_parameter,
+            make_estimator=lambda cls, params, key: _make_estimator(cls, params, key, source),
+            fail=_fail,
+        )
     params = {name: _build_parameter(name, spec) for name, spec in table.items()}
     try:
         return Space(params)
@@ -455,9 +472,12 @@ def load_experiment(path: str | Path) -> Experiment:
             raise _fail(section, "missing section")
     estimator = _build_estimator(data["estimator"], p)
     data_spec = _check_data(data["data"], p.parent)
-    space = _build_space(data["space"])
+    space = _build_space(data["space"], p)
     search = _check_search(data.get("search"))
-    for name in space.names:
+    choice = choice_name(data["space"])
+    for name in space.public_names:
+        if choice is not None and name.startswith(f"{choice}__"):
+            continue  # checked against its own estimator
         if name not in estimator.get_params(deep=True):
             raise _fail(
                 f"space.{name}",

@@ -1,7 +1,7 @@
 """``EvolutionaryFeatureSelector``: genetic feature selection as a scikit-learn selector.
 
 The genome is a :class:`~evotune.FeatureMask` (one bit per column, with a bound
-on the number kept) and, with ``param_space``, the estimator's hyperparameters
+on the number kept) and, with ``param_distributions``, the estimator's hyperparameters
 next to it, so the mask and the parameters evolve together. Each candidate is
 scored by cross-validation of a two-step :class:`~sklearn.pipeline.Pipeline`,
 a column-selecting step that takes the mask, then the estimator. That one
@@ -33,7 +33,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, St
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _estimator_has, check_is_fitted, validate_data
 
-from evotune._faces import check_settings, evolve_settings, settings_constraints
+from evotune._faces import (
+    check_settings,
+    evolve_settings,
+    param_distributions_of,
+    settings_constraints,
+)
 from evotune.objective import CrossValScore
 from evotune.records import FoldResult
 from evotune.result import Result
@@ -115,7 +120,7 @@ class EvolutionaryFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimat
     between ``min_features`` and ``max_features`` set), scored by the
     cross-validated score of ``estimator`` on the columns it keeps. Offspring
     come from uniform crossover and bit-flip mutation, and are repaired back
-    within the bounds. With ``param_space``, the estimator's hyperparameters
+    within the bounds. With ``param_distributions``, the estimator's hyperparameters
     are genes of the same genome, so mask and parameters evolve together.
     The best mask is then refitted on all the data.
 
@@ -132,19 +137,31 @@ class EvolutionaryFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimat
     min_features, max_features : int or float, default=1 and None
         The fewest and the most columns kept; a float in (0, 1] is a fraction
         of the columns (at least one). ``max_features=None`` allows all.
-    population_size : int, default=20
-    generations : int, default=10
+    n_iter : int, default=None
+        The number of candidates evaluated (an exact cap), with
+        ``population_size`` and ``generations`` chosen from it unless set, as
+        in :class:`~evotune.EvolutionarySearchCV`; None: the budget is
+        ``population_size * generations`` (20 * 10 unless set: unlike the
+        search, which takes scikit-learn's 10, a mask of many bits needs more).
+    population_size : int, default=None
+        Genomes per generation (None: 20, or chosen from ``n_iter``).
+    generations : int, default=None
         The initial population counts as the first, so at most
-        ``population_size * generations`` candidates are evaluated.
+        ``population_size * generations`` candidates are evaluated (None: 10,
+        or as many as ``n_iter`` needs).
     n_jobs : int, default=None
         Worker processes (-1 for all cores; None means 1); the history is the
         same for every value.
     random_state : int, RandomState or None
-        The one seed of the search.
-    param_space : dict or Space, optional
+        The one seed of the search (not of ``estimator`` or of an unseeded
+        ``cv`` splitter: seed those for a search that repeats exactly).
+    param_distributions : dict or Space, optional
         The estimator's hyperparameters to evolve with the mask, as for
         :class:`~evotune.EvolutionarySearchCV` (names as ``estimator``'s
         ``set_params`` takes them; ``"mask"`` is taken).
+    param_space : deprecated
+        The old name of ``param_distributions`` (a ``FutureWarning``; removed
+        in evotune 0.4).
     objectives : dict, optional
         Several objectives for an NSGA-II search, the first the primary one:
         ``{"score": "maximize", "n_features": "minimize"}`` trades the score
@@ -175,7 +192,7 @@ worker_memory_limit, backend, callbacks
     best_score_ : float
         The mean cross-validated score of the best candidate.
     best_params_ : dict
-        The best candidate's hyperparameters (empty without ``param_space``).
+        The best candidate's hyperparameters (empty without ``param_distributions``).
     history_ : DataFrame
         One row per evaluated candidate: ``param_mask`` (a tuple of booleans),
         the hyperparameters, the fold scores, times, status.
@@ -211,7 +228,9 @@ worker_memory_limit, backend, callbacks
         "scoring": [str, callable, None],
         "min_features": _COUNT,
         "max_features": [*_COUNT, None],
-        "param_space": [dict, Space, None],
+        "param_distributions": [dict, Space, None],
+        "param_space": [dict, Space, StrOptions({"deprecated"})],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "error_score": [StrOptions({"raise"}), numbers.Real],
         "verbose": ["verbose"],
         **settings_constraints(),
@@ -225,11 +244,12 @@ worker_memory_limit, backend, callbacks
         scoring: Any = None,
         min_features: float = 1,
         max_features: float | None = None,
-        population_size: int = 20,
-        generations: int = 10,
+        n_iter: int | None = None,
+        population_size: int | None = None,
+        generations: int | None = None,
         n_jobs: int | None = None,
         random_state: Any = None,
-        param_space: Any = None,
+        param_distributions: Any = None,
         objectives: Mapping[str, Any] | None = None,
         strategy: Any = "model_based",
         crossover_prob: float = 0.7,
@@ -253,6 +273,7 @@ worker_memory_limit, backend, callbacks
         backend: Any = None,
         callbacks: Sequence[Any] = (),
         verbose: int = 0,
+        param_space: Any = "deprecated",
     ) -> None:
         # scikit-learn stores every parameter as given, under its own name
         self.__dict__.update({k: v for k, v in locals().items() if k != "self"})
@@ -300,19 +321,20 @@ worker_memory_limit, backend, callbacks
     def _space(self, n_features: int) -> Space:
         low, high = self._bounds(n_features)
         given: dict[str, Any] = {}
-        if self.param_space:  # {}, as None, tunes no hyperparameter
-            given = dict(Space(self.param_space).items())
+        distributions = param_distributions_of(self, required=False)
+        if distributions:  # {}, as None, tunes no hyperparameter
+            given = dict(Space(distributions).items())
         if MASK in given:
             raise ValueError(
-                f"EvolutionaryFeatureSelector: 'param_space' must not name {MASK!r}, the name "
-                f"of the feature mask, got the names {list(given)}"
+                f"EvolutionaryFeatureSelector: 'param_distributions' must not name {MASK!r}, "
+                f"the name of the feature mask, got the names {list(given)}"
             )
         known = self.estimator.get_params(deep=True)
         unknown = [name for name in given if name not in known]
         if unknown:
             raise ValueError(
-                f"EvolutionaryFeatureSelector: 'param_space' names {unknown[0]!r}, which is not "
-                f"a parameter of {type(self.estimator).__name__}; its parameters are "
+                f"EvolutionaryFeatureSelector: 'param_distributions' names {unknown[0]!r}, which "
+                f"is not a parameter of {type(self.estimator).__name__}; its parameters are "
                 f"{sorted(known)}"
             )
         mask = FeatureMask(n_features, min_features=low, max_features=high)
@@ -335,7 +357,7 @@ worker_memory_limit, backend, callbacks
     def fit(
         self, X: Any, y: Any, *, groups: Any = None, **fit_params: Any
     ) -> EvolutionaryFeatureSelector:
-        """Evolve the feature mask (and ``param_space``), then refit the best.
+        """Evolve the feature mask (and ``param_distributions``), then refit the best.
 
         Parameters
         ----------

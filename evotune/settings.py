@@ -190,9 +190,10 @@ def setting(
     meta: bool = True,
     faces: frozenset[str] = _ALL,
     to_json: Callable[[Any], Any] | None = None,
+    from_n_iter: bool = False,
 ) -> Any:
     """One setting's declaration (a dataclass field; see the module's docstring)."""
-    info = Setting(rule, doc, resumable, meta, faces, to_json)
+    info = Setting(rule, doc, resumable, meta, faces, to_json, from_n_iter)
     return field(default=default, metadata={"setting": info})
 
 
@@ -207,6 +208,9 @@ class Setting:
     faces: frozenset[str]
     #: its form in ``meta.json`` (None: the value as it is)
     to_json: Callable[[Any], Any] | None = None
+    #: the estimators take None for it (their default): chosen from ``n_iter``
+    #: (see evotune._faces.budget_settings)
+    from_n_iter: bool = False
 
 
 def _objectives_json(value: Any) -> dict[str, str]:
@@ -222,7 +226,7 @@ _ANY = Rule(_anything, "any value")
 class SearchSettings:
     """The settings of the search itself (see :class:`evotune.Evolution`)."""
 
-    population_size: int = setting(20, _int(2), "Genomes per generation.")
+    population_size: int = setting(20, _int(2), "Genomes per generation.", from_n_iter=True)
     strategy: Any = setting(
         "model_based",
         Rule(_strategy, f"one of {list(STRATEGY_NAMES)} or a strategy object"),
@@ -299,7 +303,12 @@ class RunSettings:
     """The settings of a run: its budget, stops, workers and run directory."""
 
     generations: int = setting(
-        10, _int(1), "Generations, the initial population counted.", resumable=True, faces=_RUN
+        10,
+        _int(1),
+        "Generations, the initial population counted.",
+        resumable=True,
+        faces=_RUN,
+        from_n_iter=True,
     )
     max_evaluations: int | None = setting(
         None,
@@ -412,6 +421,9 @@ def search_settings_json(settings: Any) -> dict[str, Any]:
 def declared(face: str | None = None) -> dict[str, tuple[Any, Setting]]:
     """Every setting (of ``face``, when given): ``name -> (default, Setting)``.
 
+    The estimators' default of a setting chosen from ``n_iter``
+    (``population_size``, ``generations``) is None.
+
     Examples
     --------
     >>> declared("toml")["population_size"][0]
@@ -423,7 +435,8 @@ def declared(face: str | None = None) -> dict[str, tuple[Any, Setting]]:
             info = _info(f)
             if face is None or face in info.faces:
                 assert f.default is not MISSING
-                out[f.name] = (f.default, info)
+                auto = face == ESTIMATORS and info.from_n_iter
+                out[f.name] = (None if auto else f.default, info)
     return out
 
 

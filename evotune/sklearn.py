@@ -9,7 +9,9 @@ journal and resume.
 
 from __future__ import annotations
 
+import numbers
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -18,6 +20,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import get_tags
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, indexable
 
 from evotune._cv_results import (
@@ -25,7 +28,12 @@ from evotune._cv_results import (
     metric_names_of,
     multimetric_refit_message,
 )
-from evotune._faces import check_settings, evolve_settings, settings_constraints
+from evotune._faces import (
+    check_settings,
+    evolve_settings,
+    param_distributions_of,
+    settings_constraints,
+)
 from evotune.objective import CrossValScore, MetricNotReturned
 from evotune.result import Result
 from evotune.run import evolve
@@ -43,6 +51,18 @@ def _front_with_rows(result: Result) -> Any:
     return front
 
 
+def _warn_if_exhausted(result: Result, n_iter: int | None) -> None:
+    """scikit-learn's warning when the space holds fewer candidates than ``n_iter``."""
+    if n_iter is not None and result.stop_reason == "exhausted" and result.n_evaluations < n_iter:
+        warnings.warn(
+            f"The total space of parameters {result.n_evaluations} is smaller than "
+            f"n_iter={n_iter}. Running {result.n_evaluations} iterations. For exhaustive "
+            "searches, use GridSearchCV.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 class EvolutionarySearchCV(BaseSearchCV):
     """Evolutionary search over hyperparameters, a drop-in for ``RandomizedSearchCV``.
 
@@ -50,13 +70,23 @@ class EvolutionarySearchCV(BaseSearchCV):
     ----------
     estimator : estimator object
         Fitted on every (candidate, fold) with the candidate's parameters set.
-    param_space : Space, dict or list of dicts
-        A :class:`~evotune.Space`, or what ``RandomizedSearchCV`` takes as
-        ``param_distributions``: a dict of lists, ranges and frozen
+    param_distributions : dict, list of dicts or Space
+        What ``RandomizedSearchCV`` takes: a dict of lists, ranges and frozen
         ``scipy.stats`` distributions (any, through their cdf and ppf), or a
         list of such dicts, a conditional space whose dicts may give one name
-        different ranges (``cv_results_`` shows the public names only); ``{}``
-        is one candidate, the estimator as given.
+        different ranges (``cv_results_`` shows the public names only); or a
+        :class:`~evotune.Space`. ``{}`` is one candidate, the estimator as given.
+    n_iter : int, default=None
+        The number of candidates evaluated, as in ``RandomizedSearchCV``: an
+        exact cap, reached unless a stop rule (``patience``, ``time_budget``,
+        a callback) ends the run first or the space holds fewer candidates.
+        The search chooses ``population_size`` (half of ``n_iter``, between
+        2 and 20) and ``generations`` from it unless they are set; a
+        ``max_evaluations`` other than ``n_iter``, or ``population_size *
+        generations`` below it, is an error. None: 10, as in scikit-learn,
+        when none of ``population_size``, ``generations`` and
+        ``max_evaluations`` is set; else they decide the budget (20 genomes,
+        10 generations for the one left unset).
     scoring, n_jobs, refit, cv, verbose, error_score, return_train_score
         As in :class:`~sklearn.model_selection.RandomizedSearchCV`. With a
         multi-metric ``scoring``, the metric named by ``refit`` is the fitness
@@ -68,14 +98,31 @@ class EvolutionarySearchCV(BaseSearchCV):
         ``FitFailedWarning``. ``n_jobs`` is the number of worker processes
         (``-1``: all cores); the search gives the same ``cv_results_`` for
         every value.
+    pre_dispatch : int or str, default="2*n_jobs"
+        Accepted for compatibility with scikit-learn's searches, and ignored:
+        evotune's pool sends each worker one task at a time, so no task waits
+        in memory beyond those running (``in_flight`` sets how many candidates
+        an asynchronous strategy runs at once).
     random_state : int, RandomState or None
-        The seed of the whole search.
-    population_size, generations, strategy, crossover_prob, mutation_prob, elitism, \
-tournament_size, max_evaluations, time_budget, patience, initial_sampling, \
+        The seed of the whole search: every candidate, fold order given to
+        the workers and tie. It does not seed ``estimator`` or an unseeded
+        ``cv`` splitter: give them their own ``random_state``, as in
+        scikit-learn, for a search that repeats exactly.
+    population_size : int, default=None
+        Genomes per generation; None: chosen from ``n_iter`` (see above).
+    generations : int, default=None
+        Generations, the initial population counted; None: as many as
+        ``n_iter`` needs (see above).
+    max_evaluations : int, default=None
+        The same cap as ``n_iter``, under evotune's name.
+    param_space : deprecated
+        The old name of ``param_distributions``; it still works, with a
+        ``FutureWarning``, and will be removed in evotune 0.4.
+    strategy, crossover_prob, mutation_prob, elitism, \
+tournament_size, time_budget, patience, initial_sampling, \
 initial_population, screening, racing, in_flight
         As in :func:`evotune.evolve`; a raced candidate's unrun splits are NaN
-        in ``cv_results_`` and it ranks last; the budget is at most
-        ``population_size * generations`` candidates.
+        in ``cv_results_`` and it ranks last.
     objectives : dict, optional
         Several objectives for an NSGA-II search, e.g. ``{"accuracy":
         "maximize", "fit_time": "minimize"}``: scorer names of ``scoring``,
@@ -127,26 +174,33 @@ refit_time_, multimetric_
     >>> from sklearn.linear_model import LogisticRegression
     >>> X, y = load_iris(return_X_y=True)
     >>> search = EvolutionarySearchCV(LogisticRegression(max_iter=500),
-    ...                               {"C": loguniform(1e-2, 1e2)}, cv=3,
-    ...                               population_size=4, generations=2, random_state=0)
+    ...                               param_distributions={"C": loguniform(1e-2, 1e2)},
+    ...                               n_iter=8, cv=3, random_state=0)
     >>> search.fit(X, y).best_score_ > 0.9
     True
+    >>> len(search.cv_results_["params"])
+    8
     """
 
     refit: Any  # set in __init__ with every other parameter
+    #: the budget when neither n_iter nor any of population_size, generations
+    #: and max_evaluations is set: RandomizedSearchCV's default n_iter
+    _default_n_iter: ClassVar[int | None] = 10
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseSearchCV._parameter_constraints,
-        "param_space": [dict, list, Space],
+        "param_distributions": [dict, list, Space, None],
+        "param_space": [dict, list, Space, StrOptions({"deprecated"})],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
         **settings_constraints(),
     }
-    _parameter_constraints.pop("pre_dispatch", None)
 
     def __init__(
         self,
         estimator: Any,
-        param_space: Any,
+        param_distributions: Any = None,
         *,
+        n_iter: int | None = None,
         scoring: Any = None,
         n_jobs: int | None = None,
         refit: Any = True,
@@ -155,8 +209,9 @@ refit_time_, multimetric_
         random_state: Any = None,
         error_score: Any = np.nan,
         return_train_score: bool = False,
-        population_size: int = 20,
-        generations: int = 10,
+        pre_dispatch: Any = "2*n_jobs",
+        population_size: int | None = None,
+        generations: int | None = None,
         strategy: str = "model_based",
         crossover_prob: float = 0.7,
         mutation_prob: float = 0.3,
@@ -178,6 +233,7 @@ refit_time_, multimetric_
         worker_memory_limit: int | str | None = None,
         backend: Any = None,
         callbacks: Sequence[Any] = (),
+        param_space: Any = "deprecated",
     ) -> None:
         # scikit-learn stores every parameter as given, under its own name
         self.__dict__.update({k: v for k, v in locals().items() if k != "self"})
@@ -316,7 +372,8 @@ refit_time_, multimetric_
         self._validate_params()
         knee = self.objectives is not None and isinstance(self.refit, str) and self.refit == "knee"
         scorers, refit_metric = self._scorers_for(knee)
-        space = self.param_space if isinstance(self.param_space, Space) else Space(self.param_space)
+        given = param_distributions_of(self, required=True)
+        space = given if isinstance(given, Space) else Space(given)
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)
         routed = self._get_routed_params_for_fit(params)
@@ -345,6 +402,7 @@ refit_time_, multimetric_
             result: Result = evolve(objective, space, direction="maximize", **evolve_settings(self))
         except MetricNotReturned as exc:  # a callable scoring's dict without `refit`
             raise ValueError(multimetric_refit_message(self.refit) + f" ({exc})") from None
+        _warn_if_exhausted(result, self.n_iter)
         error_score = float(self.error_score) if not isinstance(self.error_score, str) else np.nan
         metric_names = metric_names_of(result.evaluations, objective.metric_names_)
         if callable(self.scoring) and list(metric_names) != ["score"]:

@@ -19,14 +19,14 @@ from evotune import EvolutionaryFeatureSelector, Float
 X, y = make_classification(
     n_samples=300, n_features=100, n_informative=20, n_redundant=0, shuffle=False, random_state=0
 )
-model = make_pipeline(StandardScaler(), SVC())
+model = make_pipeline(StandardScaler(), SVC(random_state=0))
 cv = StratifiedKFold(5, shuffle=True, random_state=0)
 
 selector = EvolutionaryFeatureSelector(
     model,
     cv=cv,
     max_features=20,
-    param_space={"svc__C": Float(0.1, 100, log=True)},
+    param_distributions={"svc__C": Float(0.1, 100, log=True)},
     population_size=30,
     generations=25,
     n_jobs=-1,

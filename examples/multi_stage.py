@@ -19,7 +19,7 @@ from sklearn.svm import SVC
 from evotune import CrossValScore, Float, Space, evolve
 
 X, y = load_breast_cancer(return_X_y=True)
-objective = CrossValScore(make_pipeline(StandardScaler(), SVC()), X, y, cv=3)
+objective = CrossValScore(make_pipeline(StandardScaler(), SVC(random_state=0)), X, y, cv=3)
 space = Space({"svc__C": Float(1e-3, 1e3, log=True), "svc__gamma": Float(1e-5, 1e1, log=True)})
 
 runs = Path(tempfile.mkdtemp(prefix="evotune-stages-"))

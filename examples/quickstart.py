@@ -21,7 +21,9 @@ def main() -> None:
             "svc__degree": Integer(2, 5, when={"svc__kernel": "poly"}),
         }
     )
-    objective = CrossValScore(make_pipeline(StandardScaler(), SVC()), X, y, cv=3, scoring="f1")
+    objective = CrossValScore(
+        make_pipeline(StandardScaler(), SVC(random_state=0)), X, y, cv=3, scoring="f1"
+    )
     result = evolve(objective, space, population_size=12, generations=6, random_state=0)
 
     print(f"best f1 {result.best_score:.4f} with {result.best_params}")

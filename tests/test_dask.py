@@ -27,6 +27,9 @@ from evotune.backends import get_backend
 from evotune.backends.dask import SchedulerLostError
 from evotune.experiment import ExperimentError, load_experiment
 
+# Dask: every test starts a local cluster or a scheduler process (deselect with -m "not slow")
+pytestmark = pytest.mark.slow
+
 KEEP = ["id", "param_x", "param_lr", "param_n", "param_kind", "mean_score", "status"]
 SETTINGS = {"population_size": 8, "generations": 4, "random_state": 0}
 

@@ -134,7 +134,7 @@ def test_mask_and_hyperparameters_evolve_together():
         make_pipeline(StandardScaler(), SVC()),
         cv=3,
         max_features=15,
-        param_space={"svc__C": Float(1e-2, 1e2, log=True)},
+        param_distributions={"svc__C": Float(1e-2, 1e2, log=True)},
         population_size=8,
         generations=4,
         random_state=0,
@@ -265,8 +265,12 @@ def test_regressor_delegates_what_it_has():
         ({"min_features": 0}, InvalidParameterError, r"'min_features' parameter .* Got 0"),
         ({"max_features": -2}, InvalidParameterError, r"'max_features' parameter .* Got -2"),
         ({"population_size": 1}, InvalidParameterError, r"'population_size' must be >= 2, got 1"),
-        ({"param_space": {"mask": [1, 2]}}, ValueError, r"must not name 'mask'"),
-        ({"param_space": {"gamma": [1, 2]}}, ValueError, r"names 'gamma', which is not a para"),
+        ({"param_distributions": {"mask": [1, 2]}}, ValueError, r"must not name 'mask'"),
+        (
+            {"param_distributions": {"gamma": [1, 2]}},
+            ValueError,
+            r"names .gamma., which is not a para",
+        ),
     ],
 )
 def test_bad_settings_rejected(kwargs, error, match):
@@ -274,10 +278,27 @@ def test_bad_settings_rejected(kwargs, error, match):
         small(**kwargs).fit(X, y)
 
 
-def test_an_empty_param_space_tunes_the_mask_only():
+def test_an_empty_param_distributions_tunes_the_mask_only():
     # issue 14 (8): {} is now a space of one candidate; for the selector it adds
     # no gene (not the hidden gene of that one candidate)
-    with_empty = small(param_space={}).fit(X, y)
+    with_empty = small(param_distributions={}).fit(X, y)
     without = small().fit(X, y)
     assert [c for c in with_empty.history_.columns if c.startswith("param_")] == ["param_mask"]
     assert with_empty.history_["mean_score"].tolist() == without.history_["mean_score"].tolist()
+
+
+# ---------------------------------------------------------------------------
+# issue 15, item 1: the same names as EvolutionarySearchCV
+
+
+def test_n_iter_is_the_exact_budget_and_param_space_is_deprecated():
+    kw = {"population_size": None, "generations": None}
+    selector = small(n_iter=5, **kw).fit(X, y)
+    assert len(selector.history_) == 5
+    space = {"C": Float(0.1, 10.0, log=True)}
+    new = small(param_distributions=space).fit(X, y)
+    with pytest.warns(FutureWarning, match="'param_space' was renamed 'param_distributions'"):
+        old = small(param_space=space).fit(X, y)
+    assert old.history_["mean_score"].tolist() == new.history_["mean_score"].tolist()
+    with pytest.raises(ValueError, match="give only 'param_distributions', got both"):
+        small(param_space=space, param_distributions=space).fit(X, y)

@@ -256,6 +256,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # kill-and-resume of a real process
 def test_the_front_survives_kill_and_resume(tmp_path):
     script = tmp_path / "front.py"
     script.write_text(SCRIPT)

@@ -15,6 +15,9 @@ from _runs import SPACE, comparable, mixed, pid_alive, run_script, write_script
 
 from evotune import FunctionObjective, evolve
 
+# kill-and-resume: every test kills and resumes real runs (deselect with -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 def _as_script_objective():
     """``mixed`` under the name the script's objective has in its journal."""

@@ -162,7 +162,7 @@ def test_clone_get_params_set_params():
     space = Space({"C": Float(0.1, 10.0)})
     s = EvolutionarySearchCV(LogisticRegression(), space, population_size=7, timeout=3.0)
     params = s.get_params()
-    assert params["param_space"] is space and params["population_size"] == 7
+    assert params["param_distributions"] is space and params["population_size"] == 7
     assert params["estimator__C"] == 1.0
     c = clone(s)
     assert c.get_params()["population_size"] == 7
@@ -176,13 +176,13 @@ def test_clone_get_params_set_params():
     [
         ({"population_size": 1}, "population_size"),
         ({"strategy": "nope"}, "strategy"),
-        ({"param_space": {"C": Float(1.0, 2.0), "x": object()}}, "'x'"),
+        ({"param_distributions": {"C": Float(1.0, 2.0), "x": object()}}, "'x'"),
         ({"scoring": "not-a-scorer"}, "scoring"),
     ],
 )
 def test_bad_settings_fail_in_fit_naming_them(iris, change, match):
     X, y = iris
-    kw = {"param_space": {"C": Float(0.1, 10.0)}, **TINY}
+    kw = {"param_distributions": {"C": Float(0.1, 10.0)}, **TINY}
     kw.update(change)
     s = EvolutionarySearchCV(LogisticRegression(), **kw)  # stored untouched
     with pytest.raises((ValueError, TypeError), match=match):
@@ -332,7 +332,7 @@ def test_failed_candidates_rank_last_whatever_error_score(iris):
 def test_n_jobs_2_gives_the_same_cv_results(iris):
     X, y = iris
     kw = dict(
-        param_space={"C": Float(1e-2, 10.0, log=True)},
+        param_distributions={"C": Float(1e-2, 10.0, log=True)},
         cv=3,
         population_size=4,
         generations=2,
@@ -371,6 +371,7 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # kill-and-resume of a real process
 def test_checkpoint_kill_and_resume_gives_the_same_cv_results(tmp_path):
     from _runs import KillingLR
 
@@ -378,12 +379,13 @@ def test_checkpoint_kill_and_resume_gives_the_same_cv_results(tmp_path):
     script = tmp_path / "search.py"
     script.write_text(KILL_SCRIPT.format(tests=str(Path(__file__).parent), ck=str(ck)))
     env = {**os.environ, "KILL_FIT_AT": "25"}
+    # each script takes a few seconds on an idle machine: 600 s is a generous multiple
     first = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
     )
     assert first.returncode == -9, first.stderr
     second = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600
     )
     assert second.returncode == 0, second.stderr
     X, y = load_breast_cancer(return_X_y=True)
@@ -731,3 +733,132 @@ def test_raced_candidates_do_not_warn_of_non_finite_scores(iris):
         s.fit(X, y)
     assert (s.history_["status"] == "raced").any()
     assert not [w for w in record if "non-finite" in str(w.message)]
+
+
+# ------------------------------------------------------------ issue 15, item 1
+def test_every_keyword_of_randomized_search_cv_is_taken_and_n_iter_is_exact(iris):
+    import inspect
+
+    X, y = iris
+    ours = inspect.signature(EvolutionarySearchCV).parameters
+    theirs = inspect.signature(RandomizedSearchCV).parameters
+    assert set(theirs) <= set(ours), set(theirs) - set(ours)
+    # RandomizedSearchCV's own keywords, every one spelled out
+    kw = {
+        "param_distributions": {"C": loguniform(1e-2, 1e2), "fit_intercept": [True, False]},
+        "n_iter": 7,
+        "scoring": "accuracy",
+        "n_jobs": None,
+        "refit": True,
+        "cv": 3,
+        "verbose": 0,
+        "pre_dispatch": "2*n_jobs",
+        "random_state": 0,
+        "error_score": np.nan,
+        "return_train_score": True,
+    }
+    assert set(kw) == set(theirs) - {"estimator"}
+    ref = RandomizedSearchCV(LogisticRegression(max_iter=300), **kw).fit(X, y)
+    search = EvolutionarySearchCV(LogisticRegression(max_iter=300), **kw).fit(X, y)
+    assert len(search.cv_results_["params"]) == len(ref.cv_results_["params"]) == 7
+    assert set(search.cv_results_) == set(ref.cv_results_)
+    keys = [tuple(sorted(p.items())) for p in search.cv_results_["params"]]
+    assert len(set(keys)) == 7  # seven distinct candidates
+
+
+@pytest.mark.parametrize("strategy", ["model_based", "ga", "steady_state", "random"])
+@pytest.mark.parametrize("n_iter", [1, 7, 20])
+def test_n_iter_is_honoured_exactly_by_every_kind_of_strategy(iris, strategy, n_iter):
+    X, y = iris
+    search = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300),
+        param_distributions={"C": loguniform(1e-2, 1e2)},
+        n_iter=n_iter,
+        strategy=strategy,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == n_iter == len(search.history_)
+
+
+def test_population_and_generations_chosen_from_n_iter_or_set(iris):
+    X, y = iris
+    base = {"param_distributions": {"C": Float(0.1, 10.0, log=True)}, "cv": 2, "random_state": 0}
+    est = LogisticRegression(max_iter=300)
+    # nothing set: RandomizedSearchCV's default budget, 10
+    assert len(EvolutionarySearchCV(est, **base).fit(X, y).cv_results_["params"]) == 10
+    # the budget settings alone keep their meaning: at most 3 * 2
+    s = EvolutionarySearchCV(est, population_size=3, generations=2, **base).fit(X, y)
+    assert len(s.cv_results_["params"]) == 6
+    # n_iter with generations: the population is what spends it in 2 generations
+    s = EvolutionarySearchCV(est, n_iter=8, generations=2, strategy="ga", **base).fit(X, y)
+    assert len(s.cv_results_["params"]) == 8 and s.result_.n_evaluations == 8
+    assert s.history_["generation"].max() <= 2
+    # n_iter with population_size: as many generations as it takes
+    s = EvolutionarySearchCV(est, n_iter=9, population_size=2, strategy="ga", **base).fit(X, y)
+    assert len(s.cv_results_["params"]) == 9 and s.history_["generation"].max() >= 4
+    # the same number under evotune's name is accepted
+    s = EvolutionarySearchCV(est, n_iter=5, max_evaluations=5, **base).fit(X, y)
+    assert len(s.cv_results_["params"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"n_iter": 0}, r"'n_iter' must be >= 1, got 0"),
+        ({"n_iter": 2.5}, r"'n_iter'"),
+        (
+            {"n_iter": 20, "max_evaluations": 30},
+            r"'n_iter' and 'max_evaluations' .*n_iter=20, max_evaluations=30",
+        ),
+        (
+            {"n_iter": 20, "population_size": 4, "generations": 3},
+            r"'n_iter'=20 cannot be spent by population_size=4 \* generations=3",
+        ),
+    ],
+)
+def test_budget_conflicts_are_refused_before_any_work(iris, tmp_path, change, match):
+    X, y = iris
+    run = tmp_path / "run"
+    s = EvolutionarySearchCV(
+        LogisticRegression(), {"C": Float(0.1, 10.0)}, cv=2, checkpoint=run, **change
+    )
+    with pytest.raises(ValueError, match=match):
+        s.fit(X, y)
+    assert not run.exists()
+
+
+def test_param_space_still_works_with_a_future_warning(iris):
+    X, y = iris
+    space = {"C": Float(0.1, 10.0, log=True)}
+    new = EvolutionarySearchCV(LogisticRegression(max_iter=300), space, n_iter=4, cv=2)
+    old = EvolutionarySearchCV(LogisticRegression(max_iter=300), param_space=space, n_iter=4, cv=2)
+    new.set_params(random_state=0).fit(X, y)
+    with pytest.warns(FutureWarning, match="'param_space' was renamed 'param_distributions'"):
+        old.set_params(random_state=0).fit(X, y)
+    assert old.cv_results_["params"] == new.cv_results_["params"]
+    assert old.get_params()["param_space"] is space and clone(old).param_space is not None
+    both = EvolutionarySearchCV(LogisticRegression(), space, param_space=space, n_iter=2)
+    with pytest.raises(ValueError, match="give only 'param_distributions', got both"):
+        both.fit(X, y)
+    with pytest.raises(ValueError, match="'param_distributions' is required"):
+        EvolutionarySearchCV(LogisticRegression(), n_iter=2).fit(X, y)
+
+
+def test_pre_dispatch_is_accepted_and_changes_nothing(iris):
+    X, y = iris
+    kw = {"param_distributions": {"C": Float(0.1, 10.0)}, "n_iter": 4, "cv": 2, "random_state": 0}
+    a = EvolutionarySearchCV(LogisticRegression(max_iter=300), **kw).fit(X, y)
+    b = EvolutionarySearchCV(LogisticRegression(max_iter=300), pre_dispatch=3, **kw).fit(X, y)
+    assert b.get_params()["pre_dispatch"] == 3
+    assert a.cv_results_["params"] == b.cv_results_["params"]
+
+
+def test_a_space_smaller_than_n_iter_warns_as_scikit_learn_does(iris):
+    X, y = iris
+    s = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300), {"C": [0.1, 1.0, 10.0]}, n_iter=5, cv=2, random_state=0
+    )
+    with pytest.warns(UserWarning, match="total space of parameters 3 is smaller than n_iter=5"):
+        s.fit(X, y)
+    assert len(s.cv_results_["params"]) == 3
