@@ -34,6 +34,7 @@ and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import sys
@@ -77,7 +78,11 @@ _OBJECTIVE_KEYS: dict[str, tuple[type, ...]] = {
     "error_score": (float, int, str),
     "shuffle": (bool,),
     "scheduler": (str,),
+    "connect_timeout": (float, int),
 }
+# seconds to reach an existing Dask scheduler (``connect_timeout``): short, a
+# scheduler that answers does so at once
+CONNECT_TIMEOUT = 10.0
 
 
 def _fail(key: str, message: str) -> ExperimentError:
@@ -281,6 +286,12 @@ def _check_backend(table: dict[str, Any]) -> None:
             check_scheduler_address(table["scheduler"])
         except ValueError as exc:
             raise _fail("search.scheduler", str(exc).removeprefix("scheduler ")) from None
+    if "connect_timeout" in table:
+        wait = table["connect_timeout"]
+        if "scheduler" not in table:
+            raise _fail("search.connect_timeout", "applies only with scheduler = ... in [search]")
+        if isinstance(wait, bool) or not wait > 0:
+            raise _fail("search.connect_timeout", f"must be > 0 seconds, got {wait!r}")
     if backend == "serial" and "timeout" in table:
         raise _fail(
             "search.timeout",
@@ -409,25 +420,65 @@ class Experiment:
             error_score=self.search.get("error_score", float("nan")),
         )
 
+    def check_objective(self, X: Any, y: Any) -> None:
+        """Check ``cv`` and ``scoring`` against the estimator and the data, so
+        that a run never starts (nor writes a file) with settings that fail
+        every candidate; the error names the key."""
+        from sklearn.base import is_classifier
+        from sklearn.metrics import check_scoring, get_scorer_names
+        from sklearn.model_selection import check_cv
+
+        cv = self.search.get("cv", 5)
+        if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
+            raise _fail("search.cv", f"must be an int >= 2 (the number of folds), got {cv!r}")
+        try:
+            splitter = check_cv(cv, y, classifier=is_classifier(self.estimator))
+            next(iter(splitter.split(X, y)))
+        except ValueError as exc:
+            raise _fail("search.cv", f"{cv} folds cannot split these data: {exc}") from None
+        scoring = self.search.get("scoring")
+        names = [scoring] if isinstance(scoring, str) else list(scoring or [])
+        if isinstance(scoring, dict):
+            names = list(scoring.values())
+        for name in names:
+            if not isinstance(name, str) or name not in get_scorer_names():
+                close = difflib.get_close_matches(str(name), get_scorer_names(), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise _fail(
+                    "search.scoring",
+                    f"{name!r} is not a scikit-learn scorer name{hint} "
+                    "(the names: sklearn.metrics.get_scorer_names())",
+                )
+        try:
+            check_scoring(self.estimator, scoring=scoring)
+        except (TypeError, ValueError) as exc:
+            raise _fail("search.scoring", str(exc)) from None
+
     def evolve_kwargs(self) -> dict[str, Any]:
         """The settings of :func:`evotune.evolve` the file sets.
 
         ``scheduler`` becomes ``backend=DaskBackend(scheduler, timeout=timeout)``
         (nothing is contacted until the run starts).
         """
-        skip = {"cv", "scoring", "error_score", "shuffle", "scheduler"}
+        skip = {"cv", "scoring", "error_score", "shuffle", "scheduler", "connect_timeout"}
         kwargs = {k: v for k, v in self.search.items() if k not in skip}
         if "scheduler" in self.search:
             from evotune.backends.dask import DaskBackend
 
             kwargs["backend"] = DaskBackend(
-                self.search["scheduler"], timeout=self.search.get("timeout")
+                self.search["scheduler"],
+                timeout=self.search.get("timeout"),
+                startup_timeout=float(self.search.get("connect_timeout", CONNECT_TIMEOUT)),
             )
         return kwargs
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(path: str | Path, *, data_dir: str | Path | None = None) -> Experiment:
     """Read and check an experiment file; nothing runs and nothing is written.
+
+    Relative data paths (``csv``, ``parquet``) are resolved against
+    ``data_dir``, by default the file's own directory (``evotune resume``
+    passes the one recorded at ``evotune run``).
 
     Examples
     --------
@@ -454,7 +505,8 @@ def load_experiment(path: str | Path) -> Experiment:
         if section not in data:
             raise _fail(section, "missing section")
     estimator = _build_estimator(data["estimator"], p)
-    data_spec = _check_data(data["data"], p.parent)
+    base = Path(data_dir) if data_dir is not None else p.parent
+    data_spec = _check_data(data["data"], base.absolute())
     space = _build_space(data["space"])
     search = _check_search(data.get("search"))
     for name in space.names:
