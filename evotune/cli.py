@@ -144,12 +144,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
     elif out.is_dir():
         # a directory in which nothing ran takes the corrected file
         clear_unstarted(out, (EXPERIMENT_COPY,))
+    made = [p for p in (out, *out.parents) if not p.exists()]  # to remove if nothing runs
     out.mkdir(parents=True, exist_ok=True)
-    if not ran or not copy.exists():
-        shutil.copyfile(args.experiment, copy)
-        write_run_file(out, data_dir=data_dir_of(args.experiment))
     overrides = {"n_jobs": args.n_jobs, "generations": generations}
-    return _run_experiment(experiment, data, out, resume=ran, overrides=overrides, args=args)
+    try:
+        if not ran or not copy.exists():
+            shutil.copyfile(args.experiment, copy)
+            write_run_file(out, data_dir=data_dir_of(args.experiment))
+        return _run_experiment(experiment, data, out, resume=ran, overrides=overrides, args=args)
+    except BaseException:
+        if not ran:
+            _remove_unstarted(out, made)
+        raise
+
+
+def _remove_unstarted(out: Path, made: list[Path]) -> None:
+    """After a run that failed before its first evaluation (a scheduler that
+    does not answer Dask, Ctrl-C at once): no file of it and no directory
+    this command made is left behind."""
+    from evotune._cli_checks import clear_unstarted, started
+
+    if not out.is_dir() or started(out):
+        return
+    clear_unstarted(out, (EXPERIMENT_COPY,))
+    for path in made:
+        try:
+            path.rmdir()  # only if empty
+        except OSError:
+            return
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
@@ -423,15 +445,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    except RuntimeError as exc:
-        dask_client = sys.modules.get("evotune.backends._dask_client")
-        unreachable = getattr(dask_client, "SchedulerUnreachableError", None)
-        if unreachable is None or not isinstance(exc, unreachable):
-            raise
-        if args.debug:
-            traceback.print_exc()
-        print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_UNREACHABLE
     except SchedulerLostError as exc:
         # not bad input: the cluster went away; the journal is whole
         if args.debug:
@@ -450,6 +463,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        dask_client = sys.modules.get("evotune.backends._dask_client")
+        unreachable = getattr(dask_client, "SchedulerUnreachableError", None)
+        if unreachable is None or not isinstance(exc, unreachable):
+            raise
+        if args.debug:
+            traceback.print_exc()
+        print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_UNREACHABLE
 
 
 if __name__ == "__main__":  # pragma: no cover

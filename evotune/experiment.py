@@ -34,7 +34,6 @@ and what is allowed.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import sys
@@ -421,38 +420,11 @@ class Experiment:
         )
 
     def check_objective(self, X: Any, y: Any) -> None:
-        """Check ``cv`` and ``scoring`` against the estimator and the data, so
-        that a run never starts (nor writes a file) with settings that fail
-        every candidate; the error names the key."""
-        from sklearn.base import is_classifier
-        from sklearn.metrics import check_scoring, get_scorer_names
-        from sklearn.model_selection import check_cv
+        """Check ``cv`` and ``scoring`` on the estimator and the data before a
+        run (see :func:`evotune._experiment_checks.check_objective`)."""
+        from evotune._experiment_checks import check_objective
 
-        cv = self.search.get("cv", 5)
-        if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
-            raise _fail("search.cv", f"must be an int >= 2 (the number of folds), got {cv!r}")
-        try:
-            splitter = check_cv(cv, y, classifier=is_classifier(self.estimator))
-            next(iter(splitter.split(X, y)))
-        except ValueError as exc:
-            raise _fail("search.cv", f"{cv} folds cannot split these data: {exc}") from None
-        scoring = self.search.get("scoring")
-        names = [scoring] if isinstance(scoring, str) else list(scoring or [])
-        if isinstance(scoring, dict):
-            names = list(scoring.values())
-        for name in names:
-            if not isinstance(name, str) or name not in get_scorer_names():
-                close = difflib.get_close_matches(str(name), get_scorer_names(), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise _fail(
-                    "search.scoring",
-                    f"{name!r} is not a scikit-learn scorer name{hint} "
-                    "(the names: sklearn.metrics.get_scorer_names())",
-                )
-        try:
-            check_scoring(self.estimator, scoring=scoring)
-        except (TypeError, ValueError) as exc:
-            raise _fail("search.scoring", str(exc)) from None
+        check_objective(self.estimator, self.search, X, y, _fail)
 
     def evolve_kwargs(self) -> dict[str, Any]:
         """The settings of :func:`evotune.evolve` the file sets.
