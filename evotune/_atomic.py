@@ -10,6 +10,22 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` sets it:
+    racy with other threads); Linux shows it in /proc, elsewhere it is set
+    back at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_open(
     path: str | os.PathLike[str], mode: str = "w", *, fsync: bool = True
@@ -33,6 +49,9 @@ def atomic_open(
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
+        # mkstemp makes the file 0600; the renamed file follows the umask as
+        # one made by open() does (the journal beside it does)
+        os.fchmod(fd, 0o666 & ~_umask())
         newline = None if "b" in mode else ""  # CSV and JSON written as given
         with os.fdopen(fd, mode, newline=newline) as fh:
             yield fh

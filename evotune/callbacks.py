@@ -162,6 +162,7 @@ class ProgressBar(Callback):
         self._bar: Any = None
         self._best = math.nan
         self._sign = 1.0
+        self._replayed = 0  # generations a resumed run takes from its journal
 
     def _stream(self) -> TextIO:
         return self.file if self.file is not None else sys.stderr
@@ -174,6 +175,7 @@ class ProgressBar(Callback):
         self._plain = plain
         self._best = math.nan
         self._sign = 1.0 if evolution.direction == "maximize" else -1.0
+        self._replayed = _generations_told(getattr(evolution, "run_dir", None))
         if not plain:
             from tqdm.auto import tqdm
 
@@ -203,6 +205,11 @@ class ProgressBar(Callback):
 
     def on_generation_end(self, state: Any) -> None:
         rec = state.record
+        if state.generation < self._replayed:
+            # taken from the journal, not run: said once, at its last generation
+            if state.generation == self._replayed - 1:
+                self._say(f"replayed {state.n_evaluations} evaluations from the journal")
+            return
         if self._bar is not None:
             self._bar.set_description(f"generation {state.generation + 1}")
             return
@@ -216,7 +223,37 @@ class ProgressBar(Callback):
             flush=True,
         )
 
+    def _say(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.set_description(text, refresh=True)
+        else:
+            print(text, file=self._stream(), flush=True)
+
     def on_run_end(self, result: Any) -> None:
         if self._bar is not None:
+            if result is not None and self._bar.n != self._bar.total:
+                # a run that stopped early (patience, a budget, a space
+                # exhausted) is done: its bar ends full
+                self._bar.total = self._bar.n
+                self._bar.refresh()
             self._bar.close()
             self._bar = None
+
+
+def _generations_told(run_dir: Any) -> int:
+    """Generations the journal in ``run_dir`` holds (0 without one)."""
+    if run_dir is None:
+        return 0
+    from pathlib import Path
+
+    from evotune._journal_read import JournalError, read_journal
+    from evotune.journal import JOURNAL
+
+    path = Path(run_dir) / JOURNAL
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return 0
+        told = read_journal(path, keep=()).told
+    except (OSError, JournalError):
+        return 0
+    return max(told) + 1 if told else 0

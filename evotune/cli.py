@@ -1,9 +1,10 @@
 """The ``evotune`` command line: run, resume, report, demo.
 
 Exit status: 0 success, 2 bad input (a one-line error; ``--debug`` shows the
-traceback), 1 a lost Dask scheduler (the run can be resumed), 74 a full disk
-(sysexits' EX_IOERR: the journal is whole, resume once there is room), 130
-interrupted by Ctrl-C, 143 by SIGTERM.
+traceback), 1 a lost Dask scheduler (the run can be resumed), 69 a Dask
+scheduler that cannot be reached (sysexits' EX_UNAVAILABLE: nothing ran and no
+file was written), 74 a full disk (sysexits' EX_IOERR: the journal is whole,
+resume once there is room), 130 interrupted by Ctrl-C, 143 by SIGTERM.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import json
 import logging
 import math
 import os
+import shlex
 import shutil
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,13 +62,32 @@ def _recorded_strategy(out: Path) -> dict[str, Any]:
     return {"strategy": recorded} if recorded in STRATEGY_NAMES else {}
 
 
+def _prepare(experiment: Any) -> tuple[Any, Any]:
+    """The experiment's data, with every check that needs them or the
+    network made: before any file is written."""
+    from evotune._cli_checks import probe_scheduler
+    from evotune.experiment import CONNECT_TIMEOUT
+
+    X, y = experiment.data.load()
+    experiment.check_objective(X, y)
+    if "scheduler" in experiment.search:
+        wait = float(experiment.search.get("connect_timeout", CONNECT_TIMEOUT))
+        probe_scheduler(experiment.search["scheduler"], wait)
+    return X, y
+
+
 def _run_experiment(
-    experiment: Any, out: Path, *, resume: bool, overrides: dict[str, Any], args: argparse.Namespace
+    experiment: Any,
+    data: tuple[Any, Any],
+    out: Path,
+    *,
+    resume: bool,
+    overrides: dict[str, Any],
+    args: argparse.Namespace,
 ) -> int:
     from evotune import evolve
 
-    X, y = experiment.data.load()
-    objective = experiment.objective(X, y)
+    objective = experiment.objective(*data)
     kwargs = experiment.evolve_kwargs()
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     if resume and "strategy" not in kwargs:
@@ -82,41 +104,95 @@ def _run_experiment(
     return 0
 
 
+def _generations(experiment: Any, out: Path, asked: int | None) -> int | None:
+    """The run's number of generations: ``asked`` (``--generations``) or the
+    one a resume recorded, never fewer than the run has done (a resume never
+    shrinks a run's history); an extension is recorded in ``run.json``."""
+    from evotune._cli_checks import generations_done, read_run_file, write_run_file
+
+    recorded = read_run_file(out).get("generations")
+    if asked is None:
+        return recorded if isinstance(recorded, int) else None
+    done = generations_done(out)
+    if asked < done:
+        raise UsageError(
+            f"--generations {asked} is fewer than the {done} generations {out} has done; "
+            f"a resume only continues or extends a run (give {done} or more)"
+        )
+    file_total = experiment.search.get("generations", 10)
+    if asked != file_total or recorded is not None:
+        write_run_file(out, generations=asked)
+    return asked
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    from evotune._cli_checks import clear_unstarted, data_dir_of, started, write_run_file
     from evotune.experiment import load_experiment
-    from evotune.journal import JOURNAL
 
     experiment = load_experiment(args.experiment)  # every check before any file is written
     out = Path(args.out) if args.out else Path("runs") / Path(args.experiment).stem
-    if (out / JOURNAL).exists() and not args.resume:
+    data = _prepare(experiment)
+    ran = out.is_dir() and started(out)
+    if ran and not args.resume:
         raise UsageError(f"{out} already holds a run; add --resume to continue it, or choose --out")
-    out.mkdir(parents=True, exist_ok=True)
-    from evotune.journal import JOURNAL
-
     copy = out / EXPERIMENT_COPY
-    ran = (out / JOURNAL).exists() and (out / JOURNAL).stat().st_size > 0
     if ran and copy.exists() and copy.read_text(encoding="utf-8") != experiment.text:
         raise UsageError(f"{out} was run from another experiment file ({copy} differs)")
-    if not ran or not copy.exists():
+    generations = None
+    if ran:
+        generations = _generations(experiment, out, None)  # an extension a resume recorded
+    elif out.is_dir():
         # a directory in which nothing ran takes the corrected file
-        shutil.copyfile(args.experiment, copy)
-    return _run_experiment(
-        experiment, out, resume=args.resume, overrides={"n_jobs": args.n_jobs}, args=args
-    )
+        clear_unstarted(out, (EXPERIMENT_COPY,))
+    made = [p for p in (out, *out.parents) if not p.exists()]  # to remove if nothing runs
+    out.mkdir(parents=True, exist_ok=True)
+    overrides = {"n_jobs": args.n_jobs, "generations": generations}
+    try:
+        if not ran or not copy.exists():
+            shutil.copyfile(args.experiment, copy)
+            write_run_file(out, data_dir=data_dir_of(args.experiment))
+        return _run_experiment(experiment, data, out, resume=ran, overrides=overrides, args=args)
+    except BaseException:
+        if not ran:
+            _remove_unstarted(out, made)
+        raise
+
+
+def _remove_unstarted(out: Path, made: list[Path]) -> None:
+    """After a run that failed before its first evaluation (a scheduler that
+    does not answer Dask, Ctrl-C at once): no file of it and no directory
+    this command made is left behind."""
+    from evotune._cli_checks import clear_unstarted, started
+
+    if not out.is_dir() or started(out):
+        return
+    clear_unstarted(out, (EXPERIMENT_COPY,))
+    for path in made:
+        try:
+            path.rmdir()  # only if empty
+        except OSError:
+            return
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
+    from evotune._cli_checks import read_run_file
     from evotune.experiment import load_experiment
 
     out = Path(args.directory)
     copy = out / EXPERIMENT_COPY
     if not copy.exists():
         raise UsageError(f"{out} is not a run directory made by `evotune run` (no {copy.name})")
-    experiment = load_experiment(copy)
     if args.generations is not None and args.generations < 1:
         raise UsageError(f"--generations must be >= 1, got {args.generations}")
-    overrides = {"generations": args.generations, "n_jobs": args.n_jobs}
-    return _run_experiment(experiment, out, resume=True, overrides=overrides, args=args)
+    # relative data paths: from where `evotune run` found the file (older
+    # runs, without run.json: beside the copy, as before)
+    experiment = load_experiment(copy, data_dir=read_run_file(out).get("data_dir"))
+    data = _prepare(experiment)
+    overrides = {
+        "generations": _generations(experiment, out, args.generations),
+        "n_jobs": args.n_jobs,
+    }
+    return _run_experiment(experiment, data, out, resume=True, overrides=overrides, args=args)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -156,8 +232,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from sklearn.model_selection import StratifiedKFold
 
     from evotune import CrossValScore, Float, Integer, Space, evolve
+    from evotune._cli_checks import started
     from evotune.backends.factory import resolve_n_jobs
 
+    out = Path(args.out)
+    if out.is_dir() and started(out):
+        raise UsageError(f"{out} already holds a run; remove it or choose --out")
     X, y = load_digits(return_X_y=True)
     space = Space(
         {
@@ -193,26 +273,35 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         n_jobs=args.n_jobs,
         random_state=args.random_state,
         callbacks=callbacks,
+        checkpoint=out,  # a run directory, as `evotune run` makes: `report` reads it
     )
     from evotune.journal import HALL_OF_FAME, HISTORY
 
-    out = Path(args.out)
-    result.save(out)
     print(f"best accuracy {result.best_score:.4f} with {result.best_params}")
     print(f"{result.n_evaluations} evaluations; wrote {out / HISTORY} and {out / HALL_OF_FAME}")
+    print(f"see the leaderboard and plots with: evotune report {shlex.quote(str(out))}")
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
+    # --debug and --quiet are taken before and after the subcommand: the
+    # subcommands' copies default to SUPPRESS, so they never reset a flag
+    # given before the subcommand (argparse's sub-parser defaults would)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    common.add_argument("--quiet", action="store_true", help="no progress output")
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of errors"
+    )
+    common.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output"
+    )
 
     parser = argparse.ArgumentParser(
         prog="evotune",
         description="Evolutionary hyperparameter tuning: run, resume and report long searches.",
-        parents=[common],
     )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--version", action="version", version=f"evotune {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
@@ -257,7 +346,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="tune a gradient-boosting classifier on the bundled digits data",
         description="Tune HistGradientBoostingClassifier on scikit-learn's digits data "
-        "over 5 parameters and write history.csv and hall_of_fame.csv.",
+        "over 5 parameters; the output is a run directory that `evotune report` reads.",
     )
     demo.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
     demo.add_argument("--population-size", type=int, default=12, help="default: 12")
@@ -270,9 +359,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from evotune._version import __version__
+
+    return str(__version__)
+
+
 def _one_line(exc: BaseException) -> str:
+    from evotune.loop import AllFailedError
+
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    if isinstance(exc, AllFailedError) and len(text) > 1:
+        # the first line says that all failed, the next one why (the most
+        # frequent error): without it the one line drops the cause
+        return f"{text[0]} {text[1]}"
+    return text[0]
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """evotune's own warnings as ``evotune: warning: ...`` (the file and line
+    of evotune's code tell a user nothing); others as Python shows them."""
+    if str(Path(filename).resolve()).startswith(_PACKAGE):
+        print(f"evotune: warning: {message}", file=file or sys.stderr)
+    else:
+        _default_show(message, category, filename, lineno, file, line)
+
+
+_default_show = warnings.showwarning
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -286,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="evotune: %(message)s",
     )
+    warnings.showwarning = _show_warning
+    from evotune._cli_checks import EXIT_UNREACHABLE, SchedulerUnreachable
     from evotune._signals import Interrupted
     from evotune.backends.base import SchedulerLostError
     from evotune.experiment import ExperimentError
@@ -312,6 +439,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_DISK_FULL
+    except SchedulerUnreachable as exc:
+        # the cluster is not there: nothing ran and nothing was written
+        if args.debug:
+            traceback.print_exc()
+        print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_UNREACHABLE
     except SchedulerLostError as exc:
         # not bad input: the cluster went away; the journal is whole
         if args.debug:
@@ -330,6 +463,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        dask_client = sys.modules.get("evotune.backends._dask_client")
+        unreachable = getattr(dask_client, "SchedulerUnreachableError", None)
+        if unreachable is None or not isinstance(exc, unreachable):
+            raise
+        if args.debug:
+            traceback.print_exc()
+        print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_UNREACHABLE
 
 
 if __name__ == "__main__":  # pragma: no cover

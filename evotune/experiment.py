@@ -81,7 +81,11 @@ _OBJECTIVE_KEYS: dict[str, tuple[type, ...]] = {
     "error_score": (float, int, str),
     "shuffle": (bool,),
     "scheduler": (str,),
+    "connect_timeout": (float, int),
 }
+# seconds to reach an existing Dask scheduler (``connect_timeout``): short, a
+# scheduler that answers does so at once
+CONNECT_TIMEOUT = 10.0
 
 
 def _fail(key: str, message: str) -> ExperimentError:
@@ -298,6 +302,12 @@ def _check_backend(table: dict[str, Any]) -> None:
             check_scheduler_address(table["scheduler"])
         except ValueError as exc:
             raise _fail("search.scheduler", str(exc).removeprefix("scheduler ")) from None
+    if "connect_timeout" in table:
+        wait = table["connect_timeout"]
+        if "scheduler" not in table:
+            raise _fail("search.connect_timeout", "applies only with scheduler = ... in [search]")
+        if isinstance(wait, bool) or not wait > 0:
+            raise _fail("search.connect_timeout", f"must be > 0 seconds, got {wait!r}")
     if backend == "serial" and "timeout" in table:
         raise _fail(
             "search.timeout",
@@ -426,25 +436,38 @@ class Experiment:
             error_score=self.search.get("error_score", float("nan")),
         )
 
+    def check_objective(self, X: Any, y: Any) -> None:
+        """Check ``cv`` and ``scoring`` on the estimator and the data before a
+        run (see :func:`evotune._experiment_checks.check_objective`)."""
+        from evotune._experiment_checks import check_objective
+
+        check_objective(self.estimator, self.search, X, y, _fail)
+
     def evolve_kwargs(self) -> dict[str, Any]:
         """The settings of :func:`evotune.evolve` the file sets.
 
         ``scheduler`` becomes ``backend=DaskBackend(scheduler, timeout=timeout)``
         (nothing is contacted until the run starts).
         """
-        skip = {"cv", "scoring", "error_score", "shuffle", "scheduler"}
+        skip = {"cv", "scoring", "error_score", "shuffle", "scheduler", "connect_timeout"}
         kwargs = {k: v for k, v in self.search.items() if k not in skip}
         if "scheduler" in self.search:
             from evotune.backends.dask import DaskBackend
 
             kwargs["backend"] = DaskBackend(
-                self.search["scheduler"], timeout=self.search.get("timeout")
+                self.search["scheduler"],
+                timeout=self.search.get("timeout"),
+                startup_timeout=float(self.search.get("connect_timeout", CONNECT_TIMEOUT)),
             )
         return kwargs
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(path: str | Path, *, data_dir: str | Path | None = None) -> Experiment:
     """Read and check an experiment file; nothing runs and nothing is written.
+
+    Relative data paths (``csv``, ``parquet``) are resolved against
+    ``data_dir``, by default the file's own directory (``evotune resume``
+    passes the one recorded at ``evotune run``).
 
     Examples
     --------
@@ -471,7 +494,8 @@ def load_experiment(path: str | Path) -> Experiment:
         if section not in data:
             raise _fail(section, "missing section")
     estimator = _build_estimator(data["estimator"], p)
-    data_spec = _check_data(data["data"], p.parent)
+    base = Path(data_dir) if data_dir is not None else p.parent
+    data_spec = _check_data(data["data"], base.absolute())
     space = _build_space(data["space"], p)
     search = _check_search(data.get("search"))
     choice = choice_name(data["space"])

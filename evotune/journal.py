@@ -125,13 +125,32 @@ def _fold_to_json(result: FoldResult) -> dict[str, Any]:
 
 class _Lock:
     """An exclusive ``flock`` on ``lock``: released by the kernel when the
-    holder dies, so a lock left by a dead process is simply taken over."""
+    holder dies, so a lock left by a dead process is simply taken over.
+
+    A clean release removes the file (a finished run leaves no ``lock``): it
+    is unlinked while still held, and a taker checks after its ``flock``
+    that the file it locked is still the one at the path (else it locked a
+    removed file and tries again), so two runs never both hold the lock.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fh: Any = None
 
     def acquire(self) -> None:
+        for _ in range(100):
+            self._acquire_once()
+            try:
+                same = os.path.samestat(os.fstat(self.fh.fileno()), os.stat(self.path))
+            except OSError:
+                same = False
+            if same:
+                return
+            self.fh.close()  # the file locked was removed by its last holder
+            self.fh = None
+        raise RunLockedError(f"the lock {self.path} keeps being replaced; try again")
+
+    def _acquire_once(self) -> None:
         try:
             fh = open(self.path, "a+")
         except OSError as exc:
@@ -161,6 +180,10 @@ class _Lock:
     def release(self) -> None:
         if self.fh is not None:
             try:
+                try:
+                    os.unlink(self.path)  # while held: see the class's note
+                except OSError:
+                    pass
                 self.fh.close()
             finally:
                 self.fh = None

@@ -158,3 +158,15 @@ def test_fsync_false_still_writes_through_a_rename(tmp_path):
         fh.write("new")
     assert target.read_text() == "new"
     assert os.stat(target).st_ino != before
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_an_atomic_file_follows_the_umask(tmp_path, mask):
+    # before: mkstemp's 0600 whatever the umask, unlike the journal beside it
+    old = os.umask(mask)
+    try:
+        with atomic_open(tmp_path / "a.csv") as fh:
+            fh.write("x")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "a.csv").st_mode & 0o777 == 0o666 & ~mask

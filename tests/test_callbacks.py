@@ -204,3 +204,46 @@ def test_progress_bar_defaults_to_stderr(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("generation") == 2
+
+
+def test_progress_bar_ends_full_when_the_run_stops_early():
+    # before: a run stopped by patience left the bar at a fraction of its budget
+    out = io.StringIO()
+    res = evolve(
+        lambda p: 1.0,  # never better: patience stops it after two generations
+        SPACE,
+        population_size=4,
+        generations=10,
+        patience=1,
+        callbacks=[ProgressBar(out, plain=False)],
+        random_state=0,
+    )
+    assert res.stop_reason == "patience" and res.n_evaluations < 40
+    last = out.getvalue().rsplit("\r", 1)[-1]
+    assert "100%" in last and f"{res.n_evaluations}/{res.n_evaluations}" in last
+
+
+def test_progress_bar_says_once_what_a_resume_replayed(tmp_path):
+    # before: every replayed generation was printed again with "elapsed 0.0s"
+    first = evolve(
+        lambda p: p["x"],
+        SPACE,
+        population_size=4,
+        generations=2,
+        checkpoint=tmp_path / "r",
+        random_state=0,
+    )
+    out = io.StringIO()
+    evolve(
+        lambda p: p["x"],
+        SPACE,
+        population_size=4,
+        generations=3,
+        checkpoint=tmp_path / "r",
+        resume=True,
+        random_state=0,
+        callbacks=[ProgressBar(out)],
+    )
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"replayed {first.n_evaluations} evaluations from the journal"
+    assert len(lines) == 2 and PLAIN_LINE.match(lines[1]).group(1) == "2"

@@ -389,3 +389,262 @@ def test_report_escapes_control_characters_from_the_journal(tmp_path):
     assert as_json.returncode == 0, as_json.stderr
     assert "\x1b" not in as_json.stdout
     assert json.loads(as_json.stdout)["leaderboard"][0]["k\x1b[1m\r"] in ("\x1b[2Jclear", "plain")
+
+
+# ------------------------------------------------------------ issue 15: the command line
+def _one_error_line(proc):
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("evotune: error: "), lines[0]
+    return lines[0]
+
+
+def _bad(tmp_path, old, new, name="bad.toml"):
+    assert old in SMALL_TOML
+    path = tmp_path / name
+    path.write_text(SMALL_TOML.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("cv = 3", "cv = 1", "search.cv"),
+        ("cv = 3", 'cv = 3\nscoring = "acuracy"', "search.scoring"),
+        ("population_size = 4", "population_size = 1", "search.population_size"),
+        ("generations = 2", "generations = 0", "search.generations"),
+        ("n_jobs = 1", "n_jobs = 0", "search.n_jobs"),
+    ],
+)
+def test_every_check_runs_before_any_file_and_names_the_key(tmp_path, old, new, key):
+    # before: cv and scoring failed in the run, after runs/<name>/experiment.toml
+    # was written, with sklearn's message and no key
+    bad = _bad(tmp_path, old, new)
+    proc = _cli("run", bad, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert key in _one_error_line(proc)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_scoring_typo_names_the_close_scorer(tmp_path):
+    bad = _bad(tmp_path, "cv = 3", 'cv = 3\nscoring = "acuracy"')
+    line = _one_error_line(_cli("run", bad, cwd=tmp_path))
+    assert "'acuracy'" in line and "did you mean 'accuracy'" in line
+
+
+def test_a_csv_target_that_is_not_a_column_is_refused_before_any_file(tmp_path):
+    pd.DataFrame({"a": [1.0, 2.0] * 10, "label": [0, 1] * 10}).to_csv(
+        tmp_path / "train.csv", index=False
+    )
+    toml = _bad(
+        tmp_path, 'loader = "sklearn.datasets.load_iris"', 'csv = "train.csv"\ntarget = "lable"'
+    )
+    proc = _cli("run", toml, cwd=tmp_path)
+    assert proc.returncode == 2
+    line = _one_error_line(proc)
+    assert "data.target" in line and "'lable'" in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_directory_in_which_nothing_ran_takes_the_corrected_file(tmp_path):
+    # before: a run that wrote its journal's first record and stopped before
+    # any evaluation (an unreachable scheduler) made the corrected file
+    # "already hold a run" / "was run from another experiment file"
+    from evotune.journal import RunDirectory
+
+    out = tmp_path / "runs" / "small"
+    out.mkdir(parents=True)
+    (out / "experiment.toml").write_text("an older, wrong file")
+    run = RunDirectory.open(out, {"space": {}, "settings": {}}, resume=False)
+    run.record_start(False)
+    run.close()
+    assert (out / "meta.json").exists()
+    toml = tmp_path / "small.toml"
+    toml.write_text(SMALL_TOML)
+    proc = _cli("run", toml, "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "experiment.toml").read_text() == SMALL_TOML
+    assert len(pd.read_csv(out / "history.csv")) > 0
+
+
+def test_an_unreachable_scheduler_is_one_line_exit_69_and_no_directory(tmp_path):
+    pytest.importorskip("distributed")
+    import time
+
+    toml = _bad(tmp_path, "n_jobs = 1", 'backend = "dask"\nscheduler = "tcp://127.0.0.1:1"')
+    started = time.monotonic()
+    proc = _cli("run", toml, cwd=tmp_path)
+    assert time.monotonic() - started < 45  # before: 62 s (a 60 s wait) and exit 1
+    assert proc.returncode == 69, proc.stderr
+    line = _one_error_line(proc)
+    assert "tcp://127.0.0.1:1" in line and "connect_timeout" in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_connect_timeout_is_checked_and_needs_a_scheduler(tmp_path):
+    pytest.importorskip("distributed")
+    zero = _bad(
+        tmp_path,
+        "n_jobs = 1",
+        'backend = "dask"\nscheduler = "tcp://127.0.0.1:1"\nconnect_timeout = 0',
+    )
+    proc = _cli("run", zero, cwd=tmp_path)
+    assert proc.returncode == 2 and "search.connect_timeout" in _one_error_line(proc)
+    alone = _bad(tmp_path, "n_jobs = 1", "connect_timeout = 5", name="alone.toml")
+    proc = _cli("run", alone, cwd=tmp_path)
+    assert proc.returncode == 2 and "search.connect_timeout" in _one_error_line(proc)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_when_every_candidate_fails_the_one_line_gives_the_cause(tmp_path):
+    # before: "All the 4 evaluations of the first generation failed." alone
+    toml = _bad(tmp_path, "params = { max_iter = 200 }", 'params = { solver = "nonsense" }')
+    proc = _cli("run", toml, "--quiet", cwd=tmp_path)
+    assert proc.returncode == 2
+    line = _one_error_line(proc)
+    assert "All the 4 evaluations of the first generation failed." in line
+    assert "failed with:" in line and "solver" in line
+
+
+def test_debug_and_quiet_are_honoured_before_the_subcommand(tmp_path):
+    # before: `evotune --quiet run` printed progress, `evotune --debug run` no traceback
+    toml = tmp_path / "small.toml"
+    toml.write_text(SMALL_TOML)
+    quiet = _cli("--quiet", "run", toml, "--out", tmp_path / "q")
+    assert quiet.returncode == 0, quiet.stderr
+    assert not [x for x in quiet.stdout.splitlines() if GEN_LINE.match(x)], quiet.stdout
+    assert "best score" in quiet.stdout
+    bad = _bad(tmp_path, "cv = 3", "cv = 1")
+    debug = _cli("--debug", "run", bad, "--out", tmp_path / "d")
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    after = _cli("run", bad, "--out", tmp_path / "d", "--debug")
+    assert after.returncode == 2 and "Traceback" in after.stderr
+
+
+def test_version():
+    from evotune import __version__
+
+    proc = _cli("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"evotune {__version__}"
+
+
+@pytest.fixture(scope="module")
+def csv_run(tmp_path_factory):
+    """The README's form, `csv = "train.csv"` beside the file, run from elsewhere."""
+    work = tmp_path_factory.mktemp("csvrun")
+    project = work / "project"
+    project.mkdir()
+    from sklearn.datasets import load_iris
+
+    load_iris(as_frame=True).frame.to_csv(project / "train.csv", index=False)
+    toml = project / "exp.toml"
+    toml.write_text(
+        SMALL_TOML.replace(
+            'loader = "sklearn.datasets.load_iris"', 'csv = "train.csv"\ntarget = "target"'
+        )
+    )
+    first = _cli("run", "project/exp.toml", cwd=work)
+    out = work / "runs" / "exp"
+    extended = _cli("resume", out, "--generations", "3")
+    return out, first, extended
+
+
+def test_a_csv_run_resumes_and_extends(csv_run):
+    # before: resume read train.csv beside the run directory's copy: "does not exist"
+    out, first, extended = csv_run
+    assert first.returncode == 0, first.stderr
+    assert extended.returncode == 0, extended.stderr
+    assert pd.read_csv(out / "history.csv")["generation"].max() == 2
+
+
+def test_a_resume_replays_once_in_one_line(csv_run):
+    # before: each replayed generation was printed again, with "elapsed 0.0s"
+    _, _, extended = csv_run
+    lines = extended.stdout.splitlines()
+    assert lines.count("replayed 8 evaluations from the journal") == 1
+    gens = [int(m.group(1)) for m in (GEN_LINE.match(x) for x in lines) if m]
+    assert gens == [2]
+
+
+def test_a_resume_never_shrinks_the_run_and_an_extension_is_kept(csv_run):
+    # before: --generations 1 after 3 rewrote history.csv to fewer rows without
+    # a word, and a later plain resume forgot the extension
+    out, _, _ = csv_run
+    before = (out / "history.csv").read_text()
+    shrink = _cli("resume", out, "--generations", "1")
+    assert shrink.returncode == 2
+    line = _one_error_line(shrink)
+    assert "--generations 1" in line and "3 generations" in line
+    assert (out / "history.csv").read_text() == before
+    plain = _cli("resume", out, "--quiet")
+    assert plain.returncode == 0, plain.stderr
+    assert pd.read_csv(out / "history.csv")["generation"].max() == 2
+    assert (out / "history.csv").read_text() == before
+
+
+def test_a_finished_run_leaves_no_lock(csv_run):
+    out, _, _ = csv_run
+    assert not (out / "lock").exists()
+
+
+def test_files_of_a_run_directory_follow_the_umask(tmp_path):
+    # before: history.csv, hall_of_fame.csv and meta.json were 0600, the journal 0644
+    import os
+    import stat
+
+    toml = tmp_path / "small.toml"
+    toml.write_text(SMALL_TOML)
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "evotune", "run", str(toml), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: os.umask(0o022),
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = _cli("report", out)
+    assert report.returncode == 0, report.stderr
+    files = ["journal.jsonl", "meta.json", "history.csv", "hall_of_fame.csv", "run.json"]
+    files += [str(p.relative_to(out)) for p in (out / "report").glob("*.png")]
+    assert len(files) > 5
+    for name in files:
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
+
+
+def test_the_failure_warning_shows_no_internal_path(tmp_path):
+    toml = _bad(
+        tmp_path,
+        "C = { type",
+        'solver = { type = "categorical", choices = ["lbfgs", "nonsense"] }\nC = { type',
+    )
+    text = toml.read_text().replace("generations = 2", "generations = 3")
+    toml.write_text(text.replace("population_size = 4", "population_size = 6"))
+    proc = _cli("run", toml, "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    warned = [x for x in proc.stderr.splitlines() if "evaluations failed" in x]
+    assert len(warned) == 1 and warned[0].startswith("evotune: warning: "), proc.stderr
+    assert ".py:" not in proc.stderr
+
+
+def test_the_demo_writes_a_run_directory_that_report_reads(demo_run):
+    # before: `evotune report runs/demo` said "not a run directory"
+    _, text, out = demo_run
+    assert (
+        text.strip().splitlines()[-1] == f"see the leaderboard and plots with: evotune report {out}"
+    )
+    proc = _cli("report", out, "--no-plots")
+    assert proc.returncode == 0, proc.stderr
+    assert "mean_score" in proc.stdout
+    assert not (out / "lock").exists()
+
+
+def test_install_commands_work_from_a_clone():
+    from evotune.backends.base import DASK_MISSING
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    # the one mention of the PyPI form says what a release would change
+    assert readme.count('pip install "evotune[') == 1 and "evotune[dask]" not in DASK_MISSING
+    assert "A release on PyPI would" in readme
+    assert 'pip install ".[dask]"' in readme and 'pip install ".[dask]"' in DASK_MISSING

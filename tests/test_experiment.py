@@ -420,3 +420,43 @@ def test_a_bad_estimator_choice_names_its_key(tmp_path, change, match):
     assert old in CHOICE
     with pytest.raises(ExperimentError, match=match):
         load_experiment(_write(tmp_path, CHOICE.replace(old, new, 1)))
+
+
+# ------------------------------------------------------------ issue 15: checks before any file
+def test_check_objective_names_cv_and_scoring(tmp_path):
+    import numpy as np
+
+    X, y = np.zeros((20, 2)), np.array([0, 1] * 10)
+    for old, new, key in (
+        ("cv = 3", "cv = 1", "search.cv"),
+        ('scoring = "accuracy"', 'scoring = "acuracy"', "search.scoring"),
+        ("cv = 3", "cv = 11", "search.cv"),  # more folds than members of a class
+    ):
+        exp = load_experiment(_write(tmp_path, GOOD.replace(old, new)))
+        with pytest.raises(ExperimentError, match=rf"^{key}: "):
+            exp.check_objective(X, y)
+    text = GOOD.replace("cv = 3", "cv = 2")
+    load_experiment(_write(tmp_path, text)).check_objective(X, y)  # fine
+
+
+def test_relative_data_paths_are_read_from_data_dir(tmp_path):
+    text = GOOD.replace('loader = "sklearn.datasets.load_wine"', 'csv = "t.csv"\ntarget = "y"')
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "t.csv").write_text("a,y\n1,0\n2,1\n")
+    with pytest.raises(ExperimentError, match=r"^data\.csv: "):
+        load_experiment(_write(tmp_path, text))
+    exp = load_experiment(_write(tmp_path, text), data_dir=data)
+    assert exp.data.csv == (data / "t.csv").absolute()
+
+
+def test_connect_timeout_sets_the_dask_backends_wait(tmp_path):
+    pytest.importorskip("distributed")
+    text = GOOD.replace(
+        "[search]\n", '[search]\nbackend = "dask"\nscheduler = "tcp://127.0.0.1:1"\n'
+    ).replace("n_jobs = 2\n", "")
+    exp = load_experiment(_write(tmp_path, text))
+    assert exp.evolve_kwargs()["backend"].startup_timeout == 10.0
+    text = text.replace("[search]\n", "[search]\nconnect_timeout = 2.5\n")
+    exp = load_experiment(_write(tmp_path, text))
+    assert exp.evolve_kwargs()["backend"].startup_timeout == 2.5

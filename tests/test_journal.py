@@ -36,7 +36,6 @@ def test_run_directory_layout(tmp_path):
         "hall_of_fame.csv",
         "history.csv",
         "journal.jsonl",
-        "lock",
         "meta.json",
     ]
     meta = json.loads((ck / "meta.json").read_text())
@@ -370,7 +369,7 @@ def test_meta_json_is_written_after_the_journals_first_record(tmp_path):
 def test_a_directory_whose_run_never_wrote_a_record_starts_afresh(tmp_path, resume):
     ck = tmp_path / "run"
     RunDirectory.open(ck, build_meta({"x": {}}, {}, {}), resume=False).close()
-    assert sorted(p.name for p in ck.iterdir()) == ["journal.jsonl", "lock"]
+    assert sorted(p.name for p in ck.iterdir()) == ["journal.jsonl"]  # a clean close drops the lock
     result = _run(ck, resume=resume, generations=2)
     straight = evolve(mixed, SPACE, population_size=6, generations=2, random_state=0)
     pd.testing.assert_frame_equal(comparable(result.history), comparable(straight.history))
@@ -423,3 +422,27 @@ def test_infinite_scores_are_kept_through_a_resume(tmp_path):
     csv = pd.read_csv(ck / "history.csv")
     assert csv["mean_score"].tolist() == scores.tolist()
     assert csv["split0_score"].tolist() == scores.tolist()
+
+
+def test_a_lock_removed_by_its_holder_is_not_taken_by_a_stale_opener(tmp_path):
+    # a finished run removes its lock (issue 15); one that opened the old file
+    # before the removal must not hold a lock on a removed file
+    import fcntl
+
+    from evotune.journal import _Lock
+
+    path = tmp_path / "lock"
+    first = _Lock(path)
+    first.acquire()
+    stale = open(path, "a+")  # opened before the release, locked after it
+    first.release()
+    assert not path.exists()
+    fcntl.flock(stale.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # the removed file: free
+    second = _Lock(path)
+    second.acquire()  # takes a fresh file at the path, never the removed one
+    try:
+        assert os.path.samestat(os.fstat(second.fh.fileno()), os.stat(path))
+        assert not os.path.samestat(os.fstat(stale.fileno()), os.stat(path))
+    finally:
+        second.release()
+        stale.close()

@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from evotune.records import Task
 
 
+class SchedulerUnreachableError(RuntimeError):
+    """No connection to the Dask scheduler could be made (a run that never
+    started, unlike :class:`~evotune.backends.base.SchedulerLostError`)."""
+
+
 class ClusterLink:
     """One backend's hold on one Dask cluster, from :meth:`open` to :meth:`close`.
 
@@ -161,7 +166,7 @@ class ClusterLink:
         try:
             self.client = distributed.Client(address, timeout=startup_timeout, set_as_default=False)
         except Exception as exc:
-            raise RuntimeError(
+            raise SchedulerUnreachableError(
                 f"DaskBackend: cannot connect to the Dask scheduler at {address} "
                 f"({type(exc).__name__}: {exc}); is `dask scheduler` running there?"
             ) from exc

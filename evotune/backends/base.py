@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
 DASK_MISSING = (
-    "the Dask backend needs dask.distributed, which is not installed: pip install 'evotune[dask]'"
+    "the Dask backend needs dask.distributed, which is not installed: "
+    'pip install ".[dask]" from evotune\'s checkout'
 )
 REQUIRED = ("start", "submit", "wait", "shutdown")
 

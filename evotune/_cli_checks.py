@@ -1,0 +1,154 @@
+"""What ``evotune run`` and ``resume`` check and record around a run directory.
+
+Every check here runs before a file is written: the data are loaded and the
+folds and scorer tried on them, an existing Dask scheduler is reached, and a
+directory whose earlier run never evaluated anything is taken as empty (so a
+corrected file is never refused for a run that failed at its start).
+
+``run.json`` in a run directory records what ``evotune run`` resolved (the
+directory relative data paths are read from) and what ``resume`` extended (the
+number of generations), so a later resume finds the same data and never
+shrinks the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "EXIT_UNREACHABLE",
+    "RUN_FILE",
+    "SchedulerUnreachable",
+    "clear_unstarted",
+    "generations_done",
+    "probe_scheduler",
+    "read_run_file",
+    "started",
+    "write_run_file",
+]
+
+RUN_FILE = "run.json"
+EXIT_UNREACHABLE = 69  # sysexits.h EX_UNAVAILABLE: a service is not there
+
+
+class SchedulerUnreachable(RuntimeError):
+    """The Dask scheduler named by ``scheduler`` does not answer."""
+
+
+def probe_scheduler(address: str, wait: float) -> None:
+    """Open (and close) a TCP connection to a ``tcp://host:port`` scheduler
+    within ``wait`` seconds; other protocols are left to Dask's own connect.
+
+    Raises
+    ------
+    SchedulerUnreachable
+        One line naming the address, the cause and the wait.
+
+    Examples
+    --------
+    >>> try:
+    ...     probe_scheduler("tcp://127.0.0.1:1", 1.0)
+    ... except SchedulerUnreachable as exc:
+    ...     print(str(exc)[:56])
+    cannot reach the Dask scheduler at tcp://127.0.0.1:1 (Co
+    """
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
+        return
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=wait):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            why = "no answer"
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {address} ({why} within {wait:g} s, "
+            "search.connect_timeout); is `dask scheduler` running there?"
+        ) from None
+
+
+def _journal(out: Path) -> Any:
+    from evotune._journal_read import read_journal
+    from evotune.journal import JOURNAL
+
+    return read_journal(out / JOURNAL, keep=())
+
+
+def started(out: Path) -> bool:
+    """Whether the run in ``out`` evaluated anything (a fold or a candidate).
+
+    A journal that cannot be read, or a directory a live run holds, counts as
+    started: only a directory that certainly holds nothing is taken as empty.
+    """
+    from evotune._journal_read import JournalError
+    from evotune.journal import JOURNAL, LOCK, META, RunLockedError, _Lock
+
+    journal_path = out / JOURNAL
+    if not journal_path.exists():
+        return (out / META).exists()
+    if not journal_path.is_file() or journal_path.is_symlink():
+        return True  # not a file evotune made: never removed
+    lock = _Lock(out / LOCK)
+    try:
+        lock.acquire()
+    except (RunLockedError, OSError):
+        return True
+    try:
+        journal = _journal(out)
+    except (JournalError, OSError):
+        return True
+    finally:
+        lock.release()
+    return bool(journal.folds or journal.evaluated)
+
+
+def clear_unstarted(out: Path, names: tuple[str, ...]) -> None:
+    """Remove what a run that never evaluated anything left in ``out``."""
+    from evotune.journal import HALL_OF_FAME, HISTORY, JOURNAL, LOCK, META
+
+    for name in (JOURNAL, META, HISTORY, HALL_OF_FAME, LOCK, RUN_FILE, *names):
+        try:
+            (out / name).unlink()
+        except FileNotFoundError:
+            pass
+
+
+def generations_done(out: Path) -> int:
+    """Generations the run in ``out`` finished (0 if none, or no journal)."""
+    from evotune.journal import JOURNAL
+
+    path = out / JOURNAL
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0
+    told = _journal(out).told
+    return max(told) + 1 if told else 0
+
+
+def read_run_file(out: Path) -> dict[str, Any]:
+    """What ``run.json`` records, or ``{}`` (a run made before it existed)."""
+    try:
+        data = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_run_file(out: Path, **changes: Any) -> None:
+    """Update ``run.json`` with ``changes``."""
+    from evotune._atomic import atomic_open
+
+    data = {**read_run_file(out), **changes}
+    with atomic_open(out / RUN_FILE) as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
+def data_dir_of(experiment_path: str | os.PathLike[str]) -> str:
+    """The absolute directory relative data paths of a file are read from."""
+    return str(Path(experiment_path).absolute().parent)
