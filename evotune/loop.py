@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evotune._racing import Race, reference_for, resolve_top
-from evotune._signals import exit_on_second_signal, sigterm_interrupts
+from evotune._signals import exit_on_second_signal, sigterm_interrupts, with_result
 from evotune._tables import TableWriter
 from evotune.callbacks import Callback
 from evotune.engine import Evolution
@@ -30,6 +30,20 @@ from evotune.result import Result
 from evotune.stopping import StopRule, stop_rules
 
 logger = logging.getLogger("evotune")
+
+
+def interrupted_line(result: Result) -> str:
+    """The one line an interrupted run raises: what it kept and its best."""
+    n = result.n_evaluations
+    head = f"run interrupted: {n} evaluation{'s' if n != 1 else ''} kept"
+    if result.best_params is None:
+        return f"{head}, none with a score; the partial Result is the exception's .result"
+    params = repr(result.best_params)
+    params = params if len(params) <= 120 else params[:119] + "…"
+    return (
+        f"{head}; best {result.best_score:.6g} with {params}; "
+        "the partial Result is the exception's .result"
+    )
 
 
 class AllFailedError(ValueError):
@@ -90,8 +104,11 @@ class _Loop:
         self._asked_count: dict[int, int] = {}
         self._start = time.perf_counter()
         self._rules: list[StopRule] = []
+        # every evaluation that finished, told or not: an interrupted run keeps them
+        self._finished: list[Evaluation] = []
 
     def _on_result(self, ev: Evaluation) -> None:
+        self._finished.append(ev)
         if self.run_dir is not None and ev.key not in self._recorded:
             self._recorded.add(ev.key)
             self.run_dir.record_evaluation(ev)
@@ -325,8 +342,9 @@ class _Loop:
         try:
             with sigterm_interrupts():
                 stop_reason = body(generations, max_evaluations)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             with exit_on_second_signal():
+                partial = self._partial_result(time.perf_counter() - start)
                 self._run_end(None)
                 self._close("interrupted")
                 if self.run_dir is not None:
@@ -338,7 +356,10 @@ class _Loop:
                         str(self.run_dir.path),
                         self.run_dir.path,
                     )
-            raise
+            raised = with_result(exc, partial, interrupted_line(partial))
+            if raised is exc:
+                raise
+            raise raised from None
         except BaseException:
             try:
                 self._run_end(None)
@@ -359,6 +380,15 @@ class _Loop:
         )
         self._run_end(finished)
         return finished
+
+    def _partial_result(self, elapsed: float) -> Result:
+        """What an interrupted run kept: every finished evaluation, those of a
+        generation it had not finished included."""
+        told = {e.key for e in self.evo.evaluations}
+        untold = [e for e in self._finished if e.key not in told]
+        return Result.from_evolution(
+            self.evo, stop_reason="interrupted", elapsed=elapsed, untold=untold
+        )
 
     def _run_end(self, result: Result | None) -> None:
         for cb in self.callbacks:

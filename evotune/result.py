@@ -113,7 +113,10 @@ class Result:
         ``elapsed`` (seconds).
     stop_reason : str
         Why the run ended: ``generations``, ``max_evaluations``,
-        ``time_budget``, ``patience``, ``callback`` or ``exhausted``.
+        ``time_budget``, ``patience``, ``callback`` or ``exhausted``; or
+        ``interrupted`` for the partial result of a run stopped by Ctrl-C,
+        which ``evolve`` raises as ``KeyboardInterrupt`` with this result as
+        its attribute ``result``.
     """
 
     best_params: dict[str, Any] | None
@@ -128,20 +131,37 @@ class Result:
     pareto_front: pd.DataFrame | None = None
 
     @classmethod
-    def from_evolution(cls, evo: Evolution, *, stop_reason: str, elapsed: float) -> Result:
-        history = history_frame(evo.evaluations, evo.space)
+    def from_evolution(
+        cls,
+        evo: Evolution,
+        *,
+        stop_reason: str,
+        elapsed: float,
+        untold: Sequence[Evaluation] = (),
+    ) -> Result:
+        """The result of ``evo``; ``untold`` are finished evaluations the
+        engine was not told yet (an interrupted generation's), added to the
+        history and considered for the best."""
+        evaluations = [*evo.evaluations, *untold]
+        history = history_frame(evaluations, evo.space)
         best = evo.best
+        best_params = dict(best.params) if best is not None else None
+        best_score = float(best.score) if best is not None else math.nan
+        sign = 1.0 if evo.direction == "maximize" else -1.0
+        for ev in untold:
+            if ev.ok and (best_params is None or sign * ev.mean_score > sign * best_score):
+                best_params, best_score = dict(ev.params), float(ev.mean_score)
         logbook = pd.DataFrame(list(evo.logbook))
         return cls(
-            best_params=dict(best.params) if best is not None else None,
-            best_score=float(best.score) if best is not None else math.nan,
+            best_params=best_params,
+            best_score=best_score,
             hall_of_fame=_hall_of_fame_frame(list(evo.hall_of_fame), history),
             history=history,
             logbook=logbook,
             direction=evo.direction,
             stop_reason=stop_reason,
             elapsed=elapsed,
-            evaluations=list(evo.evaluations),
+            evaluations=evaluations,
             pareto_front=_pareto_frame(evo, history),
         )
 
