@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from evotune._mlflow_log import (
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_PARAM_LENGTH,
     DEFAULT_TAG_LENGTH,
     as_finite,
+    check_connect_timeout,
+    check_tracking_server,
     log_batch,
     metric_entities,
     mlflow_limit,
@@ -114,6 +117,12 @@ class MLflowCallback(Callback):
         The run's directory (``evolve``'s ``checkpoint``), whose report PNGs
         and settings are logged. When not given, the evolution's ``run_dir``
         attribute is used if it has one.
+    connect_timeout : float or None, default=5.0
+        Seconds to wait for an ``http(s)://`` tracking server to answer. It is
+        checked when the callback is made and again when a run starts, so a
+        server that is not there is a one-line ``ConnectionError`` naming the
+        URI at once, before any file is written (MLflow's own client would
+        retry it for minutes). None skips the check.
 
     Attributes
     ----------
@@ -149,6 +158,7 @@ class MLflowCallback(Callback):
         tags: Mapping[str, Any] | None = None,
         *,
         run_dir: str | os.PathLike[str] | None = None,
+        connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         if tracking_uri is not None and not isinstance(tracking_uri, (str, os.PathLike)):
             raise TypeError(
@@ -180,7 +190,11 @@ class MLflowCallback(Callback):
             )
         if run_dir is not None and not isinstance(run_dir, (str, os.PathLike)):
             raise TypeError(f"MLflowCallback: 'run_dir' must be a path or None, got {run_dir!r}")
-        _import_mlflow()  # a missing MLflow is an error here, before any work
+        timeout = check_connect_timeout(connect_timeout)
+        mlflow = _import_mlflow()  # a missing MLflow is an error here, before any work
+        if timeout is not None:  # and so is a server that is not there
+            check_tracking_server(self._uri_of(tracking_uri, mlflow), timeout)
+        self.connect_timeout = timeout
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self.run_name = run_name
@@ -200,7 +214,10 @@ class MLflowCallback(Callback):
 
     # ------------------------------------------------------------- helpers
     def _resolved_uri(self, mlflow: Any) -> str:
-        uri = self.tracking_uri
+        return self._uri_of(self.tracking_uri, mlflow)
+
+    @staticmethod
+    def _uri_of(uri: str | os.PathLike[str] | None, mlflow: Any) -> str:
         if uri is None:
             return str(mlflow.get_tracking_uri())
         if isinstance(uri, str):
@@ -272,6 +289,8 @@ class MLflowCallback(Callback):
         self.run_id, self.experiment_id, self.child_run_ids = None, None, {}
         self._warned = False
         self._uri = self._resolved_uri(mlflow)
+        if self.connect_timeout is not None:
+            check_tracking_server(self._uri, self.connect_timeout)
         self._param_length = mlflow_limit("MAX_PARAM_VAL_LENGTH", DEFAULT_PARAM_LENGTH)
         self._tag_length = mlflow_limit("MAX_TAG_VAL_LENGTH", DEFAULT_TAG_LENGTH)
         run_dir = self.run_dir if self.run_dir is not None else evolution.run_dir

@@ -750,9 +750,10 @@ CTRL_C_SEARCH = textwrap.dedent(
         return accuracy_score(y, estimator.predict(X))
 
     X, y = load_iris(return_X_y=True)
-    search = EvolutionarySearchCV(LogisticRegression(max_iter=200), {"C": Float(0.01, 100, log=True)},
-                                  scoring=scoring, cv=2, population_size=4, generations=100000,
-                                  strategy="ga", random_state=0)
+    search = EvolutionarySearchCV(LogisticRegression(max_iter=200),
+                                  {"C": Float(0.01, 100, log=True)}, scoring=scoring, cv=2,
+                                  population_size=4, generations=100000, strategy="ga",
+                                  random_state=0)
     try:
         search.fit(X, y)
     except KeyboardInterrupt as e:
