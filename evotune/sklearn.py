@@ -350,8 +350,9 @@ refit_time_, multimetric_
         except MetricNotReturned as exc:  # a callable scoring's dict without `refit`
             raise ValueError(multimetric_refit_message(self.refit) + f" ({exc})") from None
         except KeyboardInterrupt as exc:  # Ctrl-C: keep what finished (exc.result)
-            if getattr(exc, "result", None) is not None:
-                self.result_, self.history_ = exc.result, exc.result.history
+            partial = getattr(exc, "result", None)
+            if partial is not None:
+                self.result_, self.history_ = partial, partial.history
             raise
         error_score = float(self.error_score) if not isinstance(self.error_score, str) else np.nan
         metric_names = metric_names_of(result.evaluations, objective.metric_names_)
