@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from evotune._figures._memory import FigureData
 from evotune._racing import Race, reference_for, resolve_top
 from evotune._signals import exit_on_second_signal, sigterm_interrupts, with_result
 from evotune._tables import TableWriter
@@ -104,6 +105,7 @@ class _Loop:
         self._asked_count: dict[int, int] = {}
         self._start = time.perf_counter()
         self._rules: list[StopRule] = []
+        self._wall_start = math.nan
         # every evaluation that finished, told or not: an interrupted run keeps them
         self._finished: list[Evaluation] = []
 
@@ -322,6 +324,7 @@ class _Loop:
     ) -> Result:
         evo, evaluator = self.evo, self.evaluator
         self._start = start = time.perf_counter()
+        self._wall_start = time.time()
         self._rules = stop_rules(patience=patience, time_budget=time_budget)
         for rule in self._rules:
             rule.on_run_start(evo)
@@ -376,7 +379,10 @@ class _Loop:
                 stacklevel=3,
             )
         finished = Result.from_evolution(
-            evo, stop_reason=stop_reason, elapsed=time.perf_counter() - start
+            evo,
+            stop_reason=stop_reason,
+            elapsed=time.perf_counter() - start,
+            figure_data=self._figure_data(evo.evaluations),
         )
         self._run_end(finished)
         return finished
@@ -387,7 +393,24 @@ class _Loop:
         told = {e.key for e in self.evo.evaluations}
         untold = [e for e in self._finished if e.key not in told]
         return Result.from_evolution(
-            self.evo, stop_reason="interrupted", elapsed=elapsed, untold=untold
+            self.evo,
+            stop_reason="interrupted",
+            elapsed=elapsed,
+            untold=untold,
+            figure_data=self._figure_data([*self.evo.evaluations, *untold]),
+        )
+
+    def _figure_data(self, evaluations: Sequence[Evaluation]) -> FigureData:
+        """What the result's figures need beyond its tables (see Result.plot_progress)."""
+        objective = self.evaluator.objective
+        fingerprint = objective.fingerprint() if hasattr(objective, "fingerprint") else {}
+        return FigureData.of(
+            self.evo.space.to_dict(),
+            self.evo.settings.to_json(),
+            fingerprint,
+            self.evaluator.fold_cache.items(),
+            (e.key for e in evaluations),
+            self._wall_start,
         )
 
     def _run_end(self, result: Result | None) -> None:
