@@ -793,3 +793,26 @@ def test_ctrl_c_during_fit_keeps_history_of_what_finished(tmp_path):
     _, from_search, from_exception = out.split()
     assert int(from_search) == int(from_exception) >= 9  # 20 folds: at least 9 candidates
     assert err.strip().splitlines()[-1].startswith("KeyboardInterrupt: run interrupted: ")
+
+
+# ---- issue 15, item 14: the search's figures, through result_ -------------------
+
+
+def test_the_fitted_search_draws_its_figures_through_result(iris):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    X, y = iris
+    search = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300), {"C": Float(1e-2, 1e2, log=True)}, **TINY
+    ).fit(X, y)
+    assert search.result_.history is search.history_
+    progress = search.result_.plot_progress()
+    assert isinstance(progress, Figure)
+    assert progress.axes[0].get_ylabel() == "mean score (higher is better)"
+    (panel, *_) = search.result_.plot_parameters().axes
+    assert panel.get_xlabel().startswith("C (") and panel.get_xscale() == "log"
+    timeline = search.result_.plot_timeline().axes[0]
+    assert sum(len(c.get_paths()) for c in timeline.collections) == 2 * len(search.history_)
