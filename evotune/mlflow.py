@@ -75,7 +75,8 @@ class MLflowCallback(Callback):
       ``best.<name>`` parameters, the ``stop_reason`` tag and, with
       ``log_artifacts``, ``history.csv``, ``hall_of_fame.csv`` (and
       ``pareto_front.csv``) and the report PNGs (``report/``: progress,
-      parameters, timeline; only for a run with a run directory).
+      parameters, timeline; from the run directory when there is one, else
+      from the result in memory).
       It ends FINISHED; KILLED after Ctrl-C or SIGTERM, FAILED after an error.
     - Each evaluation is a child run (nested under the parent by MLflow's
       ``mlflow.parentRunId`` tag) named ``candidate-<id>``: its parameters,
@@ -466,12 +467,22 @@ class MLflowCallback(Callback):
             if getattr(result, "pareto_front", None) is not None:
                 result.pareto_front.to_csv(tables / "pareto_front.csv", index=False)
             client.log_artifacts(run_id, str(tables))
-            if self._active_dir is not None:
-                from evotune.report import load_run, write_plots
+            from evotune.report import load_run, write_plots
 
-                report = Path(tmp) / "report"
-                write_plots(load_run(self._active_dir), report)
-                client.log_artifacts(run_id, str(report), "report")
+            # the run directory's journal when there is one (every session of a
+            # resumed run), else the result in memory: the same figures
+            source = getattr(result, "figure_data", None)
+            if self._active_dir is not None:
+                run = load_run(self._active_dir)
+            elif source is not None:
+                from evotune._figures import run_from_memory
+
+                run = run_from_memory(result.evaluations, result.logbook, result.direction, source)
+            else:
+                return
+            report = Path(tmp) / "report"
+            write_plots(run, report)
+            client.log_artifacts(run_id, str(report), "report")
 
     # ------------------------------------------------------------- the rest
     def __getstate__(self) -> dict[str, Any]:

@@ -437,3 +437,20 @@ def test_no_check_with_connect_timeout_none(closed_port):
     # the user's choice: MLflow's own behaviour, the server looked for at the run
     tracker = MLflowCallback(f"http://127.0.0.1:{closed_port}", connect_timeout=None)
     assert tracker.connect_timeout is None
+
+
+def test_a_run_without_run_directory_logs_the_report_pngs_from_memory(store, tmp_path):
+    tracker = MLflowCallback(store, experiment_name="memory")
+    evolve(
+        _peak,
+        {"x": Float(-3, 3), "n": Integer(0, 6)},
+        population_size=4,
+        generations=2,
+        random_state=0,
+        callbacks=[tracker],
+    )
+    client = MlflowClient(store)
+    pngs = client.list_artifacts(tracker.run_id, "report")
+    assert {a.path.split("/")[-1] for a in pngs} == PNGS
+    assert all(a.file_size > 1000 for a in pngs)
+    assert {p.name for p in tmp_path.iterdir()} == {"mlruns"}  # no PNG left behind
