@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import posixpath
 import re
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -137,6 +139,15 @@ def log_batch(
 
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
+
+
+def resolved_uri(uri: str | os.PathLike[str] | None, mlflow: Any) -> str:
+    """The tracking URI to use: MLflow's default for None, a path as a ``file:`` URI."""
+    if uri is None:
+        return str(mlflow.get_tracking_uri())
+    if isinstance(uri, str):
+        return uri
+    return Path(uri).resolve().as_uri()
 
 
 def check_connect_timeout(value: Any) -> float | None:

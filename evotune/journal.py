@@ -123,17 +123,6 @@ def _fold_to_json(result: FoldResult) -> dict[str, Any]:
     }
 
 
-def fold_record(key: str, fold: int, candidate_id: int, result: FoldResult) -> dict[str, Any]:
-    """The journal's record of one finished (candidate, fold) task."""
-    return {
-        "type": "fold",
-        "key": key,
-        "fold": fold,
-        "candidate": candidate_id,
-        "result": _fold_to_json(result),
-    }
-
-
 def evaluation_record(ev: Evaluation) -> dict[str, Any]:
     """The journal's record of one evaluation (the report and the figures read it)."""
     return {
@@ -360,7 +349,15 @@ class RunDirectory:
 
     def record_fold(self, key: str, fold: int, candidate_id: int, result: FoldResult) -> None:
         self.folds[(key, fold)] = result
-        self.append(fold_record(key, fold, candidate_id, result))
+        self.append(
+            {
+                "type": "fold",
+                "key": key,
+                "fold": fold,
+                "candidate": candidate_id,
+                "result": _fold_to_json(result),
+            }
+        )
 
     def record_evaluation(self, ev: Evaluation) -> None:
         self.append(evaluation_record(ev))

@@ -33,6 +33,7 @@ from evotune._mlflow_log import (
     metric_entities,
     mlflow_limit,
     param_entities,
+    resolved_uri,
     tag_dict,
     tag_entities,
 )
@@ -194,7 +195,7 @@ class MLflowCallback(Callback):
         timeout = check_connect_timeout(connect_timeout)
         mlflow = _import_mlflow()  # a missing MLflow is an error here, before any work
         if timeout is not None:  # and so is a server that is not there
-            check_tracking_server(self._uri_of(tracking_uri, mlflow), timeout)
+            check_tracking_server(resolved_uri(tracking_uri, mlflow), timeout)
         self.connect_timeout = timeout
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
@@ -215,15 +216,7 @@ class MLflowCallback(Callback):
 
     # ------------------------------------------------------------- helpers
     def _resolved_uri(self, mlflow: Any) -> str:
-        return self._uri_of(self.tracking_uri, mlflow)
-
-    @staticmethod
-    def _uri_of(uri: str | os.PathLike[str] | None, mlflow: Any) -> str:
-        if uri is None:
-            return str(mlflow.get_tracking_uri())
-        if isinstance(uri, str):
-            return uri
-        return Path(uri).resolve().as_uri()
+        return resolved_uri(self.tracking_uri, mlflow)
 
     def _experiment(self) -> str:
         client = self._client
@@ -467,19 +460,19 @@ class MLflowCallback(Callback):
             if getattr(result, "pareto_front", None) is not None:
                 result.pareto_front.to_csv(tables / "pareto_front.csv", index=False)
             client.log_artifacts(run_id, str(tables))
+            from evotune._figures import run_from_memory
             from evotune.report import load_run, write_plots
 
-            # the run directory's journal when there is one (every session of a
-            # resumed run), else the result in memory: the same figures
-            source = getattr(result, "figure_data", None)
-            if self._active_dir is not None:
-                run = load_run(self._active_dir)
-            elif source is not None:
-                from evotune._figures import run_from_memory
-
-                run = run_from_memory(result.evaluations, result.logbook, result.direction, source)
-            else:
+            # the run directory's journal (every session of a resumed run), else
+            # the result in memory: the same figures
+            data, where = getattr(result, "figure_data", None), self._active_dir
+            if where is None and data is None:
                 return
+            run = (
+                load_run(where)
+                if where is not None
+                else run_from_memory(result.evaluations, result.logbook, result.direction, data)
+            )
             report = Path(tmp) / "report"
             write_plots(run, report)
             client.log_artifacts(run_id, str(report), "report")

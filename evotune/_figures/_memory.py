@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evotune._figures._run import Run
-from evotune.journal import evaluation_record, fold_record
+from evotune.journal import evaluation_record
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,8 +35,9 @@ class FigureData:
         The search settings in their JSON form (``direction``, ``objectives``).
     fingerprint : dict
         The objective's fingerprint (it names the scorer for the score axis).
-    folds : list of dict
-        The journal's ``fold`` record of every finished task (the timeline).
+    tasks : list of (worker, started, finished, status)
+        Where and when each finished task ran (the timeline): four values a
+        task, not its whole record, so a long run's result stays small.
     started : float
         Wall-clock time the run (this session) started; NaN when unknown.
     """
@@ -44,7 +45,7 @@ class FigureData:
     space: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
-    folds: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[tuple[int, float, float, str]] = field(default_factory=list)
     started: float = math.nan
 
     @classmethod
@@ -64,8 +65,8 @@ class FigureData:
             space=_as_json(space),
             settings=_as_json(settings),
             fingerprint=_as_json(fingerprint),
-            folds=[
-                fold_record(key, fold, -1, result) for (key, fold), result in folds if key in wanted
+            tasks=[
+                (r.worker, r.started, r.finished, r.status) for (k, _), r in folds if k in wanted
             ],
             started=started,
         )
@@ -105,7 +106,11 @@ def run_from_memory(
         path=Path("."),
         meta=meta,
         evaluations=sorted(records.values(), key=lambda r: int(r["candidate"])),
-        folds=list(data.folds),
+        # the fold records' fields the timeline reads
+        folds=[
+            {"result": {"worker": w, "started": s, "finished": f, "status": st}}
+            for w, s, f, st in data.tasks
+        ],
         generations=generations,
         direction=direction,
         starts=[data.started] if math.isfinite(data.started) else [],
