@@ -1,4 +1,5 @@
-"""Logging to MLflow within its limits: values and keys it accepts, in batches it takes.
+"""Logging to MLflow within its limits: values and keys it accepts, in batches it
+takes, to a tracking server checked to answer before a run starts.
 
 :class:`~evotune.mlflow.MLflowCallback` builds its parameters, tags and metrics
 here: a value past MLflow's length limit is cut with a note of its length, a
@@ -10,11 +11,17 @@ is imported only when an entity is built.
 from __future__ import annotations
 
 import math
+import numbers
+import os
 import posixpath
 import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 # MLflow's own limits, where the installed MLflow does not say (older
 # releases allowed 500 characters per parameter value)
@@ -129,3 +136,72 @@ def log_batch(
         client.log_batch(run_id, tags=piece)
     for piece in _chunks(metrics or [], _BATCH_METRICS):
         client.log_batch(run_id, metrics=piece)
+
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+
+def resolved_uri(uri: str | os.PathLike[str] | None, mlflow: Any) -> str:
+    """The tracking URI to use: MLflow's default for None, a path as a ``file:`` URI."""
+    if uri is None:
+        return str(mlflow.get_tracking_uri())
+    if isinstance(uri, str):
+        return uri
+    return Path(uri).resolve().as_uri()
+
+
+def check_connect_timeout(value: Any) -> float | None:
+    """``connect_timeout`` as a float (seconds), or None; anything else is an error."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            "MLflowCallback: 'connect_timeout' must be a positive number of seconds or None "
+            f"(no check), got {value!r}"
+        )
+    if not (math.isfinite(float(value)) and float(value) > 0):
+        raise ValueError(
+            "MLflowCallback: 'connect_timeout' must be a positive number of seconds or None "
+            f"(no check), got {value!r}"
+        )
+    return float(value)
+
+
+def _shown(uri: str) -> str:
+    """``uri`` without a password, for a message."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_tracking_server(uri: str, timeout: float) -> None:
+    """Raise a one-line ``ConnectionError`` naming ``uri`` unless an HTTP(S)
+    tracking server answers there within ``timeout`` seconds.
+
+    MLflow's client retries a server that does not answer for minutes (its
+    HTTP retries with back-off), so an unreachable one is found here first.
+    Any HTTP answer counts as a server (one that wants a login still
+    answers); a store that is not HTTP (a file store, a database,
+    ``databricks``) is not checked.
+
+    Examples
+    --------
+    >>> check_tracking_server("sqlite:///mlflow.db", 1.0)   # not HTTP: nothing to check
+    """
+    if urlsplit(uri).scheme.lower() not in ("http", "https"):
+        return
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        return  # a server answered, if only to refuse /health
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise ConnectionError(
+            f"MLflowCallback: no MLflow tracking server answers at {_shown(uri)!r} "
+            f"({reason}; waited at most {timeout:g} s, see 'connect_timeout'): start it "
+            "(`mlflow server --port 5000`) or give another 'tracking_uri'"
+        ) from None

@@ -123,6 +123,27 @@ def _fold_to_json(result: FoldResult) -> dict[str, Any]:
     }
 
 
+def evaluation_record(ev: Evaluation) -> dict[str, Any]:
+    """The journal's record of one evaluation (the report and the figures read it)."""
+    return {
+        "type": "evaluation",
+        "candidate": ev.candidate_id,
+        "generation": ev.generation,
+        "origin": ev.origin,
+        "key": ev.key,
+        "params": _json_safe(ev.params),
+        "mean_score": ev.mean_score,
+        "std_score": ev.std_score,
+        "fold_scores": ev.fold_scores,
+        "fit_time": ev.fit_time,
+        "score_time": ev.score_time,
+        "status": ev.status,
+        "error": ev.error,
+        # per fold, for objectives a report computes (scorers, measures)
+        **({"metrics": ev.metrics} if any(ev.metrics) else {}),
+    }
+
+
 class _Lock:
     """An exclusive ``flock`` on ``lock``: released by the kernel when the
     holder dies, so a lock left by a dead process is simply taken over.
@@ -362,25 +383,7 @@ class RunDirectory:
         )
 
     def record_evaluation(self, ev: Evaluation) -> None:
-        self.append(
-            {
-                "type": "evaluation",
-                "candidate": ev.candidate_id,
-                "generation": ev.generation,
-                "origin": ev.origin,
-                "key": ev.key,
-                "params": _json_safe(ev.params),
-                "mean_score": ev.mean_score,
-                "std_score": ev.std_score,
-                "fold_scores": ev.fold_scores,
-                "fit_time": ev.fit_time,
-                "score_time": ev.score_time,
-                "status": ev.status,
-                "error": ev.error,
-                # per fold, for objectives a report computes (scorers, measures)
-                **({"metrics": ev.metrics} if any(ev.metrics) else {}),
-            }
-        )
+        self.append(evaluation_record(ev))
 
     def record_tell(
         self,

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from evotune._figures._memory import FigureData
 from evotune._racing import Race, reference_for, resolve_top
-from evotune._signals import exit_on_second_signal, sigterm_interrupts
+from evotune._signals import exit_on_second_signal, sigterm_interrupts, with_result
 from evotune._tables import TableWriter
 from evotune.callbacks import Callback
 from evotune.engine import Evolution
@@ -30,6 +31,20 @@ from evotune.result import Result
 from evotune.stopping import StopRule, stop_rules
 
 logger = logging.getLogger("evotune")
+
+
+def interrupted_line(result: Result) -> str:
+    """The one line an interrupted run raises: what it kept and its best."""
+    n = result.n_evaluations
+    head = f"run interrupted: {n} evaluation{'s' if n != 1 else ''} kept"
+    if result.best_params is None:
+        return f"{head}, none with a score; the partial Result is the exception's .result"
+    params = repr(result.best_params)
+    params = params if len(params) <= 120 else params[:119] + "…"
+    return (
+        f"{head}; best {result.best_score:.6g} with {params}; "
+        "the partial Result is the exception's .result"
+    )
 
 
 class AllFailedError(ValueError):
@@ -90,8 +105,12 @@ class _Loop:
         self._asked_count: dict[int, int] = {}
         self._start = time.perf_counter()
         self._rules: list[StopRule] = []
+        self._wall_start = math.nan
+        # every evaluation that finished, told or not: an interrupted run keeps them
+        self._finished: list[Evaluation] = []
 
     def _on_result(self, ev: Evaluation) -> None:
+        self._finished.append(ev)
         if self.run_dir is not None and ev.key not in self._recorded:
             self._recorded.add(ev.key)
             self.run_dir.record_evaluation(ev)
@@ -305,6 +324,7 @@ class _Loop:
     ) -> Result:
         evo, evaluator = self.evo, self.evaluator
         self._start = start = time.perf_counter()
+        self._wall_start = time.time()
         self._rules = stop_rules(patience=patience, time_budget=time_budget)
         for rule in self._rules:
             rule.on_run_start(evo)
@@ -325,8 +345,9 @@ class _Loop:
         try:
             with sigterm_interrupts():
                 stop_reason = body(generations, max_evaluations)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             with exit_on_second_signal():
+                partial = self._partial_result(time.perf_counter() - start)
                 self._run_end(None)
                 self._close("interrupted")
                 if self.run_dir is not None:
@@ -338,7 +359,10 @@ class _Loop:
                         str(self.run_dir.path),
                         self.run_dir.path,
                     )
-            raise
+            raised = with_result(exc, partial, interrupted_line(partial))
+            if raised is exc:
+                raise
+            raise raised from None
         except BaseException:
             try:
                 self._run_end(None)
@@ -355,10 +379,39 @@ class _Loop:
                 stacklevel=3,
             )
         finished = Result.from_evolution(
-            evo, stop_reason=stop_reason, elapsed=time.perf_counter() - start
+            evo,
+            stop_reason=stop_reason,
+            elapsed=time.perf_counter() - start,
+            figure_data=self._figure_data(evo.evaluations),
         )
         self._run_end(finished)
         return finished
+
+    def _partial_result(self, elapsed: float) -> Result:
+        """What an interrupted run kept: every finished evaluation, those of a
+        generation it had not finished included."""
+        told = {e.key for e in self.evo.evaluations}
+        untold = [e for e in self._finished if e.key not in told]
+        return Result.from_evolution(
+            self.evo,
+            stop_reason="interrupted",
+            elapsed=elapsed,
+            untold=untold,
+            figure_data=self._figure_data([*self.evo.evaluations, *untold]),
+        )
+
+    def _figure_data(self, evaluations: Sequence[Evaluation]) -> FigureData:
+        """What the result's figures need beyond its tables (see Result.plot_progress)."""
+        objective = self.evaluator.objective
+        fingerprint = objective.fingerprint() if hasattr(objective, "fingerprint") else {}
+        return FigureData.of(
+            self.evo.space.to_dict(),
+            self.evo.settings.to_json(),
+            fingerprint,
+            self.evaluator.fold_cache.items(),
+            (e.key for e in evaluations),
+            self._wall_start,
+        )
 
     def _run_end(self, result: Result | None) -> None:
         for cb in self.callbacks:

@@ -23,13 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from evotune._mlflow_log import (
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_PARAM_LENGTH,
     DEFAULT_TAG_LENGTH,
     as_finite,
+    check_connect_timeout,
+    check_tracking_server,
     log_batch,
     metric_entities,
     mlflow_limit,
     param_entities,
+    resolved_uri,
     tag_dict,
     tag_entities,
 )
@@ -72,7 +76,8 @@ class MLflowCallback(Callback):
       ``best.<name>`` parameters, the ``stop_reason`` tag and, with
       ``log_artifacts``, ``history.csv``, ``hall_of_fame.csv`` (and
       ``pareto_front.csv``) and the report PNGs (``report/``: progress,
-      parameters, timeline; only for a run with a run directory).
+      parameters, timeline; from the run directory when there is one, else
+      from the result in memory).
       It ends FINISHED; KILLED after Ctrl-C or SIGTERM, FAILED after an error.
     - Each evaluation is a child run (nested under the parent by MLflow's
       ``mlflow.parentRunId`` tag) named ``candidate-<id>``: its parameters,
@@ -114,6 +119,12 @@ class MLflowCallback(Callback):
         The run's directory (``evolve``'s ``checkpoint``), whose report PNGs
         and settings are logged. When not given, the evolution's ``run_dir``
         attribute is used if it has one.
+    connect_timeout : float or None, default=5.0
+        Seconds to wait for an ``http(s)://`` tracking server to answer. It is
+        checked when the callback is made and again when a run starts, so a
+        server that is not there is a one-line ``ConnectionError`` naming the
+        URI at once, before any file is written (MLflow's own client would
+        retry it for minutes). None skips the check.
 
     Attributes
     ----------
@@ -149,6 +160,7 @@ class MLflowCallback(Callback):
         tags: Mapping[str, Any] | None = None,
         *,
         run_dir: str | os.PathLike[str] | None = None,
+        connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         if tracking_uri is not None and not isinstance(tracking_uri, (str, os.PathLike)):
             raise TypeError(
@@ -180,7 +192,11 @@ class MLflowCallback(Callback):
             )
         if run_dir is not None and not isinstance(run_dir, (str, os.PathLike)):
             raise TypeError(f"MLflowCallback: 'run_dir' must be a path or None, got {run_dir!r}")
-        _import_mlflow()  # a missing MLflow is an error here, before any work
+        timeout = check_connect_timeout(connect_timeout)
+        mlflow = _import_mlflow()  # a missing MLflow is an error here, before any work
+        if timeout is not None:  # and so is a server that is not there
+            check_tracking_server(resolved_uri(tracking_uri, mlflow), timeout)
+        self.connect_timeout = timeout
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self.run_name = run_name
@@ -200,12 +216,7 @@ class MLflowCallback(Callback):
 
     # ------------------------------------------------------------- helpers
     def _resolved_uri(self, mlflow: Any) -> str:
-        uri = self.tracking_uri
-        if uri is None:
-            return str(mlflow.get_tracking_uri())
-        if isinstance(uri, str):
-            return uri
-        return Path(uri).resolve().as_uri()
+        return resolved_uri(self.tracking_uri, mlflow)
 
     def _experiment(self) -> str:
         client = self._client
@@ -272,6 +283,8 @@ class MLflowCallback(Callback):
         self.run_id, self.experiment_id, self.child_run_ids = None, None, {}
         self._warned = False
         self._uri = self._resolved_uri(mlflow)
+        if self.connect_timeout is not None:
+            check_tracking_server(self._uri, self.connect_timeout)
         self._param_length = mlflow_limit("MAX_PARAM_VAL_LENGTH", DEFAULT_PARAM_LENGTH)
         self._tag_length = mlflow_limit("MAX_TAG_VAL_LENGTH", DEFAULT_TAG_LENGTH)
         run_dir = self.run_dir if self.run_dir is not None else evolution.run_dir
@@ -447,12 +460,22 @@ class MLflowCallback(Callback):
             if getattr(result, "pareto_front", None) is not None:
                 result.pareto_front.to_csv(tables / "pareto_front.csv", index=False)
             client.log_artifacts(run_id, str(tables))
-            if self._active_dir is not None:
-                from evotune.report import load_run, write_plots
+            from evotune._figures import run_from_memory
+            from evotune.report import load_run, write_plots
 
-                report = Path(tmp) / "report"
-                write_plots(load_run(self._active_dir), report)
-                client.log_artifacts(run_id, str(report), "report")
+            # the run directory's journal (every session of a resumed run), else
+            # the result in memory: the same figures
+            data, where = getattr(result, "figure_data", None), self._active_dir
+            if where is None and data is None:
+                return
+            run = (
+                load_run(where)
+                if where is not None
+                else run_from_memory(result.evaluations, result.logbook, result.direction, data)
+            )
+            report = Path(tmp) / "report"
+            write_plots(run, report)
+            client.log_artifacts(run_id, str(report), "report")
 
     # ------------------------------------------------------------- the rest
     def __getstate__(self) -> dict[str, Any]:

@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from evotune._atomic import atomic_open
+from evotune._figures._memory import FigureData, run_from_memory
 from evotune.journal import HALL_OF_FAME, HISTORY
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from evotune.engine import Evolution
     from evotune.genome import Genome
     from evotune.records import Evaluation
@@ -113,7 +116,10 @@ class Result:
         ``elapsed`` (seconds).
     stop_reason : str
         Why the run ended: ``generations``, ``max_evaluations``,
-        ``time_budget``, ``patience``, ``callback`` or ``exhausted``.
+        ``time_budget``, ``patience``, ``callback`` or ``exhausted``; or
+        ``interrupted`` for the partial result of a run stopped by Ctrl-C,
+        which ``evolve`` raises as ``KeyboardInterrupt`` with this result as
+        its attribute ``result``.
     """
 
     best_params: dict[str, Any] | None
@@ -126,24 +132,147 @@ class Result:
     elapsed: float = 0.0
     evaluations: list[Evaluation] = field(default_factory=list, repr=False)
     pareto_front: pd.DataFrame | None = None
+    figure_data: FigureData | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_evolution(cls, evo: Evolution, *, stop_reason: str, elapsed: float) -> Result:
-        history = history_frame(evo.evaluations, evo.space)
+    def from_evolution(
+        cls,
+        evo: Evolution,
+        *,
+        stop_reason: str,
+        elapsed: float,
+        untold: Sequence[Evaluation] = (),
+        figure_data: FigureData | None = None,
+    ) -> Result:
+        """The result of ``evo``; ``untold`` are finished evaluations the
+        engine was not told yet (an interrupted generation's), added to the
+        history and considered for the best."""
+        evaluations = [*evo.evaluations, *untold]
+        history = history_frame(evaluations, evo.space)
         best = evo.best
+        best_params = dict(best.params) if best is not None else None
+        best_score = float(best.score) if best is not None else math.nan
+        sign = 1.0 if evo.direction == "maximize" else -1.0
+        for ev in untold:
+            if ev.ok and (best_params is None or sign * ev.mean_score > sign * best_score):
+                best_params, best_score = dict(ev.params), float(ev.mean_score)
         logbook = pd.DataFrame(list(evo.logbook))
         return cls(
-            best_params=dict(best.params) if best is not None else None,
-            best_score=float(best.score) if best is not None else math.nan,
+            best_params=best_params,
+            best_score=best_score,
             hall_of_fame=_hall_of_fame_frame(list(evo.hall_of_fame), history),
             history=history,
             logbook=logbook,
             direction=evo.direction,
             stop_reason=stop_reason,
             elapsed=elapsed,
-            evaluations=list(evo.evaluations),
+            evaluations=evaluations,
             pareto_front=_pareto_frame(evo, history),
+            figure_data=figure_data,
         )
+
+    # ------------------------------------------------------------- figures
+    # The report's figures (evotune.report.write_plots draws the same ones
+    # into PNGs), drawn from this result in memory: with or without a run
+    # directory, in a notebook or a script. Each returns a matplotlib Figure
+    # made without pyplot, so no global backend is touched; a notebook shows it
+    # as a cell's value, ``fig.savefig(path)`` writes it.
+
+    def plot_progress(self) -> Figure:
+        """The best score so far and the population's mean ± std per generation,
+        over every evaluation's score.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> from evotune import Float, evolve
+        >>> res = evolve(lambda p: -(p["x"] - 1) ** 2, {"x": Float(-3, 3)},
+        ...              population_size=4, generations=3, random_state=0)
+        >>> fig = res.plot_progress()
+        >>> fig.axes[0].get_xlabel()
+        'generation (0 = initial population)'
+        """
+        from evotune._figures import draw_progress
+
+        return draw_progress(self._figure_run())
+
+    def plot_parameters(self) -> Figure:
+        """The score against each parameter, one panel per parameter, coloured by
+        generation, the best evaluation starred.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> from evotune import Float, Integer, evolve
+        >>> res = evolve(lambda p: p["x"] - p["n"], {"x": Float(0, 1), "n": Integer(0, 3)},
+        ...              population_size=4, generations=2, random_state=0)
+        >>> [ax.get_xlabel() for ax in res.plot_parameters().axes[:2]]
+        ['x (0 to 1, linear)', 'n (0 to 3, linear)']
+        """
+        from evotune._figures import draw_parameters
+
+        return draw_parameters(self._figure_run())
+
+    def plot_timeline(self) -> Figure:
+        """One lane per worker, a bar per (candidate, fold) task: how busy the
+        workers were.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> from evotune import Float, evolve
+        >>> res = evolve(lambda p: p["x"], {"x": Float(0, 1)},
+        ...              population_size=4, generations=2, random_state=0)
+        >>> [t.get_text() for t in res.plot_timeline().axes[0].get_yticklabels()]
+        ['worker 0']
+        """
+        from evotune._figures import draw_timeline
+
+        return draw_timeline(self._figure_run())
+
+    def plot_pareto_front(self) -> Figure:
+        """For a run with several ``objectives``: every evaluation in the plane
+        of the first objective and each other one, the Pareto front joined.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Raises
+        ------
+        ValueError
+            For a run with one objective (it has no front).
+
+        Examples
+        --------
+        >>> from evotune import Float, evolve
+        >>> res = evolve(lambda p: p["x"], {"x": Float(0, 1)},
+        ...              objectives={"score": "maximize", "fit_time": "minimize"},
+        ...              strategy="nsga2", population_size=4, generations=2, random_state=0)
+        >>> res.plot_pareto_front().axes[0].get_xlabel()
+        'fit_time (minimize)'
+        """
+        from evotune._figures import draw_pareto_front, objectives_of
+
+        run = self._figure_run()
+        if len(objectives_of(run)) < 2:
+            raise ValueError(
+                "plot_pareto_front needs a run with several 'objectives'; this one has one "
+                "(see plot_progress)"
+            )
+        return draw_pareto_front(run)
+
+    def _figure_run(self) -> Any:
+        return run_from_memory(self.evaluations, self.logbook, self.direction, self.figure_data)
 
     @property
     def n_evaluations(self) -> int:

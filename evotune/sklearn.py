@@ -160,6 +160,10 @@ refit_time_, multimetric_
         As in scikit-learn's searches. A failed candidate always ranks last.
     history_ : DataFrame
         evotune's history (status, error, generation, origin of every row).
+        Set even when ``fit`` is stopped by Ctrl-C: the evaluations that finished.
+    result_ : Result
+        The :class:`~evotune.Result` of the search (the partial one after
+        Ctrl-C), with its plots: ``search.result_.plot_progress()``.
     hall_of_fame_ : DataFrame
     logbook_ : DataFrame
     pareto_front_ : DataFrame
@@ -402,6 +406,11 @@ refit_time_, multimetric_
             result: Result = evolve(objective, space, direction="maximize", **evolve_settings(self))
         except MetricNotReturned as exc:  # a callable scoring's dict without `refit`
             raise ValueError(multimetric_refit_message(self.refit) + f" ({exc})") from None
+        except KeyboardInterrupt as exc:  # Ctrl-C: keep what finished (exc.result)
+            partial = getattr(exc, "result", None)
+            if partial is not None:
+                self.result_, self.history_ = partial, partial.history
+            raise
         _warn_if_exhausted(result, self.n_iter)
         error_score = float(self.error_score) if not isinstance(self.error_score, str) else np.nan
         metric_names = metric_names_of(result.evaluations, objective.metric_names_)

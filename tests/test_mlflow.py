@@ -341,3 +341,116 @@ def test_a_store_that_fails_mid_run_is_one_warning_not_a_lost_run(store, tmp_pat
     assert res.n_evaluations > 4
     assert sum(issubclass(w.category, RuntimeWarning) for w in caught) == 1
     assert tracker.child_run_ids == {}
+
+
+# ---- issue 15, item 16: a tracking server that is not there ---------------------
+
+
+@pytest.fixture
+def closed_port():
+    """A local TCP port that refuses connections: bound, never listening."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@pytest.fixture
+def silent_port():
+    """A local TCP port that accepts connections and never answers."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def test_no_server_is_one_line_naming_the_uri_at_once_and_no_run_directory(tmp_path, closed_port):
+    import time
+
+    uri = f"http://127.0.0.1:{closed_port}"
+    start = time.monotonic()
+    with pytest.raises(ConnectionError) as info:
+        evolve(
+            _peak,
+            {"x": Float(-3, 3), "n": Integer(0, 6)},
+            population_size=4,
+            generations=2,
+            random_state=0,
+            checkpoint=tmp_path / "run",
+            callbacks=[MLflowCallback(uri)],
+        )
+    # MLflow's own client retried such a server for about 4 minutes
+    assert time.monotonic() - start < 60
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert repr(uri) in message and "connect_timeout" in message
+    assert not (tmp_path / "run").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_server_gone_before_the_run_starts_fails_fast(store, tmp_path, closed_port):
+    import time
+
+    tracker = MLflowCallback(store)  # made while the store was there ...
+    tracker.tracking_uri = f"http://127.0.0.1:{closed_port}"  # ... pointed at none since
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=str(closed_port)):
+        evolve(
+            _peak,
+            {"x": Float(-3, 3), "n": Integer(0, 6)},
+            population_size=4,
+            generations=2,
+            random_state=0,
+            callbacks=[tracker],
+        )
+    assert time.monotonic() - start < 60
+    assert tracker.run_id is None
+
+
+def test_the_wait_for_a_silent_server_is_connect_timeout(silent_port):
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match="waited at most 1 s"):
+        MLflowCallback(f"http://127.0.0.1:{silent_port}", connect_timeout=1)
+    assert 0.9 <= time.monotonic() - start < 30
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(0, ValueError), (-1.0, ValueError), ("5", TypeError), (True, TypeError)]
+)
+def test_connect_timeout_is_checked(value, error):
+    with pytest.raises(error, match="'connect_timeout' must be a positive number"):
+        MLflowCallback("http://127.0.0.1:9", connect_timeout=value)
+
+
+def test_no_check_with_connect_timeout_none(closed_port):
+    # the user's choice: MLflow's own behaviour, the server looked for at the run
+    tracker = MLflowCallback(f"http://127.0.0.1:{closed_port}", connect_timeout=None)
+    assert tracker.connect_timeout is None
+
+
+def test_a_run_without_run_directory_logs_the_report_pngs_from_memory(store, tmp_path):
+    tracker = MLflowCallback(store, experiment_name="memory")
+    evolve(
+        _peak,
+        {"x": Float(-3, 3), "n": Integer(0, 6)},
+        population_size=4,
+        generations=2,
+        random_state=0,
+        callbacks=[tracker],
+    )
+    client = MlflowClient(store)
+    pngs = client.list_artifacts(tracker.run_id, "report")
+    assert {a.path.split("/")[-1] for a in pngs} == PNGS
+    assert all(a.file_size > 1000 for a in pngs)
+    assert {p.name for p in tmp_path.iterdir()} == {"mlruns"}  # no PNG left behind

@@ -557,3 +557,46 @@ def test_format_leaderboard_escapes_control_characters(tmp_path):
     assert all(row[column:].strip() in ("ok", "failed") for row in rows)
     # the DataFrame and the JSON keep the values as they are
     assert set(leaderboard(run, top=None)["k\x1b[1m\r"]) == {"\x1b[2Jclear", "plain"}
+
+
+# ---- issue 15, item 14: the same figures from memory and from the run directory ----
+
+
+def test_result_figures_match_the_reports_of_its_run_directory(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from evotune._figures import draw_parameters, draw_progress, draw_timeline
+
+    ck = tmp_path / "run"
+    res = evolve(
+        lambda p: -((p["x"] - 0.5) ** 2) - 0.1 * p.get("degree", 0),
+        SPACE,
+        population_size=6,
+        generations=3,
+        strategy="ga",
+        random_state=0,
+        checkpoint=ck,
+    )
+    run = load_run(ck)
+
+    def lines(fig):
+        return [
+            (line.get_label(), list(line.get_xdata()), list(line.get_ydata()))
+            for ax in fig.axes
+            for line in ax.get_lines()
+        ]
+
+    def texts(fig):
+        return [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
+
+    for memory, disk in [
+        (res.plot_progress(), draw_progress(run)),
+        (res.plot_parameters(), draw_parameters(run)),
+    ]:
+        assert lines(memory) == lines(disk)
+        assert texts(memory) == texts(disk)
+    memory, disk = res.plot_timeline(), draw_timeline(run)
+    assert [t.get_text() for t in memory.axes[0].get_yticklabels()] == ["worker 0"]
+    n_bars = [sum(len(c.get_paths()) for c in f.axes[0].collections) for f in (memory, disk)]
+    assert n_bars == [res.n_evaluations, res.n_evaluations]

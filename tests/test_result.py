@@ -287,3 +287,93 @@ def test_result_repr_and_stop_reason(fn_result):
     assert fn_result.stop_reason == "generations"
     text = repr(fn_result)
     assert "best_score" in text and "n_evaluations=" in text
+
+
+# ---- issue 15, item 14: the figures of a result in memory (no run directory) -----
+
+
+@pytest.fixture(scope="module")
+def agg():
+    import matplotlib
+
+    matplotlib.use("Agg")  # as a headless notebook kernel or a CI run would
+    from matplotlib.figure import Figure
+
+    return Figure
+
+
+def _line(ax, label):
+    lines = [line for line in ax.get_lines() if line.get_label() == label]
+    assert len(lines) == 1, [line.get_label() for line in ax.get_lines()]
+    return lines[0]
+
+
+def test_plot_progress_draws_the_logbook(agg, cv_result):
+    fig = cv_result.plot_progress()
+    assert isinstance(fig, agg)
+    (ax,) = fig.axes
+    best = _line(ax, "best so far")
+    np.testing.assert_allclose(best.get_xdata(), cv_result.logbook["generation"])
+    np.testing.assert_allclose(best.get_ydata(), cv_result.logbook["best"])
+    np.testing.assert_allclose(_line(ax, "population mean").get_ydata(), cv_result.logbook["mean"])
+    # every successful evaluation is a point behind the lines
+    (points,) = [c for c in ax.collections if c.get_label() == "one evaluation"]
+    assert len(points.get_offsets()) == (cv_result.history["status"] == "ok").sum()
+    assert ax.get_ylabel() == "mean score (accuracy; higher is better)"
+    assert ax.get_title().startswith(f"Progress: 3 generations, {cv_result.n_evaluations} ")
+
+
+def test_plot_parameters_has_a_panel_per_parameter(agg, fn_result):
+    fig = fn_result.plot_parameters()
+    assert isinstance(fig, agg)
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert [ax.get_xlabel().split(" ")[0] for ax in panels] == ["C", "kernel", "degree"]
+    assert panels[0].get_xscale() == "log"
+    assert [t.get_text() for t in panels[1].get_xticklabels()] == ["rbf", "poly"]
+    n_poly = (fn_result.history["param_kernel"] == "poly").sum()
+    assert panels[2].get_title() == (
+        f"degree: {n_poly} shown, {fn_result.n_evaluations - n_poly} inactive"
+    )
+    assert fig.get_suptitle().startswith(f"Score against each parameter ({fn_result.n_evaluations}")
+
+
+def test_plot_timeline_has_a_bar_per_task(agg, cv_result):
+    fig = cv_result.plot_timeline()
+    assert isinstance(fig, agg)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["worker 0"]
+    bars = sum(len(c.get_paths()) for c in ax.collections)
+    assert bars == 3 * cv_result.n_evaluations  # cv=3: a bar per (candidate, fold)
+    assert fig.get_suptitle().startswith(f"Worker timeline: {bars} tasks on 1 worker")
+
+
+def test_plot_pareto_front_for_several_objectives(agg):
+    res = evolve(
+        lambda p: -((p["x"] - 0.5) ** 2),
+        {"x": Float(0, 1)},
+        objectives={"score": "maximize", "fit_time": "minimize"},
+        strategy="nsga2",
+        population_size=6,
+        generations=2,
+        random_state=0,
+    )
+    fig = res.plot_pareto_front()
+    assert isinstance(fig, agg)
+    (ax,) = fig.axes
+    front = _line(ax, f"Pareto front ({len(res.pareto_front)})")
+    assert len(front.get_xdata()) == len(res.pareto_front)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("fit_time (minimize)", "score (maximize)")
+
+
+def test_plot_pareto_front_of_one_objective_says_so(fn_result):
+    with pytest.raises(ValueError, match="several 'objectives'"):
+        fn_result.plot_pareto_front()
+
+
+def test_the_figures_leave_pyplot_alone(agg, fn_result):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    fn_result.plot_progress()
+    fn_result.plot_timeline()
+    assert plt.get_fignums() == before  # no figure kept open by pyplot

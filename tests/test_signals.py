@@ -239,3 +239,96 @@ def test_without_the_context_sigterm_kills_the_process():
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGTERM
+
+
+# ---- Ctrl-C in a user's script: evolve without a checkpoint ---------------------
+
+# A user's script: a plain objective that notes each call in a file (so the
+# test knows when evaluations have finished), no checkpoint. With CATCH, it
+# catches the KeyboardInterrupt and prints what the partial result holds.
+USER_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from evotune import Float, evolve
+
+    def objective(p):
+        time.sleep(0.02)
+        with open(sys.argv[1], "a") as fh:
+            fh.write("done\\n")
+        return -(p["x"] - 0.3) ** 2
+
+    def run():
+        return evolve(objective, {"x": Float(-1, 1)}, population_size=4, generations=100000,
+                      strategy="ga", random_state=0)
+
+    if sys.argv[2] == "catch":
+        try:
+            run()
+        except KeyboardInterrupt as e:
+            print("kept", len(e.result.history), e.result.stop_reason, flush=True)
+            print("best", e.result.best_score, flush=True)
+            raise
+    else:
+        run()
+    """
+)
+
+
+def _shell_status(returncode: int) -> int:
+    """The exit status as a shell shows it: 128 + N for a death by signal N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _interrupt_user_script(tmp_path: Path, mode: str) -> tuple[int, str, str, int]:
+    calls = tmp_path / f"calls-{mode}"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", USER_SCRIPT, str(calls), mode],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120  # generous: the child imports evotune first
+        while time.monotonic() < deadline and proc.poll() is None:
+            if calls.exists() and calls.read_text().count("done") >= 10:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, err, calls.read_text().count("done")
+
+
+def test_ctrl_c_in_a_script_exits_130_with_one_line_of_what_was_kept(tmp_path):
+    code, _out, err, n_calls = _interrupt_user_script(tmp_path, "plain")
+    plain = subprocess.run([sys.executable, "-c", "raise KeyboardInterrupt"], capture_output=True)
+    # as plain Python's Ctrl-C: the same exit (130 in a shell), not an error's 1
+    assert code == plain.returncode, err
+    assert _shell_status(code) == 130
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("KeyboardInterrupt: run interrupted: "), err
+    kept = int(last.split("run interrupted: ")[1].split()[0])
+    assert 10 <= kept <= n_calls
+    assert "; best " in last and "'x':" in last
+    assert "evotune._signals.Interrupted" not in err
+
+
+def test_ctrl_c_in_a_script_leaves_the_partial_result_on_the_exception(tmp_path):
+    code, out, err, n_calls = _interrupt_user_script(tmp_path, "catch")
+    assert _shell_status(code) == 130, err
+    lines = out.splitlines()
+    assert lines[0].startswith("kept "), (out, err)
+    _, kept, reason = lines[0].split()
+    # every evaluation that finished is in the history, those of the
+    # generation the signal cut included (an objective call may have ended
+    # just after its last fold was stopped: at most one is not kept)
+    assert n_calls - 1 <= int(kept) <= n_calls
+    assert int(kept) >= 10
+    assert reason == "interrupted"
+    assert -1.0 <= float(lines[1].split()[1]) <= 0.0

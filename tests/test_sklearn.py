@@ -862,3 +862,88 @@ def test_a_space_smaller_than_n_iter_warns_as_scikit_learn_does(iris):
     with pytest.warns(UserWarning, match="total space of parameters 3 is smaller than n_iter=5"):
         s.fit(X, y)
     assert len(s.cv_results_["params"]) == 3
+
+
+# ---- issue 15, item 13: Ctrl-C keeps history_ of what finished ------------------
+
+CTRL_C_SEARCH = textwrap.dedent(
+    """
+    import sys, time
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+    from evotune import EvolutionarySearchCV, Float
+
+    def scoring(estimator, X, y):
+        time.sleep(0.02)
+        with open(sys.argv[1], "a") as fh:
+            fh.write("fold\\n")
+        return accuracy_score(y, estimator.predict(X))
+
+    X, y = load_iris(return_X_y=True)
+    search = EvolutionarySearchCV(LogisticRegression(max_iter=200),
+                                  {"C": Float(0.01, 100, log=True)}, scoring=scoring, cv=2,
+                                  population_size=4, generations=100000, strategy="ga",
+                                  random_state=0)
+    try:
+        search.fit(X, y)
+    except KeyboardInterrupt as e:
+        print("kept", len(search.history_), len(e.result.history), flush=True)
+        raise
+    """
+)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_fit_keeps_history_of_what_finished(tmp_path):
+    import signal
+    import time
+
+    folds = tmp_path / "folds"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_SEARCH, str(folds)],
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if folds.exists() and folds.read_text().count("fold") >= 20:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGINT, err  # 130 in a shell, as plain Python
+    _, from_search, from_exception = out.split()
+    assert int(from_search) == int(from_exception) >= 9  # 20 folds: at least 9 candidates
+    assert err.strip().splitlines()[-1].startswith("KeyboardInterrupt: run interrupted: ")
+
+
+# ---- issue 15, item 14: the search's figures, through result_ -------------------
+
+
+def test_the_fitted_search_draws_its_figures_through_result(iris):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    X, y = iris
+    search = EvolutionarySearchCV(
+        LogisticRegression(max_iter=300), {"C": Float(1e-2, 1e2, log=True)}, **TINY
+    ).fit(X, y)
+    assert search.result_.history is search.history_
+    progress = search.result_.plot_progress()
+    assert isinstance(progress, Figure)
+    assert progress.axes[0].get_ylabel() == "mean score (higher is better)"
+    (panel, *_) = search.result_.plot_parameters().axes
+    assert panel.get_xlabel().startswith("C (") and panel.get_xscale() == "log"
+    timeline = search.result_.plot_timeline().axes[0]
+    assert sum(len(c.get_paths()) for c in timeline.collections) == 2 * len(search.history_)

@@ -13,7 +13,7 @@ import pandas as pd
 if TYPE_CHECKING:
     pass
 
-from evotune.report._run import (
+from evotune._figures._run import (
     Run,
     _as_float,
     _as_int,
@@ -25,7 +25,7 @@ from evotune.report._run import (
     _params,
     _ranked,
 )
-from evotune.report._text import printable
+from evotune._figures._text import printable
 
 # the leaderboard's own columns; a parameter with one of these names gets a
 # ``param_`` prefix so that no column is silently shadowed

@@ -10,8 +10,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from evotune.report._figure import _message, _score_label
-from evotune.report._run import (
+from evotune._figures._figure import _message, _score_label
+from evotune._figures._run import (
     Run,
     _as_float,
     _as_int,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-from evotune.report._run import Run
+from evotune._figures._run import Run
 
 
 def _score_label(run: Run) -> str:
