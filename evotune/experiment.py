@@ -40,12 +40,20 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evotune._experiment_choice import choice_name, choice_space
+from evotune._experiment_data import DataSpec, check_data
+from evotune._experiment_errors import (
+    ExperimentError,
+    ExperimentSettingError,
+    as_table,
+    fail,
+    import_object,
+    unknown,
+)
 from evotune._validation import InvalidParameterError
 from evotune.settings import TOML, check, declared, settings_for
 from evotune.space import Categorical, Float, Integer, Parameter, Space
@@ -59,18 +67,9 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["Experiment", "ExperimentError", "ExperimentSettingError", "load_experiment"]
 
 
-class ExperimentError(ValueError):
-    """An experiment file that cannot be run as written."""
-
-
-class ExperimentSettingError(ExperimentError, InvalidParameterError):
-    """A bad ``[search]`` setting: evolve's message, named ``search.<key>``."""
-
-
 _TOP = {"estimator", "data", "space", "search"}
 _ESTIMATOR = {"class", "params", "steps"}
 _STEP = {"name", "class", "params"}
-_DATA = {"loader", "csv", "parquet", "target", "params"}
 _SPACE_TYPES = {"int": Integer, "integer": Integer, "float": Float, "categorical": Categorical}
 _PARAM_KEYS = {"type", "low", "high", "log", "choices", "when"}
 # the [search] keys of the experiment's objective (its folds and scoring);
@@ -86,38 +85,6 @@ _OBJECTIVE_KEYS: dict[str, tuple[type, ...]] = {
 # seconds to reach an existing Dask scheduler (``connect_timeout``): short, a
 # scheduler that answers does so at once
 CONNECT_TIMEOUT = 10.0
-
-
-def _fail(key: str, message: str) -> ExperimentError:
-    return ExperimentError(f"{key}: {message}")
-
-
-def _table(data: Any, key: str) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        raise _fail(key, f"must be a table, got {type(data).__name__} {data!r}")
-    return dict(data)
-
-
-def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for k in data:
-        if k not in allowed:
-            prefix = f"{where}." if where else ""
-            raise _fail(f"{prefix}{k}", f"unknown key; allowed here: {', '.join(sorted(allowed))}")
-
-
-def import_object(path: Any, key: str) -> Any:
-    """Import ``package.module.Name``; the error names the key."""
-    if not isinstance(path, str) or "." not in path:
-        raise _fail(key, f"must be a dotted import path such as 'sklearn.svm.SVC', got {path!r}")
-    module_name, _, name = path.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise _fail(key, f"cannot import module {module_name!r} ({exc})") from None
-    try:
-        return getattr(module, name)
-    except AttributeError:
-        raise _fail(key, f"module {module_name!r} has no attribute {name!r}") from None
 
 
 # What makes a class an estimator here: the methods scikit-learn's ``clone``
@@ -136,7 +103,7 @@ def _estimator_class(cls_path: Any, key: str, source: Path) -> type:
         what = (
             "it is not a class" if not isinstance(cls, type) else f"it lacks {', '.join(missing)}"
         )
-        raise _fail(
+        raise fail(
             f"{key}.class",
             f"{cls_path!r} in {str(source)!r} is {cls!r}, not a scikit-learn estimator class "
             f"(a class with fit, get_params and set_params; {what}); nothing was called",
@@ -146,92 +113,92 @@ def _estimator_class(cls_path: Any, key: str, source: Path) -> type:
 
 def _make_estimator(cls_path: Any, params: Any, key: str, source: Path) -> Any:
     cls = _estimator_class(cls_path, key, source)
-    params = _table(params if params is not None else {}, f"{key}.params")
+    params = as_table(params if params is not None else {}, f"{key}.params")
     try:
         est = cls(**params)
     except TypeError as exc:
-        raise _fail(
+        raise fail(
             f"{key}.params", f"{cls.__name__} does not take these parameters: {exc}"
         ) from None
     if not hasattr(est, "fit") or not hasattr(est, "get_params"):
-        raise _fail(
+        raise fail(
             f"{key}.class", f"{cls_path!r} is not a scikit-learn estimator (no fit/get_params)"
         )
     return est
 
 
 def _build_estimator(data: Any, source: Path) -> Any:
-    table = _table(data, "estimator")
-    _unknown(table, _ESTIMATOR, "estimator")
+    table = as_table(data, "estimator")
+    unknown(table, _ESTIMATOR, "estimator")
     if "steps" in table:
         if "class" in table:
-            raise _fail("estimator", "give either 'class' or 'steps', not both")
+            raise fail("estimator", "give either 'class' or 'steps', not both")
         steps = table["steps"]
         if not isinstance(steps, list) or not steps:
-            raise _fail("estimator.steps", "must be a non-empty list of {name, class, params}")
+            raise fail("estimator.steps", "must be a non-empty list of {name, class, params}")
         built = []
         for i, step in enumerate(steps):
             where = f"estimator.steps[{i}]"
-            step = _table(step, where)
-            _unknown(step, _STEP, where)
+            step = as_table(step, where)
+            unknown(step, _STEP, where)
             name = step.get("name")
             if not isinstance(name, str) or not name:
-                raise _fail(f"{where}.name", f"must be a non-empty string, got {name!r}")
+                raise fail(f"{where}.name", f"must be a non-empty string, got {name!r}")
             est = _make_estimator(step.get("class"), step.get("params"), where, source)
             built.append((name, est))
         names = [n for n, _ in built]
         if len(set(names)) != len(names):
-            raise _fail("estimator.steps", f"step names must be unique, got {names}")
+            raise fail("estimator.steps", f"step names must be unique, got {names}")
         from sklearn.pipeline import Pipeline
 
         return Pipeline(built)
     if "class" not in table:
-        raise _fail("estimator.class", "missing; give the estimator's import path, or 'steps'")
+        raise fail("estimator.class", "missing; give the estimator's import path, or 'steps'")
     return _make_estimator(table["class"], table.get("params"), "estimator", source)
 
 
 def _build_parameter(name: str, spec: Any) -> Parameter:
     key = f"space.{name}"
-    spec = _table(spec, key)
-    _unknown(spec, _PARAM_KEYS, key)
+    spec = as_table(spec, key)
+    unknown(spec, _PARAM_KEYS, key)
     kind = spec.get("type")
     # a list or table is unhashable: test for a string before the lookup
     if not isinstance(kind, str) or kind not in _SPACE_TYPES:
         got = "nothing" if kind is None else f"{type(kind).__name__} {kind!r}"
-        raise _fail(
+        raise fail(
             f"{key}.type",
             f"must be one of int, float, categorical, estimator (a string; integer is int too); "
             f"got {got}",
         )
     when = spec.get("when")
     if when is not None:
-        when = _table(when, f"{key}.when")
+        when = as_table(when, f"{key}.when")
     try:
         if kind == "categorical":
             extra = set(spec) - {"type", "choices", "when"}
             if extra:
-                raise _fail(f"{key}.{sorted(extra)[0]}", "not allowed for a categorical")
+                raise fail(f"{key}.{sorted(extra)[0]}", "not allowed for a categorical")
             if "choices" not in spec:
-                raise _fail(f"{key}.choices", "missing; give a list of choices")
+                raise fail(f"{key}.choices", "missing; give a list of choices")
             return Categorical(spec["choices"], when=when)
         extra = set(spec) - {"type", "low", "high", "log", "when"}
         if extra:
-            raise _fail(f"{key}.{sorted(extra)[0]}", f"not allowed for type {kind!r}")
+            raise fail(f"{key}.{sorted(extra)[0]}", f"not allowed for type {kind!r}")
         for bound in ("low", "high"):
             if bound not in spec:
-                raise _fail(f"{key}.{bound}", "missing")
+                raise fail(f"{key}.{bound}", "missing")
         cls = _SPACE_TYPES[kind]
         return cls(spec["low"], spec["high"], log=spec.get("log", False), when=when)
     except ExperimentError:
         raise
     except (TypeError, ValueError) as exc:
-        raise _fail(key, str(exc)) from None
+        raise fail(key, str(exc)) from None
 
 
 def _build_space(data: Any, source: Path) -> Space:
-    table = _table(data, "space")
+    table = as_table(data, "space")
     if not table:
-        raise _fail("space", "must declare at least one parameter")
+        raise fail("space", "must declare at least one parameter")
     try:
         choice = choice_name(table)
     except ValueError as exc:
@@ -242,25 +209,25 @@ def _build_space(data: Any, source: Path) -> Space:
             choice,
             build_parameter=_build_parameter,
             make_estimator=lambda cls, params, key: _make_estimator(cls, params, key, source),
-            fail=_fail,
+            fail=fail,
         )
     params = {name: _build_parameter(name, spec) for name, spec in table.items()}
     try:
         return Space(params)
     except (TypeError, ValueError) as exc:
-        raise _fail("space", str(exc)) from None
+        raise fail("space", str(exc)) from None
 
 
 def _check_search(data: Any) -> dict[str, Any]:
-    table = _table(data if data is not None else {}, "search")
+    table = as_table(data if data is not None else {}, "search")
     toml = declared(TOML)
-    _unknown(table, set(_OBJECTIVE_KEYS) | set(toml), "search")
+    unknown(table, set(_OBJECTIVE_KEYS) | set(toml), "search")
     for k, v in table.items():
         if k in _OBJECTIVE_KEYS:
             types = _OBJECTIVE_KEYS[k]
             if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
                 names = " or ".join(t.__name__ for t in types)
-                raise _fail(f"search.{k}", f"must be {names}, got {type(v).__name__} {v!r}")
+                raise fail(f"search.{k}", f"must be {names}, got {type(v).__name__} {v!r}")
     given = {k: v for k, v in table.items() if k in toml}
     try:
         for k, v in given.items():
@@ -289,11 +256,11 @@ def _check_backend(table: dict[str, Any]) -> None:
     backend = table.get("backend")
     if backend is not None and backend not in BACKEND_NAMES:
         allowed = ", ".join(repr(n) for n in BACKEND_NAMES)
-        raise _fail("search.backend", f"must be one of {allowed}; got {backend!r}")
+        raise fail("search.backend", f"must be one of {allowed}; got {backend!r}")
     if "scheduler" in table:
         if backend != "dask":
             got = "not set" if backend is None else f"{backend!r}"
-            raise _fail(
+            raise fail(
                 "search.scheduler",
                 f'needs backend = "dask" in [search] (backend is {got}); the scheduler is '
                 "the address of an existing Dask cluster",
@@ -301,28 +268,28 @@ def _check_backend(table: dict[str, Any]) -> None:
         try:
             check_scheduler_address(table["scheduler"])
         except ValueError as exc:
-            raise _fail("search.scheduler", str(exc).removeprefix("scheduler ")) from None
+            raise fail("search.scheduler", str(exc).removeprefix("scheduler ")) from None
     if "connect_timeout" in table:
         wait = table["connect_timeout"]
         if "scheduler" not in table:
-            raise _fail("search.connect_timeout", "applies only with scheduler = ... in [search]")
+            raise fail("search.connect_timeout", "applies only with scheduler = ... in [search]")
         if isinstance(wait, bool) or not wait > 0:
-            raise _fail("search.connect_timeout", f"must be > 0 seconds, got {wait!r}")
+            raise fail("search.connect_timeout", f"must be > 0 seconds, got {wait!r}")
     if backend == "serial" and "timeout" in table:
-        raise _fail(
+        raise fail(
             "search.timeout",
             'cannot be enforced with backend = "serial" (a hung fit cannot be killed '
             'in-process); use backend = "process" or "dask"',
         )
     for key in ("max_tasks_per_worker", "worker_memory_limit"):
         if key in table and (backend == "serial" or (key, backend) == (_TASKS, "dask")):
-            raise _fail(
+            raise fail(
                 f"search.{key}",
                 f'is not supported with backend = "{backend}" (it recycles the process '
                 'pool\'s workers); use backend = "process"',
             )
         if key in table and "scheduler" in table:
-            raise _fail(
+            raise fail(
                 f"search.{key}",
                 "applies to a cluster evotune starts; an existing Dask cluster keeps its "
                 "workers' own --memory-limit",
@@ -330,78 +297,7 @@ def _check_backend(table: dict[str, Any]) -> None:
     if backend == "dask" and importlib.util.find_spec("distributed") is None:
         from evotune.backends.base import DASK_MISSING
 
-        raise _fail("search.backend", DASK_MISSING)
-
-
-@dataclass
-class DataSpec:
-    """Where the data come from; loaded only when a run starts."""
-
-    loader: str | None = None
-    csv: Path | None = None
-    parquet: Path | None = None
-    target: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def load(self) -> tuple[Any, Any]:
-        if self.loader is not None:
-            fn = import_object(self.loader, "data.loader")
-            if not callable(fn):
-                raise _fail("data.loader", f"{self.loader!r} is not callable")
-            try:
-                out = fn(return_X_y=True, **self.params)
-            except TypeError:
-                out = fn(**self.params)
-            if isinstance(out, tuple) and len(out) >= 2:
-                return out[0], out[1]
-            if hasattr(out, "data") and hasattr(out, "target"):
-                return out.data, out.target
-            raise _fail("data.loader", "must return (X, y) or a Bunch with data and target")
-        import pandas as pd
-
-        path = self.csv if self.csv is not None else self.parquet
-        assert path is not None
-        key = "data.csv" if self.csv is not None else "data.parquet"
-        if not path.exists():
-            raise _fail(key, f"file {str(path)!r} does not exist")
-        try:
-            frame = pd.read_csv(path, **self.params) if self.csv else pd.read_parquet(path)
-        except Exception as exc:
-            raise _fail(key, f"cannot read {str(path)!r}: {exc}") from None
-        if self.target not in frame.columns:
-            raise _fail(
-                "data.target",
-                f"column {self.target!r} is not in {str(path)!r}; columns: {list(frame.columns)}",
-            )
-        return frame.drop(columns=[self.target]), frame[self.target].to_numpy()
-
-
-def _check_data(data: Any, base: Path) -> DataSpec:
-    table = _table(data, "data")
-    _unknown(table, _DATA, "data")
-    sources = [k for k in ("loader", "csv", "parquet") if k in table]
-    if len(sources) != 1:
-        raise _fail("data", "give exactly one of 'loader', 'csv' or 'parquet'")
-    params = _table(table.get("params", {}), "data.params")
-    src = sources[0]
-    value = table[src]
-    if not isinstance(value, str) or not value:
-        raise _fail(f"data.{src}", f"must be a non-empty string, got {value!r}")
-    if src == "loader":
-        if "target" in table:
-            raise _fail("data.target", "only for csv or parquet data")
-        fn = import_object(value, "data.loader")
-        if not callable(fn):
-            raise _fail("data.loader", f"{value!r} is not callable")
-        return DataSpec(loader=value, params=params)
-    target = table.get("target")
-    if not isinstance(target, str) or not target:
-        raise _fail("data.target", f"missing; name the column to predict in the {src} file")
-    path = Path(value)
-    path = path if path.is_absolute() else base / path
-    if not path.exists():
-        raise _fail(f"data.{src}", f"file {str(path)!r} does not exist")
-    return DataSpec(**{src: path}, target=target, params=params)  # type: ignore[arg-type]
+        raise fail("search.backend", DASK_MISSING)
 
 
 @dataclass
@@ -441,7 +337,7 @@ class Experiment:
         run (see :func:`evotune._experiment_checks.check_objective`)."""
         from evotune._experiment_checks import check_objective
 
-        check_objective(self.estimator, self.search, X, y, _fail)
+        check_objective(self.estimator, self.search, X, y, fail)
 
     def evolve_kwargs(self) -> dict[str, Any]:
         """The settings of :func:`evotune.evolve` the file sets.
@@ -489,13 +385,13 @@ def load_experiment(path: str | Path, *, data_dir: str | Path | None = None) -> 
         raise ExperimentError(f"{str(p)!r} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ExperimentError(f"{str(p)!r} cannot be read: {exc}") from None
-    _unknown(data, _TOP, "")
+    unknown(data, _TOP, "")
     for section in ("estimator", "data", "space"):
         if section not in data:
-            raise _fail(section, "missing section")
+            raise fail(section, "missing section")
     estimator = _build_estimator(data["estimator"], p)
     base = Path(data_dir) if data_dir is not None else p.parent
-    data_spec = _check_data(data["data"], base.absolute())
+    data_spec = check_data(data["data"], base.absolute())
     space = _build_space(data["space"], p)
     search = _check_search(data.get("search"))
     choice = choice_name(data["space"])
@@ -503,7 +399,7 @@ def load_experiment(path: str | Path, *, data_dir: str | Path | None = None) -> 
         if choice is not None and name.startswith(f"{choice}__"):
             continue  # checked against its own estimator
         if name not in estimator.get_params(deep=True):
-            raise _fail(
+            raise fail(
                 f"space.{name}",
                 f"{type(estimator).__name__} has no parameter {name!r}",
             )
