@@ -250,6 +250,7 @@ def test_every_command_has_help(command):
     assert proc.returncode == 0 and "usage: evotune" in proc.stdout
 
 
+@pytest.mark.slow  # a kill and a whole resume of the example experiment: minutes under load
 def test_sigterm_exits_143_and_the_run_resumes(tmp_path):
     import signal
     import subprocess
