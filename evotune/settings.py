@@ -219,6 +219,12 @@ def _objectives_json(value: Any) -> dict[str, str]:
     return {name: spec if isinstance(spec, str) else spec[0] for name, spec in value.items()}
 
 
+def _seed_json(value: Any) -> int | str:
+    # a Generator or RandomState has no JSON form: its class name says what was
+    # given (a checkpointed run takes only ints, so meta.json never holds one)
+    return int(value) if isinstance(value, numbers.Integral) else type(value).__name__
+
+
 _ANY = Rule(_anything, "any value")
 
 
@@ -247,7 +253,7 @@ class SearchSettings:
         None,
         Rule(_seed, "None, an int >= 0, a Generator or a RandomState"),
         "The one seed of the run.",
-        to_json=int,
+        to_json=_seed_json,
     )
     initial_sampling: str = setting(
         "lhs", _choice(SAMPLINGS), "How generation 0 (and 'random') covers the space."
