@@ -6,7 +6,7 @@ ids, so nothing depends on MLflow's "active run": the callback runs in the
 process that called :func:`evotune.evolve`, whatever backend scores the
 candidates.
 
-MLflow is an optional dependency (``pip install 'evotune[mlflow]'``);
+MLflow is an optional dependency (``pip install ".[mlflow]"`` in evotune's checkout);
 importing :mod:`evotune` or this module does not import it, creating a
 :class:`MLflowCallback` does.
 """
@@ -44,7 +44,7 @@ from evotune.settings import search_settings_json
 
 __all__ = ["MLflowCallback"]
 
-INSTALL_HINT = "pip install 'evotune[mlflow]'"
+INSTALL_HINT = 'pip install ".[mlflow]" from evotune\'s checkout'
 
 _PARENT_RUN_ID = "mlflow.parentRunId"
 # evaluation statuses whose child run is FAILED; "ok" and "raced" are FINISHED

@@ -287,7 +287,7 @@ def test_bad_arguments_are_named(kwargs, message):
 
 def test_a_missing_mlflow_names_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)  # what `import mlflow` sees uninstalled
-    with pytest.raises(ImportError, match=r"pip install 'evotune\[mlflow\]'") as info:
+    with pytest.raises(ImportError, match=r'pip install "\.\[mlflow\]" from evotune') as info:
         MLflowCallback()
     assert INSTALL_HINT in str(info.value)
 
