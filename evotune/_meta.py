@@ -150,3 +150,34 @@ the run's: scoring (run: 'accuracy'; now: 'f1')
                 f"cannot resume {str(path)!r}: setting {name!r} differs "
                 f"(run: {old_s.get(name)!r}; now: {new_s.get(name)!r})"
             )
+
+
+def check_not_shrunk(path: Path, settings: Mapping[str, Any], generations: int, n: int) -> None:
+    """Refuse a resume whose budget is below what the run has done.
+
+    ``generations`` and ``n`` are the generations and evaluations the journal
+    holds. A smaller ``generations`` or ``max_evaluations`` would rewrite the
+    run's views to fewer rows than it computed; the journal keeps them all,
+    so the error says what to ask for instead.
+
+    Raises
+    ------
+    JournalError
+        Naming the setting, what was asked and what is done.
+
+    Examples
+    --------
+    >>> check_not_shrunk(Path("runs/a"), {"generations": 2}, 4, 13)
+    Traceback (most recent call last):
+    ...
+    evotune._journal_read.JournalError: cannot resume 'runs/a' with generations=2: the run has \
+done 4 generations (13 evaluations); ask for 4 or more, a resume never shrinks a run
+    """
+    for name, done in (("generations", generations), ("max_evaluations", n)):
+        asked = settings.get(name)
+        if isinstance(asked, int) and asked < done:
+            raise JournalError(
+                f"cannot resume {str(path)!r} with {name}={asked}: the run has done "
+                f"{generations} generations ({n} evaluations); ask for {done} or more, "
+                "a resume never shrinks a run"
+            )

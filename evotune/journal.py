@@ -51,7 +51,7 @@ from evotune._journal_write import (
     storage_error,
     write_json_atomic,
 )
-from evotune._meta import build_meta, check_resumable, package_versions
+from evotune._meta import build_meta, check_not_shrunk, check_resumable, package_versions
 from evotune.records import Evaluation, FoldResult
 
 __all__ = [
@@ -278,6 +278,8 @@ class RunDirectory:
                 run.meta = read_meta(meta_path)
                 check_resumable(root, run.meta, meta)
                 run._replay(journal)
+                done = max(run.told) + 1 if run.told else 0
+                check_not_shrunk(root, meta.get("settings", {}), done, len(run.evaluated))
             else:
                 run.meta = dict(meta)
                 run._meta_pending = True

@@ -139,6 +139,22 @@ def test_resume_with_other_settings_names_the_difference(tmp_path, change, what)
         _run(ck, resume=True, **change)
 
 
+@pytest.mark.parametrize("strategy", ["ga", "model_based"])
+def test_a_resume_never_shrinks_the_run(tmp_path, strategy):
+    ck = tmp_path / "run"
+    done = _run(ck, generations=4, strategy=strategy)
+    views = (ck / "history.csv").read_bytes(), (ck / "hall_of_fame.csv").read_bytes()
+    n = len(done.history)
+    for fewer, name in (({"generations": 2}, "generations=2"), ({"max_evaluations": 3}, "max")):
+        with pytest.raises(JournalError, match=rf"with {name}.*has done 4 generations \({n} "):
+            _run(ck, resume=True, strategy=strategy, **{"generations": 4, **fewer})
+        assert ((ck / "history.csv").read_bytes(), (ck / "hall_of_fame.csv").read_bytes()) == views
+        assert not (ck / "lock").exists()
+    again = _run(ck, resume=True, generations=4, strategy=strategy)  # the same budget: fine
+    assert len(again.history) == n
+    assert len(_run(ck, resume=True, generations=5, strategy=strategy).history) > n
+
+
 def test_resume_with_another_space_or_data_is_an_error(tmp_path):
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
