@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 __all__ = [
     "EXIT_UNREACHABLE",
@@ -41,8 +39,8 @@ class SchedulerUnreachable(RuntimeError):
 
 
 def probe_scheduler(address: str, wait: float) -> None:
-    """Open (and close) a TCP connection to a ``tcp://host:port`` scheduler
-    within ``wait`` seconds; other protocols are left to Dask's own connect.
+    """Check that a Dask scheduler answers at ``address`` within ``wait``
+    seconds (see :func:`evotune.backends._dask_client.check_scheduler`).
 
     Raises
     ------
@@ -57,20 +55,12 @@ def probe_scheduler(address: str, wait: float) -> None:
     ...     print(str(exc)[:56])
     cannot reach the Dask scheduler at tcp://127.0.0.1:1 (Co
     """
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
-        return
+    from evotune.backends._dask_client import SchedulerUnreachableError, check_scheduler
+
     try:
-        with socket.create_connection((parts.hostname, parts.port), timeout=wait):
-            pass
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        if isinstance(exc, TimeoutError):
-            why = "no answer"
-        raise SchedulerUnreachable(
-            f"cannot reach the Dask scheduler at {address} ({why} within {wait:g} s, "
-            "search.connect_timeout); is `dask scheduler` running there?"
-        ) from None
+        check_scheduler(address, wait, setting="search.connect_timeout")
+    except SchedulerUnreachableError as exc:
+        raise SchedulerUnreachable(str(exc)) from None
 
 
 def _journal(out: Path) -> Any:

@@ -482,6 +482,45 @@ def test_an_unreachable_scheduler_is_one_line_exit_69_and_no_directory(tmp_path)
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_port_that_accepts_but_is_no_scheduler_is_exit_69_too(tmp_path):
+    # before: another service's port (it accepts, never answers) held the run
+    # forever, connect_timeout or not
+    pytest.importorskip("distributed")
+    import contextlib
+    import socket
+    import threading
+    import time
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    toml = _bad(
+        tmp_path,
+        "n_jobs = 1",
+        f'backend = "dask"\nscheduler = "{address}"\nconnect_timeout = 2',
+    )
+    started = time.monotonic()
+    try:
+        proc = _cli("run", toml, cwd=tmp_path, timeout=600)
+    finally:
+        server.close()
+        for conn in accepted:
+            conn.close()
+    assert proc.returncode == 69, proc.stderr
+    line = _one_error_line(proc)
+    assert address in line and "no answer within 2 s" in line, line
+    assert time.monotonic() - started < 300  # about 5 s; a generous multiple
+    assert accepted  # the port was reached: it is the answer that never came
+    assert not (tmp_path / "runs").exists()
+
+
 def test_connect_timeout_is_checked_and_needs_a_scheduler(tmp_path):
     pytest.importorskip("distributed")
     zero = _bad(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -547,8 +548,19 @@ def test_get_backend_and_arguments():
 
 def test_no_scheduler_at_the_address_is_a_clear_error():
     backend = DaskBackend("tcp://127.0.0.1:1", startup_timeout=1)
-    with pytest.raises(RuntimeError, match="cannot connect to the Dask scheduler at tcp://127"):
+    with pytest.raises(RuntimeError, match="cannot reach the Dask scheduler at tcp://127"):
         evolve(mixed, SPACE, backend=backend, **SETTINGS)
+
+
+def test_a_port_that_is_no_scheduler_is_a_clear_error_within_the_timeout():
+    # a port that accepts and never answers held distributed.Client forever
+    from evotune.backends._dask_client import SchedulerUnreachableError
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        backend = DaskBackend(address, startup_timeout=1)
+        with pytest.raises(SchedulerUnreachableError, match=rf"{address} \(no answer within 1 s"):
+            evolve(mixed, SPACE, backend=backend, **SETTINGS)
 
 
 def test_importing_evotune_does_not_import_dask():

@@ -13,17 +13,21 @@ It knows nothing of queues, deadlines or retries: that is the backend's job
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import math
 import os
 import queue
 import signal
+import socket
 import subprocess
 import time
 import uuid
 import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import distributed
 
@@ -38,6 +42,58 @@ if TYPE_CHECKING:
 class SchedulerUnreachableError(RuntimeError):
     """No connection to the Dask scheduler could be made (a run that never
     started, unlike :class:`~evotune.backends.base.SchedulerLostError`)."""
+
+
+def check_scheduler(address: str, timeout: float, setting: str = "startup_timeout") -> None:
+    """Raise :class:`SchedulerUnreachableError` unless a Dask scheduler at
+    ``address`` answers within ``timeout`` seconds (``setting`` names the wait
+    in the message).
+
+    ``distributed.Client`` bounds only the TCP connection by its timeout: a
+    port that accepts and never answers (another service) held it forever.
+    Here a refused ``tcp://`` port is told at once, and then the whole
+    exchange, Dask's handshake and one ``identity`` call, runs under one
+    deadline in a thread of its own, so a running event loop (a notebook's)
+    is left alone.
+    """
+    why = _refused(address, timeout)
+    if why is None:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            try:
+                reply = pool.submit(asyncio.run, _identity(address, timeout)).result()
+            except Exception as exc:  # OSError, TimeoutError, a comm or parse error
+                why = "no answer" if isinstance(exc, TimeoutError) else type(exc).__name__
+            else:
+                if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+                    why = "an answer, but not a Dask scheduler's"
+    if why is not None:
+        raise SchedulerUnreachableError(
+            f"cannot reach the Dask scheduler at {address} ({why} within {timeout:g} s, "
+            f"{setting}); is `dask scheduler` running there?"
+        )
+
+
+def _refused(address: str, timeout: float) -> str | None:
+    """Why a ``tcp://host:port`` address takes no connection, or None."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
+        return None  # another protocol: left to Dask's own connect
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return "no answer" if isinstance(exc, TimeoutError) else exc.strerror or type(exc).__name__
+
+
+async def _identity(address: str, timeout: float) -> Any:
+    async def ask() -> Any:
+        link = distributed.core.rpc(address, timeout=timeout)
+        try:
+            return await link.identity()
+        finally:
+            await link.close_rpc()
+
+    return await asyncio.wait_for(ask(), timeout)
 
 
 class ClusterLink:
@@ -161,6 +217,7 @@ class ClusterLink:
             self.address = address
         elif isinstance(target, str):
             address = target
+            check_scheduler(address, startup_timeout)
         else:
             address = str(target.scheduler_address)
         try:
