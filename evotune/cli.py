@@ -400,6 +400,13 @@ def _show_warning(
 _default_show = warnings.showwarning
 
 
+def _check_flags(args: argparse.Namespace) -> None:
+    """The flags' own checks, named as typed, before a command reads anything."""
+    n_jobs = getattr(args, "n_jobs", None)
+    if n_jobs is not None and n_jobs == 0:
+        raise UsageError("--n-jobs must be a non-zero integer (-1: all cores), got 0")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evotune`` console script."""
     parser = _parser()
@@ -419,6 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from evotune.journal import DiskFullError, JournalError, RunLockedError
 
     try:
+        _check_flags(args)
         return int(args.func(args))
     except BrokenPipeError:
         # the reader went away (`evotune report DIR | head`): not an error

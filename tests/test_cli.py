@@ -529,10 +529,12 @@ def test_connect_timeout_is_checked_and_needs_a_scheduler(tmp_path):
         'backend = "dask"\nscheduler = "tcp://127.0.0.1:1"\nconnect_timeout = 0',
     )
     proc = _cli("run", zero, cwd=tmp_path)
-    assert proc.returncode == 2 and "search.connect_timeout" in _one_error_line(proc)
+    line = _one_error_line(proc)
+    assert proc.returncode == 2 and "search.connect_timeout: must be > 0 seconds" in line
     alone = _bad(tmp_path, "n_jobs = 1", "connect_timeout = 5", name="alone.toml")
     proc = _cli("run", alone, cwd=tmp_path)
-    assert proc.returncode == 2 and "search.connect_timeout" in _one_error_line(proc)
+    line = _one_error_line(proc)
+    assert proc.returncode == 2 and "search.connect_timeout: applies only with scheduler" in line
     assert not (tmp_path / "runs").exists()
 
 
@@ -569,21 +571,23 @@ def test_version():
     assert proc.stdout.strip() == f"evotune {__version__}"
 
 
-@pytest.fixture(scope="module")
-def csv_run(tmp_path_factory):
-    """The README's form, `csv = "train.csv"` beside the file, run from elsewhere."""
-    work = tmp_path_factory.mktemp("csvrun")
+@pytest.fixture(scope="module", params=["csv", "loader"])
+def csv_run(request, tmp_path_factory):
+    """The README's form, `csv = "train.csv"` beside the file, run from elsewhere;
+    and the loader form, so that the resume tests below do not hang on the
+    csv path alone."""
+    work = tmp_path_factory.mktemp(f"{request.param}run")
     project = work / "project"
     project.mkdir()
-    from sklearn.datasets import load_iris
+    text = SMALL_TOML
+    if request.param == "csv":
+        from sklearn.datasets import load_iris
 
-    load_iris(as_frame=True).frame.to_csv(project / "train.csv", index=False)
-    toml = project / "exp.toml"
-    toml.write_text(
-        SMALL_TOML.replace(
+        load_iris(as_frame=True).frame.to_csv(project / "train.csv", index=False)
+        text = text.replace(
             'loader = "sklearn.datasets.load_iris"', 'csv = "train.csv"\ntarget = "target"'
         )
-    )
+    (project / "exp.toml").write_text(text)
     first = _cli("run", "project/exp.toml", cwd=work)
     out = work / "runs" / "exp"
     extended = _cli("resume", out, "--generations", "3")
@@ -621,6 +625,17 @@ def test_a_resume_never_shrinks_the_run_and_an_extension_is_kept(csv_run):
     assert plain.returncode == 0, plain.stderr
     assert pd.read_csv(out / "history.csv")["generation"].max() == 2
     assert (out / "history.csv").read_text() == before
+
+
+@pytest.mark.parametrize("command", ["run", "resume", "demo"])
+def test_n_jobs_zero_is_one_line_naming_the_flag_and_no_directory(tmp_path, command):
+    # before: `run small.toml --n-jobs 0` left runs/small/experiment.toml behind
+    (tmp_path / "small.toml").write_text(SMALL_TOML)
+    target = {"run": "small.toml", "resume": "runs/small", "demo": "--out=runs/demo"}[command]
+    proc = _cli(command, target, "--n-jobs", "0", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--n-jobs must be a non-zero integer" in _one_error_line(proc)
+    assert not (tmp_path / "runs").exists()
 
 
 def test_a_finished_run_leaves_no_lock(csv_run):
@@ -688,3 +703,7 @@ def test_install_commands_work_from_a_clone():
     assert readme.count('pip install "evotune[') == 1 and "evotune[dask]" not in DASK_MISSING
     assert "A release on PyPI would" in readme
     assert 'pip install ".[dask]"' in readme and 'pip install ".[dask]"' in DASK_MISSING
+    # and no message of the package gives the PyPI form (MLflow's gave it)
+    package = Path(__file__).parent.parent / "evotune"
+    pypi_form = [p.name for p in package.rglob("*.py") if "evotune[" in p.read_text()]
+    assert pypi_form == []

@@ -460,3 +460,31 @@ def test_connect_timeout_sets_the_dask_backends_wait(tmp_path):
     text = text.replace("[search]\n", "[search]\nconnect_timeout = 2.5\n")
     exp = load_experiment(_write(tmp_path, text))
     assert exp.evolve_kwargs()["backend"].startup_timeout == 2.5
+
+
+def _unseeded(estimator) -> list[str]:
+    return [
+        name
+        for name, value in estimator.get_params(deep=True).items()
+        if name.split("__")[-1] == "random_state" and value is None
+    ]
+
+
+def test_every_example_experiment_seeds_its_estimators():
+    # issue 15, item 2: the run's seed does not reach an unseeded estimator,
+    # so every example file seeds each one it names, the choices included
+    from pathlib import Path
+
+    from evotune.space import Categorical
+
+    files = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
+    assert files
+    for path in files:
+        exp = load_experiment(path)
+        assert _unseeded(exp.estimator) == [], path.name
+        for name in exp.space.names:
+            param = exp.space[name]
+            if isinstance(param, Categorical):
+                for choice in param.choices:
+                    if hasattr(choice, "get_params"):
+                        assert _unseeded(choice) == [], (path.name, name, choice)
