@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
 import sys
-from contextlib import redirect_stdout
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 
 from evotune.cli import main
 
@@ -25,12 +22,23 @@ PARAMS = ["learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularizat
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    buf = io.StringIO()
+    """`evotune demo` as a user types it, in a process of its own."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("demo") / "runs" / "demo"
     # one BLAS/OpenMP thread: the same result, and far steadier on a busy machine
-    with threadpool_limits(1), redirect_stdout(buf):
-        code = main(["demo", "--population-size", "4", "--generations", "2", "--out", str(out)])
-    return code, buf.getvalue(), out
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    small = ["--population-size", "4", "--generations", "2", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "evotune", "demo", *small],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
+    return proc.returncode, proc.stdout, out
 
 
 def test_demo_exits_zero(demo_run):
