@@ -490,7 +490,14 @@ def test_an_unreachable_scheduler_is_one_line_exit_69_and_no_directory(tmp_path)
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_port_that_accepts_but_is_no_scheduler_is_exit_69_too(tmp_path):
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (None, "no answer within 2 s"),
+        (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 64, "not a Dask scheduler's"),
+    ],
+)
+def test_a_port_that_accepts_but_is_no_scheduler_is_exit_69_too(tmp_path, reply, why):
     # before: another service's port (it accepts, never answers) held the run
     # forever, connect_timeout or not
     pytest.importorskip("distributed")
@@ -505,7 +512,10 @@ def test_a_port_that_accepts_but_is_no_scheduler_is_exit_69_too(tmp_path):
     def accept() -> None:
         with contextlib.suppress(OSError):
             while True:
-                accepted.append(server.accept()[0])
+                conn = server.accept()[0]
+                accepted.append(conn)
+                if reply is not None:  # another service's answer (a web server's)
+                    conn.sendall(reply)
 
     threading.Thread(target=accept, daemon=True).start()
     address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
@@ -523,7 +533,7 @@ def test_a_port_that_accepts_but_is_no_scheduler_is_exit_69_too(tmp_path):
             conn.close()
     assert proc.returncode == 69, proc.stderr
     line = _one_error_line(proc)
-    assert address in line and "no answer within 2 s" in line, line
+    assert address in line and why in line, line
     assert time.monotonic() - started < 300  # about 5 s; a generous multiple
     assert accepted  # the port was reached: it is the answer that never came
     assert not (tmp_path / "runs").exists()

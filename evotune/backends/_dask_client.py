@@ -61,8 +61,12 @@ def check_scheduler(address: str, timeout: float, setting: str = "startup_timeou
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             try:
                 reply = pool.submit(asyncio.run, _identity(address, timeout)).result()
-            except Exception as exc:  # OSError, TimeoutError, a comm or parse error
-                why = "no answer" if isinstance(exc, TimeoutError) else type(exc).__name__
+            except TimeoutError:
+                why = "no answer"
+            except OSError as exc:
+                why = exc.strerror or type(exc).__name__
+            except Exception:  # another service's bytes read as Dask's frames
+                why = "an answer, but not a Dask scheduler's"
             else:
                 if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
                     why = "an answer, but not a Dask scheduler's"
