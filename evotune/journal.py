@@ -210,6 +210,23 @@ class _Lock:
                 self.fh = None
 
 
+def _read_whole(journal: Path, meta: Path) -> Journal | None:
+    """The journal of a started run (``meta`` beside it), read once for the
+    resume; None when either file is missing or the journal cannot be read
+    (the replay then says what is wrong)."""
+    if not (meta.is_file() and journal.is_file()) or journal.stat().st_size == 0:
+        return None
+    try:
+        return read_journal(journal, keep=())
+    except (JournalError, OSError):
+        return None
+
+
+def _no_result(read: Journal) -> bool:
+    """Whether a journal holds records but not one result (fold or evaluation)."""
+    return read.end > 0 and not (read.folds or read.evaluated or read.told)
+
+
 class RunDirectory:
     """A run's directory, opened for writing by the live run.
 
@@ -261,6 +278,13 @@ class RunDirectory:
         run._lock.acquire()
         try:
             journal, meta_path = root / JOURNAL, root / META
+            read = _read_whole(journal, meta_path)
+            if read is not None and _no_result(read):
+                # a run stopped before its first result (an unreachable
+                # scheduler, a bad objective): nothing to keep, nothing to
+                # block the corrected run with
+                for name in (JOURNAL, META, HISTORY, HALL_OF_FAME):
+                    (root / name).unlink(missing_ok=True)
             # the journal's first record is written before meta.json: a journal
             # still empty without meta.json is a run that never started
             exists = meta_path.exists() or (journal.exists() and journal.stat().st_size > 0)
@@ -277,7 +301,7 @@ class RunDirectory:
                     )
                 run.meta = read_meta(meta_path)
                 check_resumable(root, run.meta, meta)
-                run._replay(journal)
+                run._replay(journal, read)
                 done = max(run.told) + 1 if run.told else 0
                 check_not_shrunk(root, meta.get("settings", {}), done, len(run.evaluated))
             else:
@@ -289,7 +313,7 @@ class RunDirectory:
             raise
         return run
 
-    def _replay(self, path: Path) -> None:
+    def _replay(self, path: Path, journal: Journal | None = None) -> None:
         """Take what the earlier sessions journaled (the records themselves are
         not kept: resume needs the summary only). ``meta.json`` is written
         after the journal's first record, so a journal missing or without a
@@ -297,7 +321,8 @@ class RunDirectory:
         again from nothing."""
         if not path.exists():
             raise _lost(path, "is missing", "deleted or moved")
-        journal = read_journal(path, keep=())
+        if journal is None:
+            journal = read_journal(path, keep=())
         if journal.end == 0:
             raise _lost(path, "holds no record", "emptied or replaced")
         self.folds, self.asked = journal.folds, journal.asked

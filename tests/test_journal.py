@@ -155,6 +155,24 @@ def test_a_resume_never_shrinks_the_run(tmp_path, strategy):
     assert len(_run(ck, resume=True, generations=5, strategy=strategy).history) > n
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_directory_whose_run_never_got_a_result_takes_another_run(tmp_path, resume):
+    # before: a run stopped before its first result (an unreachable Dask
+    # scheduler) left journal.jsonl and meta.json, and the corrected run was
+    # refused ("already holds a run", or its settings differed)
+    ck = tmp_path / "run"
+    run = RunDirectory.open(ck, {"space": {}, "settings": {"population_size": 99}}, resume=False)
+    run.record_start(False)
+    run.close()
+    assert (ck / "meta.json").exists() and (ck / "journal.jsonl").stat().st_size > 0
+    result = _run(ck, resume=resume)
+    assert len(result.history) > 0
+    assert json.loads((ck / "meta.json").read_text())["settings"]["population_size"] == 6
+    # a run with a result is kept: refused without resume, as before
+    with pytest.raises(JournalError, match="already holds a run"):
+        _run(ck)
+
+
 def test_resume_with_another_space_or_data_is_an_error(tmp_path):
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
