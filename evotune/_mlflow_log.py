@@ -15,10 +15,12 @@ import numbers
 import os
 import posixpath
 import re
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -205,3 +207,52 @@ def check_tracking_server(uri: str, timeout: float) -> None:
             f"({reason}; waited at most {timeout:g} s, see 'connect_timeout'): start it "
             "(`mlflow server --port 5000`) or give another 'tracking_uri'"
         ) from None
+
+
+_QUIET_LINKS = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+
+
+@contextmanager
+def quiet_run_links() -> Iterator[None]:
+    """MLflow's client prints two lines ("View run ... at: ...") and asks the
+    server for the run once more each time it ends a run on a tracking
+    server: one run per evaluation made hundreds of lines. Inside this block
+    it does neither; the variable is put back as it was after."""
+    before = os.environ.get(_QUIET_LINKS)
+    os.environ[_QUIET_LINKS] = "true"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_QUIET_LINKS, None)
+        else:
+            os.environ[_QUIET_LINKS] = before
+
+
+def log_artifacts(client: Any, run_id: str, result: Any, run_dir: Path | None) -> None:
+    """Log ``result``'s tables, and the report's PNGs drawn from ``run_dir``'s
+    journal (every session of a resumed run) or else from the result in
+    memory: the same figures."""
+    from evotune._figures import run_from_memory
+    from evotune.journal import HALL_OF_FAME, HISTORY
+    from evotune.report import load_run, write_plots
+
+    with tempfile.TemporaryDirectory(prefix="evotune-mlflow-") as tmp:
+        tables = Path(tmp) / "tables"
+        tables.mkdir()
+        result.history.to_csv(tables / HISTORY, index=False)
+        result.hall_of_fame.to_csv(tables / HALL_OF_FAME, index=False)
+        if getattr(result, "pareto_front", None) is not None:
+            result.pareto_front.to_csv(tables / "pareto_front.csv", index=False)
+        client.log_artifacts(run_id, str(tables))
+        data = getattr(result, "figure_data", None)
+        if run_dir is None and data is None:
+            return
+        run = (
+            load_run(run_dir)
+            if run_dir is not None
+            else run_from_memory(result.evaluations, result.logbook, result.direction, data)
+        )
+        report = Path(tmp) / "report"
+        write_plots(run, report)
+        client.log_artifacts(run_id, str(report), "report")

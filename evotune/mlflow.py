@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,17 +28,19 @@ from evotune._mlflow_log import (
     as_finite,
     check_connect_timeout,
     check_tracking_server,
+    log_artifacts,
     log_batch,
     metric_entities,
     mlflow_limit,
     param_entities,
+    quiet_run_links,
     resolved_uri,
     tag_dict,
     tag_entities,
 )
 from evotune._version import __version__
 from evotune.callbacks import Callback
-from evotune.journal import HALL_OF_FAME, HISTORY, peek_meta
+from evotune.journal import peek_meta
 from evotune.settings import search_settings_json
 
 __all__ = ["MLflowCallback"]
@@ -210,7 +211,7 @@ class MLflowCallback(Callback):
         self._client: Any = None
         self._uri: str | None = None
         self._active_dir: Path | None = None
-        self._warned = False
+        self._warned = self._offline = False
         self._param_length = DEFAULT_PARAM_LENGTH
         self._tag_length = DEFAULT_TAG_LENGTH
 
@@ -237,7 +238,11 @@ class MLflowCallback(Callback):
         return str(found.experiment_id)
 
     def _guard(self, what: str, action: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one logging call; a failure is a warning (the first one only)."""
+        """Run one logging call; a failure is a warning (the first one only).
+        A tracking server that stopped answering is asked nothing more: MLflow
+        would retry each call for minutes."""
+        if self._offline or not self._answers():
+            return None
         try:
             return action(*args, **kwargs)
         except Exception as exc:
@@ -250,6 +255,24 @@ class MLflowCallback(Callback):
                     stacklevel=3,
                 )
             return None
+
+    def _answers(self) -> bool:
+        """Whether an http(s) tracking server still answers within connect_timeout."""
+        if self.connect_timeout is None or self._uri is None:
+            return True
+        try:
+            check_tracking_server(self._uri, self.connect_timeout)
+        except ConnectionError:
+            self._offline = True
+            warnings.warn(
+                f"MLflowCallback: the tracking server at {self._uri!r} stopped answering; "
+                "the run goes on, and nothing more of it is logged there (its history "
+                "keeps every evaluation)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return False
+        return True
 
     def _settings(self, evolution: Any) -> dict[str, Any]:
         # the search settings as declared once (evotune.settings), in their
@@ -281,7 +304,7 @@ class MLflowCallback(Callback):
         """Create the experiment if needed and start the parent run."""
         mlflow = _import_mlflow()
         self.run_id, self.experiment_id, self.child_run_ids = None, None, {}
-        self._warned = False
+        self._warned = self._offline = False
         self._uri = self._resolved_uri(mlflow)
         if self.connect_timeout is not None:
             check_tracking_server(self._uri, self.connect_timeout)
@@ -382,7 +405,8 @@ class MLflowCallback(Callback):
                 params=param_entities(params, self._param_length),
             )
         finally:
-            client.set_terminated(run_id, status)
+            with quiet_run_links():  # the parent run's link is printed once, at its end
+                client.set_terminated(run_id, status)
 
     def on_generation_end(self, state: Any) -> None:
         """Log the generation's logbook row as metrics, ``step`` = generation."""
@@ -447,35 +471,10 @@ class MLflowCallback(Callback):
         if child is not None:
             self._guard("the best tag", self._client.set_tag, child, "evotune.best", "true")
         if self.log_artifacts:
-            self._guard("the artifacts", self._log_artifacts, result)
-        self._guard("the end of the run", self._client.set_terminated, run_id, "FINISHED")
-
-    def _log_artifacts(self, result: Any) -> None:
-        client, run_id = self._client, self.run_id
-        with tempfile.TemporaryDirectory(prefix="evotune-mlflow-") as tmp:
-            tables = Path(tmp) / "tables"
-            tables.mkdir()
-            result.history.to_csv(tables / HISTORY, index=False)
-            result.hall_of_fame.to_csv(tables / HALL_OF_FAME, index=False)
-            if getattr(result, "pareto_front", None) is not None:
-                result.pareto_front.to_csv(tables / "pareto_front.csv", index=False)
-            client.log_artifacts(run_id, str(tables))
-            from evotune._figures import run_from_memory
-            from evotune.report import load_run, write_plots
-
-            # the run directory's journal (every session of a resumed run), else
-            # the result in memory: the same figures
-            data, where = getattr(result, "figure_data", None), self._active_dir
-            if where is None and data is None:
-                return
-            run = (
-                load_run(where)
-                if where is not None
-                else run_from_memory(result.evaluations, result.logbook, result.direction, data)
+            self._guard(
+                "the artifacts", log_artifacts, self._client, self.run_id, result, self._active_dir
             )
-            report = Path(tmp) / "report"
-            write_plots(run, report)
-            client.log_artifacts(run_id, str(report), "report")
+        self._guard("the end of the run", self._client.set_terminated, run_id, "FINISHED")
 
     # ------------------------------------------------------------- the rest
     def __getstate__(self) -> dict[str, Any]:

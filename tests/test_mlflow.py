@@ -454,3 +454,118 @@ def test_a_run_without_run_directory_logs_the_report_pngs_from_memory(store, tmp
     assert {a.path.split("/")[-1] for a in pngs} == PNGS
     assert all(a.file_size > 1000 for a in pngs)
     assert {p.name for p in tmp_path.iterdir()} == {"mlruns"}  # no PNG left behind
+
+
+# ---- a real tracking server (`mlflow server`, from the dev extra) -----------------
+
+
+class _Server:
+    """`mlflow server` on a free local port, with its own SQLite store."""
+
+    def __init__(self, root):
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.uri = f"http://127.0.0.1:{port}"
+        cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1"]
+        cmd += ["--port", str(port), "--workers", "1"]
+        cmd += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"]
+        cmd += ["--artifacts-destination", (root / "artifacts").as_uri()]
+        self.log = open(root / "server.log", "w")  # closed in stop()
+        # a session of its own: the server runs its workers as child processes,
+        # and stop() kills them all
+        self.proc = subprocess.Popen(
+            cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait(self, limit=600):
+        import time
+        import urllib.request
+
+        # about 20 s on a loaded 2-core machine; the limit is a generous multiple
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (self.log.name, self.proc.returncode)
+            try:
+                with urllib.request.urlopen(self.uri + "/health", timeout=5):
+                    return self
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError(f"mlflow server did not answer within {limit} s")
+
+    def stop(self):
+        import os
+        import signal
+
+        try:  # the whole group, even if its leader is gone already
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=60)
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = _Server(tmp_path).wait()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+class _StopServer:
+    """Kills the tracking server after the first generation, as a crash would."""
+
+    def __init__(self, srv):
+        self.srv = srv
+
+    def on_generation_end(self, state):
+        if state.generation == 0:
+            self.srv.stop()
+
+
+@pytest.mark.slow  # a real server process
+def test_a_tracking_server_prints_no_link_per_evaluation(server, capsys):
+    # before: MLflow's client printed "View run candidate-N at: ..." and
+    # "View experiment at: ..." for each evaluation: hundreds of lines
+    tracker = MLflowCallback(server.uri, experiment_name="links", log_artifacts=False)
+    res = evolve(
+        _peak,
+        {"x": Float(-3, 3), "n": Integer(0, 6)},
+        population_size=4,
+        generations=2,
+        random_state=0,
+        callbacks=[tracker],
+    )
+    out = capsys.readouterr().out
+    assert len(tracker.child_run_ids) == res.n_evaluations > 4
+    assert "View run candidate-" not in out
+    assert out.count("View run") <= 1  # the parent run's link, once
+
+
+@pytest.mark.slow  # a real server process, killed mid-run
+def test_a_tracking_server_lost_mid_run_is_one_warning_and_no_wait(server):
+    # before: each logging call after the server died was retried by MLflow
+    # for minutes, so the run crawled on for a quarter of an hour or more
+    import time
+
+    tracker = MLflowCallback(server.uri, experiment_name="lost", log_artifacts=False)
+    started = time.monotonic()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = evolve(
+            _peak,
+            {"x": Float(-3, 3), "n": Integer(0, 6)},
+            population_size=4,
+            generations=3,
+            random_state=0,
+            callbacks=[tracker, _StopServer(server)],
+        )
+    lost = [w for w in caught if "stopped answering" in str(w.message)]
+    assert len(lost) == 1 and server.uri in str(lost[0].message)
+    assert res.n_evaluations == 12  # every evaluation kept
+    assert 0 < len(tracker.child_run_ids) < 12  # those logged before the loss
+    assert time.monotonic() - started < 300  # about 1 s of work and a refused probe
