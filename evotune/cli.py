@@ -46,6 +46,8 @@ def _print_result(result: Any, out: Path | None) -> None:
     print(f"best score {best} with {result.best_params}")
     where = f"; run directory {out}" if out is not None else ""
     print(f"{result.n_evaluations} evaluations, stopped by {result.stop_reason}{where}")
+    if out is not None:
+        print(f"see the leaderboard and plots with: evotune report {shlex.quote(str(out))}")
 
 
 def _recorded_strategy(out: Path) -> dict[str, Any]:

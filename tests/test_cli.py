@@ -196,6 +196,12 @@ def test_run_writes_the_run_directory(wine_run):
         assert (out / name).exists(), name
     assert first.stdout.count("generation") >= 4  # plain progress lines: not a terminal
     assert "best score" in first.stdout
+    # it ends with the command that shows the run, as the demo does
+    assert (
+        first.stdout.strip()
+        .splitlines()[-1]
+        .startswith("see the leaderboard and plots with: evotune report ")
+    )
 
 
 def test_resume_extends_the_run_to_more_generations(wine_run):
