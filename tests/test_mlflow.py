@@ -31,6 +31,13 @@ def _peak(p):
     return -((p["x"] - 1.0) ** 2) - abs(p["n"] - 3)
 
 
+def _small_run(*callbacks, generations=2, **kwargs):
+    """A small run of `_peak` (4 genomes a generation) with `callbacks`."""
+    space = {"x": Float(-3, 3), "n": Integer(0, 6)}
+    settings = {"population_size": 4, "generations": generations, "random_state": 0}
+    return evolve(_peak, space, **settings, callbacks=list(callbacks), **kwargs)
+
+
 def _children(client, callback):
     runs = client.search_runs(
         [callback.experiment_id], f"tags.`{PARENT}` = '{callback.run_id}'", max_results=1000
@@ -233,14 +240,7 @@ class _StopHard:
 def test_an_interrupted_or_failed_run_ends_its_parent_run(store, exc, status, reason):
     tracker, stopper = MLflowCallback(store, experiment_name="cut"), _StopHard(exc)
     with pytest.raises(type(exc)):
-        evolve(
-            _peak,
-            {"x": Float(-3, 3), "n": Integer(0, 6)},
-            population_size=4,
-            generations=5,
-            random_state=0,
-            callbacks=[tracker, stopper],
-        )
+        _small_run(tracker, stopper, generations=5)
     client = MlflowClient(store)
     parent = client.get_run(tracker.run_id)
     assert parent.info.status == status
@@ -330,14 +330,7 @@ class _BreakStore:
 def test_a_store_that_fails_mid_run_is_one_warning_not_a_lost_run(store, tmp_path):
     tracker = MLflowCallback(store, experiment_name="flaky", log_artifacts=False)
     with pytest.warns(RuntimeWarning, match=r"could not log .* the run goes on") as caught:
-        res = evolve(
-            _peak,
-            {"x": Float(-3, 3), "n": Integer(0, 6)},
-            population_size=4,
-            generations=2,
-            random_state=0,
-            callbacks=[tracker, _BreakStore(tmp_path / "mlruns", tracker)],
-        )
+        res = _small_run(tracker, _BreakStore(tmp_path / "mlruns", tracker))
     assert res.n_evaluations > 4
     assert sum(issubclass(w.category, RuntimeWarning) for w in caught) == 1
     assert tracker.child_run_ids == {}
@@ -379,15 +372,7 @@ def test_no_server_is_one_line_naming_the_uri_at_once_and_no_run_directory(tmp_p
     uri = f"http://127.0.0.1:{closed_port}"
     start = time.monotonic()
     with pytest.raises(ConnectionError) as info:
-        evolve(
-            _peak,
-            {"x": Float(-3, 3), "n": Integer(0, 6)},
-            population_size=4,
-            generations=2,
-            random_state=0,
-            checkpoint=tmp_path / "run",
-            callbacks=[MLflowCallback(uri)],
-        )
+        _small_run(MLflowCallback(uri), checkpoint=tmp_path / "run")
     # MLflow's own client retried such a server for about 4 minutes
     assert time.monotonic() - start < 60
     message = str(info.value)
@@ -404,14 +389,7 @@ def test_a_server_gone_before_the_run_starts_fails_fast(store, tmp_path, closed_
     tracker.tracking_uri = f"http://127.0.0.1:{closed_port}"  # ... pointed at none since
     start = time.monotonic()
     with pytest.raises(ConnectionError, match=str(closed_port)):
-        evolve(
-            _peak,
-            {"x": Float(-3, 3), "n": Integer(0, 6)},
-            population_size=4,
-            generations=2,
-            random_state=0,
-            callbacks=[tracker],
-        )
+        _small_run(tracker)
     assert time.monotonic() - start < 60
     assert tracker.run_id is None
 
@@ -441,14 +419,7 @@ def test_no_check_with_connect_timeout_none(closed_port):
 
 def test_a_run_without_run_directory_logs_the_report_pngs_from_memory(store, tmp_path):
     tracker = MLflowCallback(store, experiment_name="memory")
-    evolve(
-        _peak,
-        {"x": Float(-3, 3), "n": Integer(0, 6)},
-        population_size=4,
-        generations=2,
-        random_state=0,
-        callbacks=[tracker],
-    )
+    _small_run(tracker)
     client = MlflowClient(store)
     pngs = client.list_artifacts(tracker.run_id, "report")
     assert {a.path.split("/")[-1] for a in pngs} == PNGS
@@ -532,14 +503,7 @@ def test_a_tracking_server_prints_no_link_per_evaluation(server, capsys):
     # before: MLflow's client printed "View run candidate-N at: ..." and
     # "View experiment at: ..." for each evaluation: hundreds of lines
     tracker = MLflowCallback(server.uri, experiment_name="links", log_artifacts=False)
-    res = evolve(
-        _peak,
-        {"x": Float(-3, 3), "n": Integer(0, 6)},
-        population_size=4,
-        generations=2,
-        random_state=0,
-        callbacks=[tracker],
-    )
+    res = _small_run(tracker)
     out = capsys.readouterr().out
     assert len(tracker.child_run_ids) == res.n_evaluations > 4
     assert "View run candidate-" not in out
@@ -556,14 +520,7 @@ def test_a_tracking_server_lost_mid_run_is_one_warning_and_no_wait(server):
     started = time.monotonic()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = evolve(
-            _peak,
-            {"x": Float(-3, 3), "n": Integer(0, 6)},
-            population_size=4,
-            generations=3,
-            random_state=0,
-            callbacks=[tracker, _StopServer(server)],
-        )
+        res = _small_run(tracker, _StopServer(server), generations=3)
     lost = [w for w in caught if "stopped answering" in str(w.message)]
     assert len(lost) == 1 and server.uri in str(lost[0].message)
     assert res.n_evaluations == 12  # every evaluation kept
