@@ -434,6 +434,7 @@ class _Server:
     """`mlflow server` on a free local port, with its own SQLite store."""
 
     def __init__(self, root):
+        import os
         import socket
 
         with socket.socket() as sock:
@@ -447,8 +448,10 @@ class _Server:
         self.log = open(root / "server.log", "w")  # closed in stop()
         # a session of its own: the server runs its workers as child processes,
         # and stop() kills them all
+        # without MLflow's job runner: a dozen worker processes the tests never use
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
 
     def wait(self, limit=600):
