@@ -86,6 +86,7 @@ FACES = (
     "evotune._cli_checks",
     "evotune.report",
     "evotune.mlflow",
+    "evotune._mlflow_log",  # the MLflow face's helpers (its artifacts are the report's PNGs)
     "evotune.objective",
     "evotune.__main__",
 )
