@@ -64,13 +64,13 @@ try:
 except ImportError as _exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(DASK_MISSING) from _exc
 
-from evotune.backends._dask_client import ClusterLink
+from evotune.backends._dask_client import ClusterLink, SchedulerUnreachableError
 
 if TYPE_CHECKING:
     from evotune._objective import Objective
     from evotune.records import FoldResult, Task
 
-__all__ = ["DaskBackend", "SchedulerLostError"]
+__all__ = ["DaskBackend", "SchedulerLostError", "SchedulerUnreachableError"]
 
 
 # --------------------------------------------------------------------------
