@@ -356,6 +356,19 @@ refit_time_, multimetric_
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         raise NotImplementedError("EvolutionarySearchCV runs evotune's engine in fit()")
 
+    def _evolve(self, objective: CrossValScore, space: Space) -> Result:
+        """The search itself; after Ctrl-C, what finished is kept as
+        ``result_`` and ``history_`` before the KeyboardInterrupt goes on."""
+        try:
+            return evolve(objective, space, direction="maximize", **evolve_settings(self))
+        except MetricNotReturned as exc:  # a callable scoring's dict without `refit`
+            raise ValueError(multimetric_refit_message(self.refit) + f" ({exc})") from None
+        except KeyboardInterrupt as exc:
+            partial = getattr(exc, "result", None)
+            if partial is not None:
+                self.result_, self.history_ = partial, partial.history
+            raise
+
     def fit(self, X: Any, y: Any = None, **params: Any) -> EvolutionarySearchCV:
         """Run the evolutionary search, then refit the best candidate.
 
@@ -402,15 +415,7 @@ refit_time_, multimetric_
             return_train_score=self.return_train_score,
             metric=self._fitness_metric(multimetric, refit_metric),
         )
-        try:
-            result: Result = evolve(objective, space, direction="maximize", **evolve_settings(self))
-        except MetricNotReturned as exc:  # a callable scoring's dict without `refit`
-            raise ValueError(multimetric_refit_message(self.refit) + f" ({exc})") from None
-        except KeyboardInterrupt as exc:  # Ctrl-C: keep what finished (exc.result)
-            partial = getattr(exc, "result", None)
-            if partial is not None:
-                self.result_, self.history_ = partial, partial.history
-            raise
+        result = self._evolve(objective, space)
         _warn_if_exhausted(result, self.n_iter)
         error_score = float(self.error_score) if not isinstance(self.error_score, str) else np.nan
         metric_names = metric_names_of(result.evaluations, objective.metric_names_)
