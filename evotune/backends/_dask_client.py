@@ -33,10 +33,14 @@ import distributed
 
 from evotune.backends._dask_cluster import start_helper, stop_helper
 from evotune.backends._dask_worker import _ObjectivePlugin, _run_task
-from evotune.backends.base import SchedulerLostError
+from evotune.backends.base import SchedulerLostError, WorkersLostError
 
 if TYPE_CHECKING:
     from evotune.records import Task
+
+
+# seconds for one call to the cluster that has no deadline of its own
+_CALL_LIMIT = 30.0
 
 
 class SchedulerUnreachableError(RuntimeError):
@@ -126,6 +130,7 @@ class ClusterLink:
         self.topic: str | None = None
         self.threads = 1
         self._threads_checked = -math.inf
+        self._worker_seen = -math.inf  # when a worker was last counted
         self._finalizer: Any = None
         # Dask's threads (done callbacks, topic handlers) only put news here;
         # the driver's thread reads it in :meth:`receive`.
@@ -187,6 +192,7 @@ class ClusterLink:
                 f"DaskBackend: no worker joined the Dask scheduler at {self.address} within "
                 f"{startup_timeout} s; start one with `dask worker {self.address}`"
             ) from None
+        self._worker_seen = time.monotonic()
         try:
             client.register_plugin(_ObjectivePlugin(self.token, payload), name=self.plugin)
         except Exception as exc:
@@ -246,9 +252,33 @@ class ClusterLink:
             return
         self._threads_checked = now
         try:
-            self.threads = max(1, sum(self.client.nthreads().values()))
+            counted = sum(self.client.nthreads().values())
         except Exception as exc:
             self.check(pending, exc)
+            return
+        if counted:
+            self._worker_seen = now
+        self.threads = max(1, counted)
+
+    def check_workers(self, pending: int, grace: float) -> None:
+        """Raise :class:`WorkersLostError` if tasks wait and the cluster has
+        counted no worker for ``grace`` seconds.
+
+        Dask keeps such tasks until a worker joins, so without this a cluster
+        whose nannies could not restart their workers would hold the run forever.
+        """
+        if not pending:
+            return
+        self.refresh_threads(pending)
+        gone = time.monotonic() - self._worker_seen
+        if gone > grace:
+            raise WorkersLostError(
+                f"DaskBackend: the Dask cluster at {self.address} has had no worker for "
+                f"{gone:.0f} s (startup_timeout={grace:g}) while {pending} task(s) waited: its "
+                "workers died and none was restarted or joined. The run's journal is intact: "
+                "every fold that finished is kept. Resume the run with `evotune resume RUN_DIR` "
+                "or evolve(..., checkpoint=RUN_DIR, resume=True), on any backend."
+            )
 
     def submit(self, task: Task, attempt: int, limit_threads: bool) -> tuple[str, Any]:
         """Send one attempt at a task to the cluster; its key and future.
@@ -304,10 +334,13 @@ class ClusterLink:
         """
         kill = getattr(signal, "SIGKILL", signal.SIGTERM)
         try:
-            self.client.run(os.kill, pid, kill, workers=[address], nanny=True)
+            # under a deadline: a nanny that does not answer must not hold the run
+            self.client.run(
+                os.kill, pid, kill, workers=[address], nanny=True, callback_timeout=_CALL_LIMIT
+            )
         except Exception:
             try:
-                self.client.restart_workers([address], raise_for_error=False)
+                self.client.restart_workers([address], timeout=_CALL_LIMIT, raise_for_error=False)
             except Exception as exc:
                 warnings.warn(
                     f"DaskBackend: a task given up after its timeout may still run on the "

@@ -40,6 +40,14 @@ class SchedulerLostError(RuntimeError):
     """
 
 
+class WorkersLostError(SchedulerLostError):
+    """The Dask cluster had no worker at all for longer than the backend's
+    ``startup_timeout`` while tasks waited, in the middle of a run (its
+    workers died and none restarted or joined): the run stops, as for a lost
+    scheduler, rather than wait forever.
+    """
+
+
 @runtime_checkable
 class Backend(Protocol):
     """What the core calls on a backend; see :class:`BaseBackend` for what

@@ -27,7 +27,10 @@ How it keeps the pool's guarantees:
   worker, which the task reports) is given up and its worker's process
   killed; its nanny starts a fresh one; the row says ``timeout``.
 - **A lost scheduler** raises :class:`SchedulerLostError`; every finished
-  fold is already in the journal, so the run resumes on any backend.
+  fold is already in the journal, so the run resumes on any backend. A
+  cluster left without any worker for ``startup_timeout`` seconds while tasks
+  wait raises :class:`WorkersLostError` (a kind of it) instead of waiting
+  forever.
 - One BLAS/OpenMP thread per task (threadpoolctl inside the task).
 
 The local cluster runs in a helper process (a fresh interpreter, in its own
@@ -56,6 +59,7 @@ from evotune.backends.base import (
     DASK_MISSING,
     BaseBackend,
     SchedulerLostError,
+    WorkersLostError,
     check_scheduler_address,
 )
 
@@ -70,7 +74,7 @@ if TYPE_CHECKING:
     from evotune._objective import Objective
     from evotune.records import FoldResult, Task
 
-__all__ = ["DaskBackend", "SchedulerLostError", "SchedulerUnreachableError"]
+__all__ = ["DaskBackend", "SchedulerLostError", "SchedulerUnreachableError", "WorkersLostError"]
 
 
 # --------------------------------------------------------------------------
@@ -88,6 +92,13 @@ class _Running:
     deadline: float | None = None  # time.monotonic() of the driver
     started: float = math.nan  # time.time() of the driver when the start was reported
     ended: bool = False
+
+
+def _no_score(status: str, error: str, **fields: Any) -> FoldResult:
+    """The result of a task that ended without a score, now."""
+    from evotune.records import FoldResult
+
+    return FoldResult(score=math.nan, status=status, error=error, finished=time.time(), **fields)
 
 
 class DaskBackend(BaseBackend):
@@ -118,7 +129,9 @@ class DaskBackend(BaseBackend):
         One BLAS/OpenMP thread per task, so workers do not oversubscribe cores.
     startup_timeout : float, default=60
         Seconds to wait for the local cluster to start, for the connection to
-        a scheduler, and for a first worker to join it.
+        a scheduler, and for a first worker to join it; in a run, how long the
+        cluster may be without any worker while tasks wait before the run
+        stops with :class:`WorkersLostError`.
     memory_limit : int or str, optional
         Bytes (or ``"2GB"``) per worker of the local cluster, its nannies'
         ``memory_limit``: a worker past it is restarted, mid-task if need be,
@@ -327,9 +340,10 @@ class DaskBackend(BaseBackend):
             limits += [r.deadline for r in self._abandoned.values() if r.deadline is not None]
             if end is not None:
                 limits.append(end)
-            if self._queue:  # look for new workers about once a second
-                limits.append(time.monotonic() + 1.0)
-            wait_for = None if not limits else max(0.0, min(limits) - time.monotonic())
+            # look for new workers about once a second while tasks are queued, and
+            # that the cluster still has a worker every few seconds in any case
+            limits.append(time.monotonic() + (1.0 if self._queue else 5.0))
+            wait_for = max(0.0, min(limits) - time.monotonic())
             finished = []
             for kind, value in self._link.receive(wait_for):
                 if kind == "event":
@@ -339,6 +353,8 @@ class DaskBackend(BaseBackend):
             if finished:
                 self._collect(finished)
             self._check_deadlines()
+            if not self._done:
+                self._link.check_workers(self.n_pending, self.startup_timeout)
             if end is not None and time.monotonic() >= end:
                 break
         done, self._done = self._done, []
@@ -369,29 +385,28 @@ class DaskBackend(BaseBackend):
         late = [r for r in self._running.values() if r.deadline is not None and now >= r.deadline]
         if not late:
             return
-        from evotune.records import FoldResult
 
         for r in late:
             del self._running[r.key]
             self._give_up([r])
+            error = (
+                f"timeout: the task ran longer than {self.timeout} s and was killed (its "
+                f"Dask worker {r.worker} was restarted)"
+            )
             self._done.append(
                 (
                     r.task,
-                    FoldResult(
-                        score=math.nan,
+                    _no_score(
+                        "timeout",
+                        error,
                         fit_time=float(self.timeout or 0.0),
-                        status="timeout",
-                        error=f"timeout: the task ran longer than {self.timeout} s and was "
-                        f"killed (its Dask worker {r.worker} was restarted)",
                         worker=self._link.worker_number(r.worker),
                         started=r.started,
-                        finished=time.time(),
                     ),
                 )
             )
 
     def _collect(self, records: list[_Running]) -> None:
-        from evotune.records import FoldResult
 
         ok = [r for r in records if r.future.status == "finished"]
         if ok:
@@ -415,19 +430,12 @@ class DaskBackend(BaseBackend):
                     ) from error
                 tries = getattr(error, "allowed_failures", self.max_retries) + 1
                 last = getattr(getattr(error, "last_worker", None), "address", None)
-                self._done.append(
-                    (
-                        r.task,
-                        FoldResult(
-                            score=math.nan,
-                            status="crashed",
-                            error=f"crashed: the Dask worker process died running this task, "
-                            f"{tries} time(s) (the last on {last})",
-                            worker=self._link.worker_number(last),
-                            finished=time.time(),
-                        ),
-                    )
+                error = (
+                    f"crashed: the Dask worker process died running this task, {tries} "
+                    f"time(s) (the last on {last})"
                 )
+                worker = self._link.worker_number(last)
+                self._done.append((r.task, _no_score("crashed", error, worker=worker)))
                 continue
             # cancelled or lost, and not by us
             self._check_connection(None)
@@ -436,18 +444,8 @@ class DaskBackend(BaseBackend):
                 self._attempts[r.task.task_id] = tries
                 self._queue.appendleft(r.task)
                 continue
-            self._done.append(
-                (
-                    r.task,
-                    FoldResult(
-                        score=math.nan,
-                        status="crashed",
-                        error=f"crashed: the Dask scheduler dropped this task ({status}), "
-                        f"{tries} time(s)",
-                        finished=time.time(),
-                    ),
-                )
-            )
+            error = f"crashed: the Dask scheduler dropped this task ({status}), {tries} time(s)"
+            self._done.append((r.task, _no_score("crashed", error)))
 
     def _on_value(self, r: _Running, value: tuple[Any, ...]) -> None:
         kind = value[0]
