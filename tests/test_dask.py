@@ -8,6 +8,7 @@ checks that no process it caused outlives it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -127,12 +128,14 @@ def _objectives_here() -> int:
     return len(module._OBJECTIVES)
 
 
-@pytest.fixture(scope="module")
-def cluster():
+@contextlib.contextmanager
+def _cluster_and_client():
+    """A local cluster of two one-thread worker processes, and its client;
+    on leaving, every process it started is gone and nothing listens."""
     import dask
     from distributed import Client, LocalCluster
 
-    before = _descendants()
+    before, listening = _descendants(), {c.laddr for c in _listening()}
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         local = LocalCluster(
             host="127.0.0.1",
@@ -150,13 +153,28 @@ def cluster():
         client.close()
         local.close()
         assert started and _all_dead(started) == []
-        assert _listening() == []
+        assert [c for c in _listening() if c.laddr not in listening] == []
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with _cluster_and_client() as client:
+        yield client
 
 
 @pytest.fixture
 def client(cluster):
     cluster.wait_for_workers(2, timeout=30)  # a test before may have killed workers
     return cluster
+
+
+@pytest.fixture
+def own_client():
+    """A cluster of the test's own, for a test that kills its workers (so that
+    no test inherits workers being restarted, or tasks still running)."""
+    with _cluster_and_client() as client:
+        client.wait_for_workers(2, timeout=60)
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +215,8 @@ def test_an_existing_cluster_gets_the_objective_once_and_keeps_running(client, s
 
 
 # ----------------------------------------------------------------- faults
-def test_a_worker_killed_mid_run_makes_its_candidate_crashed(client):
+def test_a_worker_killed_mid_run_makes_its_candidate_crashed(own_client):
+    client = own_client
     reference = evolve(mixed, SPACE, **SETTINGS)
     bad_x = float(reference.history["param_x"][3])
     with pytest.warns(UserWarning, match="this candidate is bad"):
@@ -217,22 +236,24 @@ def test_a_worker_killed_mid_run_makes_its_candidate_crashed(client):
     assert result.best_params == raising.best_params
 
 
-def test_a_hung_candidate_times_out_and_the_run_goes_on(client):
+def test_a_hung_candidate_times_out_and_the_run_goes_on(own_client):
+    client = own_client
     reference = evolve(mixed, SPACE, **SETTINGS)
     bad_x = float(reference.history["param_x"][2])
     with pytest.warns(UserWarning, match="this candidate is bad"):
         raising = evolve(Faulty(bad_x, "raise"), SPACE, **SETTINGS)
     start = time.monotonic()
     with pytest.warns(UserWarning, match="timeout"):
-        # evolve's timeout reaches a backend instance that has none of its own
+        # evolve's timeout reaches a backend instance that has none of its own;
+        # 5 s: a sound task takes milliseconds, over a second under load
         result = evolve(
-            Faulty(bad_x, "hang"), SPACE, backend=DaskBackend(client), timeout=1.5, **SETTINGS
+            Faulty(bad_x, "hang"), SPACE, backend=DaskBackend(client), timeout=5.0, **SETTINGS
         )
     assert time.monotonic() - start < HANG / 2  # measured: 6-37 s, by the load
     history = result.history
     bad = history["param_x"] == bad_x
     assert history.loc[bad, "status"].tolist() == ["timeout"]
-    assert "ran longer than 1.5 s" in history.loc[bad, "error"].iloc[0]
+    assert "ran longer than 5.0 s" in history.loc[bad, "error"].iloc[0]
     assert (history.loc[~bad, "status"] == "ok").all()
     cols = [c for c in KEEP if c != "status"]
     pd.testing.assert_frame_equal(history[cols], raising.history[cols])
@@ -257,7 +278,8 @@ class HangingFolds:
         return FoldResult(score=mixed(params) + task)
 
 
-def test_a_hung_candidate_of_several_folds_is_given_up_whole(client):
+def test_a_hung_candidate_of_several_folds_is_given_up_whole(own_client):
+    client = own_client
     kw = dict(population_size=6, generations=2, strategy="ga", random_state=0)
     reference = evolve(mixed, SPACE, **kw)
     bad_x = float(reference.history["param_x"][0])  # its folds are dispatched first
@@ -267,7 +289,7 @@ def test_a_hung_candidate_of_several_folds_is_given_up_whole(client):
             HangingFolds(bad_x),
             SPACE,
             **kw,
-            backend=DaskBackend(client, timeout=1.0),
+            backend=DaskBackend(client, timeout=5.0),
         )
     assert time.monotonic() - start < HANG / 2  # measured: 6-37 s, by the load
     history = result.history
