@@ -46,9 +46,11 @@ _EXPORTS = {
     "InvalidParameterError": "evotune._validation",
     "JournalError": "evotune.journal",
     "MLflowCallback": "evotune.mlflow",
+    "MedianPruner": "evotune.pruning",
     "Objective": "evotune._objective",
     "Parameter": "evotune.space",
     "ProgressBar": "evotune.callbacks",
+    "Pruned": "evotune.pruning",
     "ProcessPoolBackend": "evotune.backends.process",
     "Result": "evotune.result",
     "RunLockedError": "evotune.journal",
@@ -56,8 +58,10 @@ _EXPORTS = {
     "SearchSettings": "evotune.settings",
     "SerialBackend": "evotune.backends.serial",
     "Space": "evotune.space",
+    "SuccessiveHalvingPruner": "evotune.pruning",
     "TimeBudget": "evotune.callbacks",
     "evolve": "evotune.run",
+    "report_step": "evotune.pruning",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -77,6 +81,7 @@ if TYPE_CHECKING:
     from evotune.loop import AllFailedError, GenerationState
     from evotune.mlflow import MLflowCallback
     from evotune.objective import CrossValScore
+    from evotune.pruning import MedianPruner, Pruned, SuccessiveHalvingPruner, report_step
     from evotune.records import Candidate, Evaluation, FoldResult
     from evotune.result import Result
     from evotune.run import evolve

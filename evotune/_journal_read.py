@@ -378,4 +378,5 @@ def _fold_from_json(data: Mapping[str, Any]) -> FoldResult:
         worker=int(data.get("worker", 0)),
         started=_num(data.get("started")),
         finished=_num(data.get("finished")),
+        reports=[(int(step), float(value)) for step, value in data.get("reports") or []],
     )

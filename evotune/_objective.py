@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from evotune._adapt import Forwarded, missing_members
+from evotune.pruning import Pruned
 from evotune.records import FoldResult
 
 __all__ = ["BaseObjective", "FunctionObjective", "Objective", "as_objective", "error_text"]
@@ -194,6 +195,8 @@ class FunctionObjective(BaseObjective):
                     f"({type(value).__name__})"
                 )
             score = float(value)
+        except Pruned:
+            raise  # a decision of the run's pruning rule (evotune.pruning), not a failure
         except Exception as exc:
             return FoldResult(
                 score=math.nan,

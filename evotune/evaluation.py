@@ -33,6 +33,7 @@ from evotune.records import FAILED_STATUSES, STATUSES, Candidate, Evaluation, Fo
 
 if TYPE_CHECKING:
     from evotune._racing import Race
+    from evotune.pruning import Bounds
 
 __all__ = [
     "STATUSES",
@@ -78,6 +79,7 @@ def assemble(candidate: Candidate, folds: Sequence[FoldResult]) -> Evaluation:
         metrics=[dict(f.metrics) for f in folds],
         fold_fit_times=[float(f.fit_time) for f in folds],
         fold_score_times=[float(f.score_time) for f in folds],
+        reports=[list(f.reports) for f in folds],
     )
 
 
@@ -90,6 +92,12 @@ class _Open:
     race: Race | None
     on_result: Callable[[Evaluation], None] | None
     sent: set[int] = field(default_factory=set)
+    bounds: Sequence[Bounds] | None = None  # per fold (evotune.pruning)
+
+    def task(self, k: int) -> Task:
+        c = self.candidate
+        bounds = self.bounds[k] if self.bounds is not None else None
+        return Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed, bounds)
 
 
 class Evaluator:
@@ -189,6 +197,16 @@ class Evaluator:
         ev.mean_score, ev.std_score = float(ran.mean()), float(ran.std())
         return ev
 
+    def _pruned(self, c: Candidate, got: dict[int, FoldResult], k: int, n_tasks: int) -> Evaluation:
+        why = got[k].error or "pruned"
+        dropped = [
+            FoldResult(score=math.nan, status="pruned", error=why) for _ in range(k + 1, n_tasks)
+        ]
+        ev = assemble(c, [got[i] for i in range(k + 1)] + dropped)
+        ran = np.asarray(ev.fold_scores[: k + 1], dtype=float)
+        ev.mean_score, ev.std_score = float(ran.mean()), float(ran.std())
+        return ev
+
     def _advance(self, st: _Open) -> list[Task]:
         """The tasks ``st`` needs next; finishes it when it needs none."""
         n_tasks = self._n_tasks
@@ -196,12 +214,21 @@ class Evaluator:
         if any(r.status == "timeout" for r in got.values()):
             self._finish(st, self._complete(c, got, n_tasks))
             return []
+        pruned = min((k for k, r in got.items() if r.status == "pruned"), default=None)
+        if pruned is not None:
+            # the lowest fold that is pruned decides: the folds before it run to
+            # their end, those after it count for nothing, whether or not they ran
+            before = [k for k in range(pruned) if k not in got and k not in st.sent]
+            if not before and all(k in got for k in range(pruned)):
+                self._finish(st, self._pruned(c, got, pruned, n_tasks))
+            st.sent.update(before)
+            return [st.task(k) for k in before]
         if st.race is None:
             missing = [k for k in range(n_tasks) if k not in got and k not in st.sent]
             if not missing and len(got) == n_tasks:
                 self._finish(st, self._complete(c, got, n_tasks))
             st.sent.update(missing)
-            return [Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed) for k in missing]
+            return [st.task(k) for k in missing]
         # racing: folds in order, a verdict after each (a prefix already known,
         # from a journal, is judged fold by fold as a fresh run would have)
         k = next(i for i in range(n_tasks + 1) if i not in got)
@@ -219,7 +246,7 @@ class Evaluator:
         if k in st.sent:
             return []
         st.sent.add(k)
-        return [Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed)]
+        return [st.task(k)]
 
     def _finish(self, st: _Open, ev: Evaluation) -> None:
         self._open.pop(st.candidate.id, None)
@@ -235,13 +262,16 @@ class Evaluator:
         on_result: Callable[[Evaluation], None] | None = None,
         *,
         race: Race | None = None,
+        prune: Sequence[Bounds] | None = None,
     ) -> None:
         """Start evaluating ``candidates``; :meth:`poll` returns them as they finish.
 
         A candidate whose key is in the cache is not sent again; nor is any
         (candidate, fold) task in ``fold_cache``. With ``race`` (see
         :mod:`evotune._racing`) a candidate's folds run in order and it stops
-        once the race's rule says it cannot make the cut.
+        once the race's rule says it cannot make the cut. With ``prune`` (one
+        :class:`~evotune.pruning.Bounds` per fold) the candidates after
+        generation 0 are sent with those bounds (see :mod:`evotune.pruning`).
         """
         self._n_tasks = n_tasks = int(self.objective.n_tasks)
         if n_tasks < 2:
@@ -257,7 +287,7 @@ class Evaluator:
                 self._aliases.setdefault(first, []).append(c)
                 continue
             known = {k: r for k in range(n_tasks) if (r := self.fold_cache.get((c.key, k)))}
-            st = _Open(c, known, race, on_result)
+            st = _Open(c, known, race, on_result, bounds=prune if c.generation > 0 else None)
             self._open[c.id] = st
             self._open_keys[c.key] = c.id
             to_send.extend(self._advance(st))
@@ -318,8 +348,10 @@ class Evaluator:
             if self.on_fold is not None:
                 self.on_fold(c.key, task.fold, c.id, result)
             st.got[task.fold] = result
-            if result.status == "timeout" and len(st.got) < n_tasks:
-                ids = {f"{c.id}:{k}" for k in range(n_tasks) if k not in st.got}
+            if result.status in ("timeout", "pruned") and len(st.got) < n_tasks:
+                # a timeout gives the candidate up whole; a pruned fold, the folds after it
+                low = 0 if result.status == "timeout" else task.fold + 1
+                ids = {f"{c.id}:{k}" for k in range(low, n_tasks) if k not in st.got}
                 self._in_flight -= len(self.backend.cancel(ids))
             more.extend(self._advance(st))
         self._send(more)
@@ -330,10 +362,11 @@ class Evaluator:
         on_result: Callable[[Evaluation], None] | None = None,
         *,
         race: Race | None = None,
+        prune: Sequence[Bounds] | None = None,
     ) -> list[Evaluation]:
         """Evaluate ``candidates`` and return their evaluations in the same order
         (:meth:`submit`, then :meth:`poll` until every one is back)."""
-        self.submit(candidates, on_result, race=race)
+        self.submit(candidates, on_result, race=race, prune=prune)
         out: dict[int, Evaluation] = {}
         while len(out) < len(candidates):
             for c, ev in self.poll():

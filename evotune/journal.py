@@ -120,6 +120,7 @@ def _fold_to_json(result: FoldResult) -> dict[str, Any]:
         "worker": result.worker,
         "started": result.started,
         "finished": result.finished,
+        "reports": [[step, value] for step, value in result.reports],
     }
 
 

@@ -26,6 +26,7 @@ from evotune.callbacks import Callback
 from evotune.engine import Evolution
 from evotune.evaluation import Evaluator, summarise_failures
 from evotune.journal import JournalError, RunDirectory
+from evotune.pruning import Bounds, PruningRule, bounds_for
 from evotune.records import FAILED_STATUSES, Candidate, Evaluation
 from evotune.result import Result
 from evotune.stopping import StopRule, stop_rules
@@ -87,6 +88,7 @@ class _Loop:
         callbacks: list[Callback],
         racing: bool | int = False,
         known: dict[tuple[str, int], Any] | None = None,
+        prune: PruningRule | None = None,
     ) -> None:
         self.evo = evo
         self.run_dir = run
@@ -102,6 +104,7 @@ class _Loop:
         self._recorded = set(run.evaluated) if run is not None else set()
         self._tables: TableWriter | None = None
         self.racing = racing
+        self.prune = prune
         self._asked_count: dict[int, int] = {}
         self._start = time.perf_counter()
         self._rules: list[StopRule] = []
@@ -157,6 +160,14 @@ class _Loop:
         return reference_for(
             self.evo.evaluations,
             resolve_top(self.racing, self.evo.population_size),
+            self.evo.direction,
+            int(self.evaluator.objective.n_tasks),
+        )
+
+    def _bounds(self) -> list[Bounds] | None:
+        return bounds_for(
+            self.prune,
+            self.evo.evaluations,
             self.evo.direction,
             int(self.evaluator.objective.n_tasks),
         )
@@ -227,8 +238,10 @@ class _Loop:
                 evo.boundaries.clear()  # an empty generation is logged, never journaled
                 return "exhausted"
             self._journal_ask(evo.generation, candidates)
-            race = self._race()
-            evo.tell(evaluator.evaluate(candidates, on_result=self._on_result, race=race))
+            race, prune = self._race(), self._bounds()
+            evo.tell(
+                evaluator.evaluate(candidates, on_result=self._on_result, race=race, prune=prune)
+            )
             stop = None
             while evo.boundaries:
                 stop = self._generation_end(evo.boundaries.pop(0)) or stop
@@ -263,7 +276,9 @@ class _Loop:
                 for c in fresh:
                     self._journal_ask_one(c)
                 queue.extend(fresh)
-                evaluator.submit(fresh, on_result=self._on_result, race=self._race())
+                evaluator.submit(
+                    fresh, on_result=self._on_result, race=self._race(), prune=self._bounds()
+                )
 
         # as the generational loop: a budget spent before the run starts (a
         # slow on_run_start) starts nothing, not even the initial design

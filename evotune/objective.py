@@ -22,6 +22,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, get_tags
 
 from evotune._objective import BaseObjective, error_text
+from evotune.pruning import Pruned
 from evotune.records import FoldResult
 
 __all__ = ["CrossValScore", "MetricNotReturned"]
@@ -354,7 +355,7 @@ class CrossValScore(BaseObjective):
                 metrics[f"measure_{name}"] = float(measure(model))
             score = test_scores.get(self.metric, next(iter(test_scores.values()), math.nan))
         except Exception as exc:
-            if isinstance(self.error_score, str) or isinstance(exc, MetricNotReturned):
+            if isinstance(self.error_score, str) or isinstance(exc, (MetricNotReturned, Pruned)):
                 raise
             elapsed = time.perf_counter() - start
             if fit_time == 0.0:

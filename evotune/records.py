@@ -24,10 +24,10 @@ from typing import Any
 
 __all__ = ["FAILED_STATUSES", "STATUSES", "Candidate", "Evaluation", "FoldResult", "Task"]
 
-# what a fold or an evaluation can end as; "raced" is stopped on purpose;
+# what a fold or an evaluation can end as; "raced" and "pruned" are stopped on purpose;
 # "nan" is an evaluation whose folds all ran but whose mean score is NaN (a
 # scorer that returned NaN): a score, not a failure, as in scikit-learn
-STATUSES = ("ok", "failed", "timeout", "crashed", "raced", "nan")
+STATUSES = ("ok", "failed", "timeout", "crashed", "raced", "nan", "pruned")
 # the statuses of an evaluation that failed (a failed fit, in scikit-learn's words)
 FAILED_STATUSES = ("failed", "timeout", "crashed")
 
@@ -68,6 +68,8 @@ class Task:
     params: dict[str, Any]
     fold: int
     seed: int
+    # what the fold's reports must reach (evotune.pruning.Bounds), or None
+    bounds: Any = field(default=None, compare=False)
 
 
 @dataclass
@@ -91,6 +93,8 @@ class FoldResult:
     worker: int = 0
     started: float = math.nan
     finished: float = math.nan
+    # (step, value) pairs the objective reported with evotune.report_step
+    reports: list[tuple[int, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -119,6 +123,8 @@ class Evaluation:
     metrics: list[dict[str, float]] = field(default_factory=list)
     fold_fit_times: list[float] = field(default_factory=list)
     fold_score_times: list[float] = field(default_factory=list)
+    # per fold, the (step, value) pairs reported (evotune.report_step)
+    reports: list[list[tuple[int, float]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -54,6 +54,7 @@ def evolve(
     initial_population: Any = None,
     screening: int = 4,
     racing: bool | int = False,
+    prune: Any = None,
     in_flight: int | None = None,
     objectives: Mapping[str, Any] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -130,6 +131,12 @@ def evolve(
         says ``raced``; it ranks below every complete evaluation and is never
         the best. Saves the fits of hopeless candidates; see
         :mod:`evotune._racing` for the rule.
+    prune : MedianPruner or SuccessiveHalvingPruner, optional
+        Pruning of trainings that report their progress with
+        :func:`~evotune.report_step`: a candidate whose reports fall behind
+        the bounds set by the evaluations finished before it is stopped; its
+        row says ``pruned``, ranks below every complete evaluation and is
+        never the best. See :mod:`evotune.pruning`.
     in_flight : int, optional
         Asynchronous strategies only (``"model_based"``, ``"steady_state"``):
         candidates evaluated at once (see :class:`Evolution`).
@@ -215,7 +222,9 @@ def evolve(
         check_picklable(obj)  # a clear error now, before any work or any file
     directory = _run_directory(run, evo, search.initial_population, obj)
     known = known_results(search.initial_population, space, obj, obj.fingerprint())
-    loop = _Loop(evo, obj, runner, directory, callback_list, racing=run.racing, known=known)
+    loop = _Loop(
+        evo, obj, runner, directory, callback_list, racing=run.racing, known=known, prune=run.prune
+    )
     return loop.run(
         generations=run.generations,
         max_evaluations=run.max_evaluations,

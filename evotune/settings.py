@@ -147,6 +147,15 @@ def _racing(name: str, value: Any) -> bool | int:
     )
 
 
+def _prune(name: str, value: Any) -> Any:
+    if value is None or callable(getattr(type(value), "bounds", None)):
+        return value
+    raise InvalidParameterError(
+        f"{name!r} must be None or a pruning rule (with bounds, such as "
+        f"evotune.MedianPruner()), got {value!r}"
+    )
+
+
 def _n_jobs(name: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -349,6 +358,13 @@ class RunSettings:
         Rule(_racing, "a bool or an int >= 1"),
         "Racing over cross-validation folds.",
         faces=_RUN,
+    )
+    prune: Any = setting(
+        None,
+        Rule(_prune, "None or a pruning rule"),
+        "Stop candidates whose reported steps fall behind (evotune.pruning).",
+        faces=frozenset({EVOLVE}),
+        to_json=repr,
     )
     timeout: float | None = setting(
         None,

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import distributed
 from distributed import WorkerPlugin
 
+from evotune.pruning import run_task
+
 if TYPE_CHECKING:
     from evotune.records import Task
 
@@ -94,7 +96,7 @@ def _run_task(
             )
         try:
             with _one_thread(limit_threads):
-                result = entry[0].run(task.params, task.fold, task.seed)
+                result = run_task(entry[0], task.params, task.fold, task.seed, task.bounds)
         except Exception as exc:  # the objective chose to raise (error_score="raise")
             import dill
 

@@ -111,6 +111,7 @@ def worker_main(
 
         limiter = threadpool_limits(limits=1)
     from evotune._objective import error_text
+    from evotune.pruning import run_task
 
     conn.send(("ready", os.getpid()))
     try:
@@ -121,11 +122,11 @@ def worker_main(
                 break
             if msg is None:
                 break
-            task_id, params, fold, seed = msg
+            task_id, params, fold, seed, bounds = msg
             reply: tuple[Any, ...]
             try:
                 # the RSS after the task: the parent replaces a worker past its memory limit
-                result = objective.run(params, fold, seed)
+                result = run_task(objective, params, fold, seed, bounds)
                 reply = ("done", task_id, result, resident_bytes() if measure else 0)
             except Exception as exc:  # the objective chose to raise (error_score="raise")
                 try:

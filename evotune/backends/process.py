@@ -271,7 +271,7 @@ class ProcessPoolBackend(BaseBackend):
                 w.task = task
                 w.started = time.time()
                 w.deadline = None if self.timeout is None else time.monotonic() + self.timeout
-                w.conn.send((task.task_id, task.params, task.fold, task.seed))
+                w.conn.send((task.task_id, task.params, task.fold, task.seed, task.bounds))
 
     def _spent(self, w: _Worker) -> bool:
         """Whether ``w`` ran its number of tasks or passed its memory limit."""

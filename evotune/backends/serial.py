@@ -7,6 +7,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from evotune.backends.base import BaseBackend
+from evotune.pruning import run_task
 
 if TYPE_CHECKING:
     from evotune._objective import Objective
@@ -55,7 +56,7 @@ class SerialBackend(BaseBackend):
             return []
         task = self._queue.popleft()
         started = time.time()
-        result = self._objective.run(task.params, task.fold, task.seed)
+        result = run_task(self._objective, task.params, task.fold, task.seed, task.bounds)
         result.worker, result.started, result.finished = 0, started, time.time()
         return [(task, result)]
 

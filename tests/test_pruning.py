@@ -1,0 +1,269 @@
+"""Reported progress and pruning (evotune.pruning): the rules, the worker side,
+the evaluator's deterministic decisions, the journal and the settings."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evotune import (
+    Float,
+    FoldResult,
+    InvalidParameterError,
+    MedianPruner,
+    SuccessiveHalvingPruner,
+    evolve,
+    report_step,
+)
+from evotune._objective import BaseObjective
+from evotune.pruning import Bounds, bounds_for, run_task
+
+EPOCHS = 12
+SPACE = {"q": Float(0.0, 1.0), "tau": Float(1.0, 6.0)}
+
+
+def _curve(p, fold=0):
+    """A learning curve that rises to a level set by ``q`` (and the fold)."""
+    level = p["q"] * (1.0 - 0.05 * fold)
+    return [level * (1.0 - math.exp(-(e + 1) / p["tau"])) for e in range(EPOCHS)]
+
+
+def train(p):
+    value = 0.0
+    for epoch, value in enumerate(_curve(p)):
+        report_step(epoch, value)
+    return value
+
+
+class Folds(BaseObjective):
+    """Three folds, each a training that reports every epoch."""
+
+    n_tasks = 3
+
+    def run(self, params, task, seed):
+        value = 0.0
+        for epoch, value in enumerate(_curve(params, task)):
+            report_step(epoch, value)
+        return FoldResult(score=value)
+
+
+KW = dict(population_size=8, generations=4, random_state=0)
+
+
+def _steps(result):
+    """Epochs trained in the whole run."""
+    return sum(len(r) for r in (e.reports for e in result.evaluations) for r in r)
+
+
+def _frame(result):
+    cols = ["id", "generation", "param_q", "param_tau", "mean_score", "status", "error"]
+    return result.history[cols].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------- report_step
+def test_report_step_outside_a_run_does_nothing():
+    assert report_step(0, 1.0) is None
+    assert report_step(5, float("nan")) is None  # not even checked: nothing runs
+    assert train({"q": 0.5, "tau": 2.0}) == pytest.approx(_curve({"q": 0.5, "tau": 2.0})[-1])
+
+
+@pytest.mark.parametrize(
+    "calls, message",
+    [
+        ([(0, 1.0), (1, float("nan"))], r"report_step\(step=1, value=nan\): the value must be"),
+        ([(0, 1.0), (2, 1.0), (1, 1.0)], r"report_step\(step=1\): steps must increase.*step 2"),
+        ([(-1, 1.0)], r"report_step\(step=-1\): the step must be an int >= 0"),
+        ([(0, "high")], r"report_step\(step=0, value='high'\)"),
+    ],
+)
+def test_a_bad_report_is_a_clear_error_naming_the_step(calls, message):
+    def objective(p):
+        if p["x"] < 0.5:
+            for step, value in calls:
+                report_step(step, value)
+        return p["x"]
+
+    with pytest.raises(ValueError, match=message):
+        run_task(_Raising(objective), {"x": 0.1}, 0, 0)
+    # in a run it is the candidate's failed row, not a crashed run
+    with pytest.warns(UserWarning, match="report_step"):
+        r = evolve(objective, {"x": Float(0, 1)}, population_size=8, generations=1, random_state=0)
+    failed = r.history[r.history["param_x"] < 0.5]
+    assert len(failed) and (failed["status"] == "failed").all()
+    assert failed["error"].str.contains(message).all()
+    assert (r.history.loc[r.history["param_x"] >= 0.5, "status"] == "ok").all()
+
+
+class _Raising(BaseObjective):
+    def __init__(self, fn):
+        self.fn = fn
+
+    def run(self, params, task, seed):
+        return FoldResult(score=self.fn(params))
+
+
+def test_run_task_collects_reports_and_prunes_on_its_bounds():
+    result = run_task(Folds(), {"q": 0.5, "tau": 2.0}, 1, 0)
+    assert [s for s, _ in result.reports] == list(range(EPOCHS))
+    assert result.status == "ok"
+    bounds = Bounds(1.0, {3: 0.9})
+    pruned = run_task(Folds(), {"q": 0.5, "tau": 2.0}, 1, 0, bounds)
+    assert pruned.status == "pruned" and len(pruned.reports) == 4
+    assert pruned.score == pytest.approx(pruned.reports[-1][1])
+    assert "at step 3" in pruned.error and "0.9" in pruned.error
+    # minimizing: a value above the bound is worse
+    low = run_task(Folds(), {"q": 0.5, "tau": 2.0}, 1, 0, Bounds(-1.0, {3: 0.1}))
+    assert low.status == "pruned"
+
+
+# ----------------------------------------------------------------- the rules
+def test_median_pruner_bounds():
+    rule = MedianPruner(n_warmup_steps=1, n_min_evaluations=2)
+    curves = [{0: 0.1, 1: 0.2, 2: 0.3}, {0: 0.3, 1: 0.4}, {0: 0.9, 1: 0.9, 2: 0.9}]
+    statuses = ["ok", "ok", "pruned"]  # only complete evaluations set the median
+    assert rule.bounds(curves, statuses, 1.0) == {1: pytest.approx(0.3)}
+
+
+@given(
+    values=st.lists(st.floats(-1e3, 1e3), min_size=3, max_size=30),
+    eta=st.integers(2, 4),
+    sign=st.sampled_from([1.0, -1.0]),
+)
+def test_successive_halving_lets_the_top_fraction_through(values, eta, sign):
+    rule = SuccessiveHalvingPruner(min_resource=2, reduction_factor=eta)
+    curves = [{2: v} for v in values]
+    bounds = rule.bounds(curves, ["ok"] * len(values), sign)
+    if len(values) < eta:
+        assert bounds == {}
+        return
+    through = [v for v in values if sign * (v - bounds[2]) >= 0]
+    assert len(through) >= max(1, len(values) // eta)
+    assert sign * (max(values, key=lambda v: sign * v) - bounds[2]) >= 0
+
+
+def test_rungs_are_geometric():
+    assert SuccessiveHalvingPruner(1, 3, 0).rungs(30) == [1, 3, 9, 27]
+    assert SuccessiveHalvingPruner(2, 2, 1).rungs(20) == [4, 8, 16]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: MedianPruner(n_min_evaluations=0), "n_min_evaluations must be an int >= 1"),
+        (lambda: MedianPruner(n_warmup_steps=-1), "n_warmup_steps must be an int >= 0"),
+        (lambda: SuccessiveHalvingPruner(reduction_factor=1), "reduction_factor must be an int"),
+        (lambda: SuccessiveHalvingPruner(min_resource=0.5), "min_resource must be an int >= 1"),
+    ],
+)
+def test_bad_rule_parameters_are_named(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_prune_must_be_a_rule(tmp_path):
+    with pytest.raises(InvalidParameterError, match="'prune' must be None or a pruning rule"):
+        evolve(train, SPACE, prune="median", checkpoint=tmp_path / "run", **KW)
+    assert not (tmp_path / "run").exists()
+
+
+def test_no_bounds_before_enough_evaluations():
+    assert bounds_for(MedianPruner(), [], "maximize", 3) is None
+    assert bounds_for(None, [object()], "maximize", 3) is None
+
+
+# ------------------------------------------------------------------ in a run
+def test_median_pruning_trains_fewer_epochs_and_keeps_the_best():
+    full = evolve(train, SPACE, **KW)
+    pruned = evolve(train, SPACE, prune=MedianPruner(n_min_evaluations=3), **KW)
+    assert _steps(pruned) < 0.8 * _steps(full)
+    history = pruned.history
+    assert "pruned" in set(history["status"])
+    assert (history.loc[history["generation"] == 0, "status"] == "ok").all()
+    assert pruned.best_score >= full.best_score - 0.05
+    # a pruned row is never the best, even where its partial score is higher
+    assert pruned.best_score == history.loc[history["status"] == "ok", "mean_score"].max()
+    assert pruned.best_params in [
+        {"q": q, "tau": t}
+        for q, t, s in zip(history["param_q"], history["param_tau"], history["status"])
+        if s == "ok"
+    ]
+    row = history[history["status"] == "pruned"].iloc[0]
+    assert "pruned: at step" in row["error"]
+
+
+def test_successive_halving_prunes_at_rungs_only():
+    r = evolve(
+        train, SPACE, prune=SuccessiveHalvingPruner(min_resource=1, reduction_factor=3), **KW
+    )
+    pruned = [e for e in r.evaluations if e.status == "pruned"]
+    assert pruned
+    assert {e.reports[0][-1][0] for e in pruned} <= {1, 3, 9}
+
+
+def test_minimizing_prunes_the_high_curves():
+    r = evolve(
+        _min_train,
+        SPACE,
+        direction="minimize",
+        prune=MedianPruner(n_min_evaluations=3),
+        **KW,
+    )
+    h = r.history
+    assert "pruned" in set(h["status"])
+    assert r.best_score == h.loc[h["status"] == "ok", "mean_score"].min()
+
+
+def _min_train(p):
+    value = 0.0
+    for epoch, value in enumerate(_curve(p)):
+        report_step(epoch, 1.0 - value)
+    return 1.0 - value
+
+
+def test_the_lowest_pruned_fold_decides_and_later_folds_count_for_nothing():
+    r = evolve(Folds(), SPACE, prune=MedianPruner(n_min_evaluations=3), **KW)
+    pruned = [e for e in r.evaluations if e.status == "pruned"]
+    assert pruned
+    for e in pruned:
+        # the deciding fold: the first whose training stopped before its end
+        k = next(i for i, rep in enumerate(e.reports) if len(rep) < EPOCHS)
+        assert all(len(e.reports[i]) == EPOCHS for i in range(k))  # ran to their end
+        assert all(math.isnan(s) for s in e.fold_scores[k + 1 :])
+        assert e.fold_scores[k] == pytest.approx(max(v for _, v in e.reports[k]))
+        assert e.mean_score == pytest.approx(np.mean(e.fold_scores[: k + 1]))
+
+
+@pytest.mark.slow
+def test_the_same_history_at_n_jobs_1_and_2():
+    rule = MedianPruner(n_min_evaluations=3)
+    one = evolve(Folds(), SPACE, prune=rule, n_jobs=1, **KW)
+    two = evolve(Folds(), SPACE, prune=rule, n_jobs=2, **KW)
+    assert "pruned" in set(one.history["status"])
+    pd.testing.assert_frame_equal(_frame(one), _frame(two))
+    assert [e.reports for e in one.evaluations] == [e.reports for e in two.evaluations]
+
+
+def test_reports_are_journaled_and_a_resume_decides_the_same(tmp_path):
+    rule = MedianPruner(n_min_evaluations=3)
+    whole = evolve(Folds(), SPACE, prune=rule, **KW)
+
+    class Stop:
+        n = 0
+
+        def on_evaluation(self, evaluation):
+            Stop.n += 1
+            if Stop.n == 13:  # in the middle of generation 1
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evolve(Folds(), SPACE, prune=rule, checkpoint=tmp_path / "run", callbacks=[Stop()], **KW)
+    text = (tmp_path / "run" / "journal.jsonl").read_text()
+    assert '"reports": [[0,' in text or '"reports":[[0,' in text
+    resumed = evolve(Folds(), SPACE, prune=rule, checkpoint=tmp_path / "run", resume=True, **KW)
+    pd.testing.assert_frame_equal(_frame(resumed), _frame(whole))
+    assert [e.reports for e in resumed.evaluations] == [e.reports for e in whole.evaluations]
