@@ -122,7 +122,7 @@ def cv_results_from_evaluations(
     results.update(_masked_params([e.params for e in evaluations]))
     results["params"] = [dict(e.params) for e in evaluations]
     failed = np.array([e.status != "ok" for e in evaluations], dtype=bool)
-    raced = np.array([e.status == "raced" for e in evaluations], dtype=bool)
+    raced = np.array([e.status in ("raced", "pruned") for e in evaluations], dtype=bool)
     prefixes = ["test", "train"] if return_train_score else ["test"]
     for name in metric_names:
         for prefix in prefixes:

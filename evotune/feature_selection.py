@@ -171,7 +171,7 @@ class EvolutionaryFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimat
         the non-dominated candidates; ``support_`` is still the mask of the
         best score.
     strategy, crossover_prob, mutation_prob, elitism, tournament_size, \
-initial_sampling, initial_population, screening, racing, in_flight, max_evaluations, \
+initial_sampling, initial_population, screening, racing, prune, in_flight, max_evaluations, \
 time_budget, patience, checkpoint, resume, timeout, max_tasks_per_worker, \
 worker_memory_limit, backend, callbacks
         As in :func:`evotune.evolve`.
@@ -260,6 +260,7 @@ worker_memory_limit, backend, callbacks
         initial_population: Any = None,
         screening: int = 4,
         racing: bool | int = False,
+        prune: Any = None,
         in_flight: int | None = None,
         max_evaluations: int | None = None,
         time_budget: float | None = None,

@@ -22,6 +22,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, get_tags
 
 from evotune._objective import BaseObjective, error_text
+from evotune._stepwise import check_stepwise, fit_stepwise
 from evotune.pruning import Pruned
 from evotune.records import FoldResult
 
@@ -181,6 +182,12 @@ class CrossValScore(BaseObjective):
         fold's fitted model (e.g. a tree's number of leaves) and kept in the
         fold's metrics as ``measure_<name>``; an objective of a
         multi-objective run can name it.
+    max_steps : int, optional
+        Train each fold in this many steps (``partial_fit`` calls, or a
+        warm-started ``n_estimators`` / ``max_iter`` grown in equal parts),
+        the fold's validation score reported after each with
+        :func:`~evotune.report_step`, so that ``evolve(..., prune=...)`` can
+        stop a hopeless training (see :mod:`evotune.pruning`).
 
     Examples
     --------
@@ -212,6 +219,7 @@ class CrossValScore(BaseObjective):
         return_train_score: bool = False,
         metric: str | None = None,
         measures: Mapping[str, Callable[[Any], float]] | None = None,
+        max_steps: int | None = None,
     ) -> None:
         checked_measures = _check_measures(measures) if measures is not None else {}
         if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
@@ -253,6 +261,7 @@ class CrossValScore(BaseObjective):
         self.error_score = error_score if isinstance(error_score, str) else float(error_score)
         self.return_train_score = bool(return_train_score)
         self.measures = checked_measures
+        self.max_steps = check_stepwise(estimator, max_steps)
         self._template: tuple[dict[str, Any], Any] | None = None
         self.scorer_ = check_scoring(estimator, scoring=scoring)
         self.metric_names_ = _metric_names(scoring)
@@ -289,6 +298,7 @@ class CrossValScore(BaseObjective):
             "metric": self.metric,
             "return_train_score": self.return_train_score,
             "n_folds": self.n_tasks,
+            **({"max_steps": self.max_steps} if self.max_steps is not None else {}),
             **({"measures": sorted(self.measures)} if self.measures else {}),
         }
 
@@ -313,6 +323,9 @@ class CrossValScore(BaseObjective):
             return scores
         return {self.metric_names_[0]: float(raw)}
 
+    def _fitness(self, scores: Mapping[str, float]) -> float:
+        return scores.get(self.metric, next(iter(scores.values()), math.nan))
+
     def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult:
         """Fit on fold ``task``'s training part and score its test part.
 
@@ -336,7 +349,17 @@ class CrossValScore(BaseObjective):
             y_test = None if self.y is None else _safe_indexing(self.y, test)
             fit_params = {k: _index_fit_param(v, train, n) for k, v in self.fit_params.items()}
             test_params = {k: _index_fit_param(v, test, n) for k, v in self.score_params.items()}
-            if y_train is None:
+            if self.max_steps is not None:
+                fit_stepwise(
+                    model,
+                    X_train,
+                    y_train,
+                    fit_params,
+                    self.max_steps,
+                    lambda m: self._fitness(self._scores(m, X_test, y_test, test_params)),
+                    classes=np.unique(self.y) if is_classifier(model) else None,
+                )
+            elif y_train is None:
                 model.fit(X_train, **fit_params)
             else:
                 model.fit(X_train, y_train, **fit_params)
@@ -353,7 +376,7 @@ class CrossValScore(BaseObjective):
             score_time = time.perf_counter() - start
             for name, measure in self.measures.items():
                 metrics[f"measure_{name}"] = float(measure(model))
-            score = test_scores.get(self.metric, next(iter(test_scores.values()), math.nan))
+            score = self._fitness(test_scores)
         except Exception as exc:
             if isinstance(self.error_score, str) or isinstance(exc, (MetricNotReturned, Pruned)):
                 raise

@@ -103,6 +103,12 @@ class EvolutionarySearchCV(BaseSearchCV):
         evotune's pool sends each worker one task at a time, so no task waits
         in memory beyond those running (``in_flight`` sets how many candidates
         an asynchronous strategy runs at once).
+    max_steps : int, default=None
+        Train each fold in this many steps (``partial_fit`` calls, or a
+        warm-started ``n_estimators`` / ``max_iter`` grown in equal parts),
+        its validation score reported after each, so that ``prune`` can stop
+        a hopeless training: ``EvolutionarySearchCV(MLPClassifier(), ...,
+        max_steps=30, prune=MedianPruner())``. See :class:`~evotune.CrossValScore`.
     random_state : int, RandomState or None
         The seed of the whole search: every candidate, fold order given to
         the workers and tie. It does not seed ``estimator`` or an unseeded
@@ -120,9 +126,9 @@ class EvolutionarySearchCV(BaseSearchCV):
         ``FutureWarning``, and will be removed in evotune 0.4.
     strategy, crossover_prob, mutation_prob, elitism, \
 tournament_size, time_budget, patience, initial_sampling, \
-initial_population, screening, racing, in_flight
-        As in :func:`evotune.evolve`; a raced candidate's unrun splits are NaN
-        in ``cv_results_`` and it ranks last.
+initial_population, screening, racing, prune, in_flight
+        As in :func:`evotune.evolve`; a raced or pruned candidate's unrun
+        splits are NaN in ``cv_results_`` and it ranks last.
     objectives : dict, optional
         Several objectives for an NSGA-II search, e.g. ``{"accuracy":
         "maximize", "fit_time": "minimize"}``: scorer names of ``scoring``,
@@ -196,6 +202,7 @@ refit_time_, multimetric_
         "param_distributions": [dict, list, Space, None],
         "param_space": [dict, list, Space, StrOptions({"deprecated"})],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_steps": [Interval(numbers.Integral, 1, None, closed="left"), None],
         **settings_constraints(),
     }
 
@@ -214,6 +221,7 @@ refit_time_, multimetric_
         error_score: Any = np.nan,
         return_train_score: bool = False,
         pre_dispatch: Any = "2*n_jobs",
+        max_steps: int | None = None,
         population_size: int | None = None,
         generations: int | None = None,
         strategy: str = "model_based",
@@ -228,6 +236,7 @@ refit_time_, multimetric_
         initial_population: Any = None,
         screening: int = 4,
         racing: bool | int = False,
+        prune: Any = None,
         in_flight: int | None = None,
         objectives: Mapping[str, Any] | None = None,
         checkpoint: Any = None,
@@ -414,6 +423,7 @@ refit_time_, multimetric_
             error_score=self.error_score,
             return_train_score=self.return_train_score,
             metric=self._fitness_metric(multimetric, refit_metric),
+            max_steps=self.max_steps,
         )
         result = self._evolve(objective, space)
         _warn_if_exhausted(result, self.n_iter)

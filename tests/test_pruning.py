@@ -267,3 +267,145 @@ def test_reports_are_journaled_and_a_resume_decides_the_same(tmp_path):
     resumed = evolve(Folds(), SPACE, prune=rule, checkpoint=tmp_path / "run", resume=True, **KW)
     pd.testing.assert_frame_equal(_frame(resumed), _frame(whole))
     assert [e.reports for e in resumed.evaluations] == [e.reports for e in whole.evaluations]
+
+
+KILLED = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from test_pruning import KW, SPACE, Folds
+from evotune import MedianPruner, evolve
+
+
+class Killer:
+    n = 0
+
+    def on_evaluation(self, evaluation):
+        Killer.n += 1
+        if Killer.n == 13:  # in the middle of generation 1, where pruning starts
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    evolve(Folds(), SPACE, prune=MedianPruner(n_min_evaluations=3), n_jobs=2,
+           checkpoint=sys.argv[1], callbacks=[Killer()], **KW)
+"""
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_on_dask_with_the_same_decisions(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    rule = MedianPruner(n_min_evaluations=3)
+    whole = evolve(Folds(), SPACE, prune=rule, **KW)
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED.format(tests=str(Path(__file__).parent)))
+    run = tmp_path / "run"
+    first = subprocess.run(
+        [sys.executable, str(script), str(run)], capture_output=True, text=True, timeout=300
+    )
+    assert first.returncode == -9, first.stderr
+    resumed = evolve(
+        Folds(), SPACE, prune=rule, checkpoint=run, resume=True, backend="dask", n_jobs=2, **KW
+    )
+    assert "pruned" in set(whole.history["status"])
+    pd.testing.assert_frame_equal(_frame(resumed), _frame(whole))
+    assert [e.reports for e in resumed.evaluations] == [e.reports for e in whole.evaluations]
+
+
+def test_a_resume_with_another_rule_is_refused_before_any_work(tmp_path):
+    from evotune import JournalError
+
+    evolve(train, SPACE, prune=MedianPruner(), checkpoint=tmp_path / "run", **KW)
+    before = (tmp_path / "run" / "journal.jsonl").read_bytes()
+    with pytest.raises(JournalError, match=r"setting 'prune' differs.*MedianPruner"):
+        evolve(train, SPACE, prune=None, checkpoint=tmp_path / "run", resume=True, **KW)
+    assert (tmp_path / "run" / "journal.jsonl").read_bytes() == before
+
+
+# ------------------------------------------------- CrossValScore, step by step
+def test_cross_val_score_trains_step_by_step_and_is_pruned():
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    from evotune import CrossValScore
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:600] / 16.0
+    y = y[:600]
+    mlp = CrossValScore(MLPClassifier(random_state=0), X, y, cv=3, max_steps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = run_task(mlp, {"hidden_layer_sizes": (16,)}, 0, 0)
+        assert [s for s, _ in result.reports] == [0, 1, 2, 3, 4]
+        assert result.score == pytest.approx(result.reports[-1][1])  # the last step's score
+        pruned = run_task(mlp, {"hidden_layer_sizes": (16,)}, 0, 0, Bounds(1.0, {1: 0.999}))
+    assert pruned.status == "pruned" and len(pruned.reports) == 2
+    # warm start: the forest grows in equal parts up to its n_estimators
+    forest = CrossValScore(
+        RandomForestClassifier(n_estimators=9, random_state=0), X, y, cv=3, max_steps=3
+    )
+    grown = run_task(forest, {}, 0, 0)
+    assert [s for s, _ in grown.reports] == [0, 1, 2]
+    whole = CrossValScore(RandomForestClassifier(n_estimators=9, random_state=0), X, y, cv=3)
+    assert grown.score == pytest.approx(whole.run({}, 0, 0).score)
+    assert forest.fingerprint()["max_steps"] == 3 and "max_steps" not in whole.fingerprint()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        ("svc", "'max_steps' needs an estimator with partial_fit.*SVC has neither"),
+        ("zero", "'max_steps' must be an int >= 1, got 0"),
+    ],
+)
+def test_max_steps_is_checked_when_the_objective_is_made(make, message):
+    from sklearn.datasets import load_iris
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.svm import SVC
+
+    from evotune import CrossValScore
+
+    X, y = load_iris(return_X_y=True)
+    estimator, steps = (SVC(), 3) if make == "svc" else (MLPClassifier(), 0)
+    with pytest.raises(ValueError, match=message):
+        CrossValScore(estimator, X, y, max_steps=steps)
+
+
+def test_evolutionary_search_cv_prunes_an_mlp_without_user_code():
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    from evotune import EvolutionarySearchCV
+
+    X, y = load_digits(return_X_y=True)
+    search = EvolutionarySearchCV(
+        MLPClassifier(hidden_layer_sizes=(16,), random_state=0),
+        {"learning_rate_init": Float(1e-5, 1e-1, log=True), "alpha": Float(1e-6, 1e-1, log=True)},
+        cv=3,
+        population_size=6,
+        generations=3,
+        max_steps=8,
+        prune=MedianPruner(n_min_evaluations=3),
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X[:450] / 16.0, y[:450])
+    status = search.history_["status"]
+    assert "pruned" in set(status) and not (status.iloc[:6] == "pruned").any()
+    results = search.cv_results_
+    pruned = np.asarray(search.history_["status"] == "pruned")
+    # ranked after every complete candidate; the best is a complete one
+    assert results["rank_test_score"][pruned].min() > results["rank_test_score"][~pruned].max()
+    assert search.history_["status"].iloc[search.best_index_] == "ok"
+    with pytest.raises(ValueError, match="max_steps"):
+        EvolutionarySearchCV(MLPClassifier(), {}, max_steps=0).fit(X[:50], y[:50])
