@@ -102,7 +102,7 @@ def test_defaults_and_ok():
     assert FoldResult(0.1).status == "ok" and FoldResult(0.1).metrics == {}
     assert math.isnan(Candidate(0, 0, "initial", "k", {}).expected_cost)
     assert _evaluation().ok
-    assert records.STATUSES == ("ok", "failed", "timeout", "crashed", "raced", "nan")
+    assert records.STATUSES == ("ok", "failed", "timeout", "crashed", "raced", "nan", "pruned")
     assert records.FAILED_STATUSES == ("failed", "timeout", "crashed")
 
 

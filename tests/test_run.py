@@ -44,6 +44,7 @@ def test_meta_records_every_search_and_run_setting_in_json(tmp_path):
         "initial_population",
         "screening",
         "racing",
+        "prune",
         "in_flight",
         "objectives",
         "generations",

@@ -64,6 +64,7 @@ BAD = {
     "patience": 0,
     "n_jobs": 0,
     "racing": "often",
+    "prune": "median",
     "timeout": 0,
     "max_tasks_per_worker": 0,
     "worker_memory_limit": "2 parsecs",
