@@ -409,3 +409,17 @@ def test_evolutionary_search_cv_prunes_an_mlp_without_user_code():
     assert search.history_["status"].iloc[search.best_index_] == "ok"
     with pytest.raises(ValueError, match="max_steps"):
         EvolutionarySearchCV(MLPClassifier(), {}, max_steps=0).fit(X[:50], y[:50])
+
+
+def test_the_report_counts_pruned_rows_as_stopped_early_not_failed(tmp_path):
+    from evotune.report import format_leaderboard, leaderboard_json, load_run
+
+    evolve(train, SPACE, prune=MedianPruner(n_min_evaluations=3), checkpoint=tmp_path / "r", **KW)
+    run = load_run(tmp_path / "r")
+    n_pruned = sum(ev.get("status") == "pruned" for ev in run.evaluations)
+    assert n_pruned
+    text = format_leaderboard(run)
+    assert f"0 failed, {n_pruned} stopped early (raced or pruned)" in text
+    assert "failures:" not in text
+    data = leaderboard_json(run)
+    assert (data["n_failed"], data["n_stopped_early"]) == (0, n_pruned)

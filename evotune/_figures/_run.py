@@ -79,8 +79,14 @@ class Run:
 
     @property
     def n_failed(self) -> int:
-        """Evaluations without a finite score (failed, timed out or crashed)."""
-        return sum(1 for ev in self.evaluations if not _is_ok(ev))
+        """Evaluations without a finite score (failed, timed out or crashed),
+        those stopped on purpose (raced, pruned) not counted."""
+        return sum(1 for ev in self.evaluations if _is_failed(ev))
+
+    @property
+    def n_stopped(self) -> int:
+        """Evaluations stopped on purpose: raced or pruned."""
+        return sum(1 for ev in self.evaluations if ev.get("status") in STOPPED)
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -101,6 +107,14 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         return None
     return int(value)
+
+
+#: the statuses of an evaluation stopped on purpose, not failed
+STOPPED = ("raced", "pruned")
+
+
+def _is_failed(ev: Mapping[str, Any]) -> bool:
+    return not _is_ok(ev) and ev.get("status") not in STOPPED
 
 
 def _is_ok(ev: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ from evotune._figures._run import (
     _clean_json,
     _display,
     _fmt_cell,
-    _is_ok,
+    _is_failed,
     _params,
     _ranked,
 )
@@ -137,7 +137,7 @@ def _failure_summary(run: Run, limit: int = 3) -> list[str]:
     errors = Counter(
         str(ev.get("error") or ev.get("status", "failed")).strip().splitlines()[0][:100]
         for ev in run.evaluations
-        if not _is_ok(ev)
+        if _is_failed(ev)
     )
     return [f"{count} × {text}" for text, count in errors.most_common(limit)]
 
@@ -223,8 +223,9 @@ def _summary_lines(run: Run) -> list[str]:
         if best is not None
         else "no successful evaluation"
     )
+    early = f", {run.n_stopped} stopped early (raced or pruned)" if run.n_stopped else ""
     lines.append(
-        f"{len(run.evaluations)} evaluations, {run.n_failed} failed; {best_text}; "
+        f"{len(run.evaluations)} evaluations, {run.n_failed} failed{early}; {best_text}; "
         f"stopped: {stopped}"
     )
     if run.n_failed:
@@ -257,7 +258,7 @@ def leaderboard_json(run: Run, top: int | None = 10) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"run", "direction", "n_evaluations", "n_failed", "stopped",
+        ``{"run", "direction", "n_evaluations", "n_failed", "n_stopped_early", "stopped",
         "best": {"score", "params", "id"}, "leaderboard": [row, ...]}``; the
         rows have the columns of :func:`leaderboard` and ``inactive``.
 
@@ -281,6 +282,7 @@ def leaderboard_json(run: Run, top: int | None = 10) -> dict[str, Any]:
             "direction": run.direction,
             "n_evaluations": len(run.evaluations),
             "n_failed": run.n_failed,
+            "n_stopped_early": run.n_stopped,
             "stopped": run.stopped,
             "best": {
                 "score": _as_float(best.get("mean_score")) if best is not None else None,
