@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from evotune._validation import check_int
 from evotune.pruning import report_step
 
 __all__ = ["check_stepwise", "fit_stepwise"]
@@ -32,16 +33,15 @@ def _grown(estimator: Any) -> str | None:
 
 def check_stepwise(estimator: Any, max_steps: Any) -> int | None:
     """``max_steps`` as the run uses it, or a ValueError naming what is wrong."""
-    if max_steps is None:
+    steps = check_int("max_steps", max_steps, low=1, allow_none=True)
+    if steps is None:
         return None
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"CrossValScore: 'max_steps' must be an int >= 1, got {max_steps!r}")
     if not hasattr(estimator, "partial_fit") and _grown(estimator) is None:
         raise ValueError(
             f"CrossValScore: 'max_steps' needs an estimator with partial_fit, or with "
             f"warm_start and n_estimators or max_iter; {type(estimator).__name__} has neither"
         )
-    return max_steps
+    return steps
 
 
 def fit_stepwise(

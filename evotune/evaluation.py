@@ -180,31 +180,23 @@ class Evaluator:
             folds = [got[k] for k in range(n_tasks)]
         return assemble(c, folds)
 
-    def _raced(
-        self, c: Candidate, got: dict[int, FoldResult], n_tasks: int, why: str
+    def _stopped(
+        self, c: Candidate, ran: list[FoldResult], n_tasks: int, status: str, why: str
     ) -> Evaluation:
+        """A candidate stopped on purpose (raced, pruned) after the folds
+        ``ran``: the others are NaN with ``status``; the mean is over ``ran``."""
         unrun = [
             FoldResult(
                 score=math.nan,
-                status="raced",
+                status=status,
                 error=why,
                 metrics=self.objective.error_metrics(math.nan),
             )
-            for _ in range(n_tasks - len(got))
+            for _ in range(n_tasks - len(ran))
         ]
-        ev = assemble(c, [got[k] for k in range(len(got))] + unrun)
-        ran = np.asarray(ev.fold_scores[: len(got)], dtype=float)
-        ev.mean_score, ev.std_score = float(ran.mean()), float(ran.std())
-        return ev
-
-    def _pruned(self, c: Candidate, got: dict[int, FoldResult], k: int, n_tasks: int) -> Evaluation:
-        why = got[k].error or "pruned"
-        dropped = [
-            FoldResult(score=math.nan, status="pruned", error=why) for _ in range(k + 1, n_tasks)
-        ]
-        ev = assemble(c, [got[i] for i in range(k + 1)] + dropped)
-        ran = np.asarray(ev.fold_scores[: k + 1], dtype=float)
-        ev.mean_score, ev.std_score = float(ran.mean()), float(ran.std())
+        ev = assemble(c, ran + unrun)
+        scores = np.asarray(ev.fold_scores[: len(ran)], dtype=float)
+        ev.mean_score, ev.std_score = float(scores.mean()), float(scores.std())
         return ev
 
     def _advance(self, st: _Open) -> list[Task]:
@@ -220,7 +212,9 @@ class Evaluator:
             # their end, those after it count for nothing, whether or not they ran
             before = [k for k in range(pruned) if k not in got and k not in st.sent]
             if not before and all(k in got for k in range(pruned)):
-                self._finish(st, self._pruned(c, got, pruned, n_tasks))
+                ran = [got[k] for k in range(pruned + 1)]
+                reason = got[pruned].error or "pruned"
+                self._finish(st, self._stopped(c, ran, n_tasks, "pruned", reason))
             st.sent.update(before)
             return [st.task(k) for k in before]
         if st.race is None:
@@ -237,8 +231,8 @@ class Evaluator:
                 break
             why = st.race.verdict([got[i].score for i in range(j)])
             if why is not None:
-                kept = {i: got[i] for i in range(j)}
-                self._finish(st, self._raced(c, kept, n_tasks, why))
+                ran = [got[i] for i in range(j)]
+                self._finish(st, self._stopped(c, ran, n_tasks, "raced", why))
                 return []
         if k == n_tasks:
             self._finish(st, self._complete(c, got, n_tasks))

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from evotune._validation import check_int
 from evotune.records import FoldResult
 
 __all__ = ["MedianPruner", "Pruned", "PruningRule", "SuccessiveHalvingPruner", "report_step"]
@@ -186,12 +187,6 @@ class PruningRule:
         raise NotImplementedError
 
 
-def _check_int(owner: str, name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
 class MedianPruner(PruningRule):
     """Prune a candidate whose best value so far is worse than the median of
     the complete evaluations' values at the same step (on the same fold).
@@ -210,10 +205,8 @@ class MedianPruner(PruningRule):
     """
 
     def __init__(self, n_warmup_steps: int = 0, n_min_evaluations: int = 4) -> None:
-        self.n_warmup_steps = _check_int("MedianPruner", "n_warmup_steps", n_warmup_steps, 0)
-        self.n_min_evaluations = _check_int(
-            "MedianPruner", "n_min_evaluations", n_min_evaluations, 1
-        )
+        self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, low=0)
+        self.n_min_evaluations = check_int("n_min_evaluations", n_min_evaluations, low=1)
 
     def bounds(
         self, curves: Sequence[Mapping[int, float]], statuses: Sequence[str], sign: float
@@ -262,11 +255,10 @@ class SuccessiveHalvingPruner(PruningRule):
     def __init__(
         self, min_resource: int = 1, reduction_factor: int = 3, min_early_stopping_rate: int = 0
     ) -> None:
-        owner = "SuccessiveHalvingPruner"
-        self.min_resource = _check_int(owner, "min_resource", min_resource, 1)
-        self.reduction_factor = _check_int(owner, "reduction_factor", reduction_factor, 2)
-        self.min_early_stopping_rate = _check_int(
-            owner, "min_early_stopping_rate", min_early_stopping_rate, 0
+        self.min_resource = check_int("min_resource", min_resource, low=1)
+        self.reduction_factor = check_int("reduction_factor", reduction_factor, low=2)
+        self.min_early_stopping_rate = check_int(
+            "min_early_stopping_rate", min_early_stopping_rate, low=0
         )
 
     def rungs(self, last: int) -> list[int]:

@@ -154,10 +154,16 @@ def test_rungs_are_geometric():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: MedianPruner(n_min_evaluations=0), "n_min_evaluations must be an int >= 1"),
-        (lambda: MedianPruner(n_warmup_steps=-1), "n_warmup_steps must be an int >= 0"),
-        (lambda: SuccessiveHalvingPruner(reduction_factor=1), "reduction_factor must be an int"),
-        (lambda: SuccessiveHalvingPruner(min_resource=0.5), "min_resource must be an int >= 1"),
+        (lambda: MedianPruner(n_min_evaluations=0), "'n_min_evaluations' must be >= 1, got 0"),
+        (lambda: MedianPruner(n_warmup_steps=-1), "'n_warmup_steps' must be >= 0, got -1"),
+        (
+            lambda: SuccessiveHalvingPruner(reduction_factor=1),
+            "'reduction_factor' must be >= 2, got 1",
+        ),
+        (
+            lambda: SuccessiveHalvingPruner(min_resource=0.5),
+            r"'min_resource' must be an integer, got 0\.5",
+        ),
     ],
 )
 def test_bad_rule_parameters_are_named(make, message):
@@ -361,7 +367,7 @@ def test_cross_val_score_trains_step_by_step_and_is_pruned():
     "make, message",
     [
         ("svc", "'max_steps' needs an estimator with partial_fit.*SVC has neither"),
-        ("zero", "'max_steps' must be an int >= 1, got 0"),
+        ("zero", "'max_steps' must be >= 1, got 0"),
     ],
 )
 def test_max_steps_is_checked_when_the_objective_is_made(make, message):
