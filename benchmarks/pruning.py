@@ -101,14 +101,43 @@ def _evotune_objective() -> Any:
     return MLPFolds()
 
 
+def _evotune_side_by_side() -> Any:
+    """One task a candidate: the folds trained side by side, their mean reported (as Optuna's)."""
+    from evotune import FoldResult, report_step
+    from evotune._objective import BaseObjective
+
+    class MLPSideBySide(BaseObjective):
+        n_tasks = 1
+
+        def run(self, params: dict[str, Any], task: int, seed: int) -> FoldResult:
+            curves = [_epochs(params, fold, 0) for fold in range(FOLDS)]
+            value = float("nan")
+            for epoch in range(EPOCHS):
+                value = float(np.mean([next(c) for c in curves]))
+                Counter.epochs += FOLDS
+                report_step(epoch, value)
+            return FoldResult(score=value)
+
+    return MLPSideBySide()
+
+
+RULES = ("none", "median", "halving", "median side by side")
+
+
 def run_evotune(rule_name: str, seed: int) -> dict[str, Any]:
     from evotune import MedianPruner, SuccessiveHalvingPruner, evolve
 
-    rules = {"none": None, "median": MedianPruner(), "halving": SuccessiveHalvingPruner()}
+    rules = {
+        "none": None,
+        "median": MedianPruner(),
+        "halving": SuccessiveHalvingPruner(),
+        "median side by side": MedianPruner(),
+    }
+    side = rule_name.endswith("side by side")
     Counter.epochs = 0
     start = time.perf_counter()
     result = evolve(
-        _evotune_objective(),
+        _evotune_side_by_side() if side else _evotune_objective(),
         _space(),
         population_size=POPULATION,
         generations=GENERATIONS,
@@ -239,18 +268,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/pruning"))
+    parser.add_argument("--tools", nargs="+", default=[*RULES, "optuna"], help="rules and optuna")
     args = parser.parse_args(argv)
     info = machine_info()
-    rows: list[dict[str, Any]] = []
+    # Rows already measured are kept: a run stopped midway goes on where it was.
+    saved = args.out / "pruning.json"
+    rows: list[dict[str, Any]] = json.loads(saved.read_text())["runs"] if saved.exists() else []
+    done = {(r["tool"], r["seed"]) for r in rows}
     for seed in args.seeds:
-        for rule in ("none", "median", "halving"):
-            rows.append(run_evotune(rule, seed))
-            print(rows[-1], flush=True)
-        optuna_row = run_optuna(seed)
-        if optuna_row is not None:
-            rows.append(optuna_row)
-            print(rows[-1], flush=True)
-        write(args.out, rows, info)
+        for tool in args.tools:
+            name = "Optuna TPE + MedianPruner" if tool == "optuna" else f"evotune {tool}"
+            if (name, seed) in done:
+                continue
+            row = run_optuna(seed) if tool == "optuna" else run_evotune(tool, seed)
+            if row is not None:
+                rows.append(row)
+                print(row, flush=True)
+                write(args.out, rows, info)
 
 
 if __name__ == "__main__":
