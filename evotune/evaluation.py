@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,11 +29,11 @@ from evotune._objective import (
     as_objective,
 )
 from evotune.backends.base import Backend, as_backend
+from evotune.pruning import Bounds
 from evotune.records import FAILED_STATUSES, STATUSES, Candidate, Evaluation, FoldResult, Task
 
 if TYPE_CHECKING:
     from evotune._racing import Race
-    from evotune.pruning import Bounds
 
 __all__ = [
     "STATUSES",
@@ -97,6 +97,8 @@ class _Open:
     def task(self, k: int) -> Task:
         c = self.candidate
         bounds = self.bounds[k] if self.bounds is not None else None
+        if c.budget is not None:
+            bounds = replace(bounds or Bounds(1.0, {}), budget=c.budget)
         return Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed, bounds)
 
 
@@ -178,7 +180,16 @@ class Evaluator:
             ]
         else:
             folds = [got[k] for k in range(n_tasks)]
-        return assemble(c, folds)
+        ev = assemble(c, folds)
+        if (
+            c.budget is not None
+            and ev.status == "ok"
+            and any(len(r) >= c.budget for r in ev.reports)
+        ):
+            # a lower rung: a score at that budget, never a complete evaluation
+            ev.status = "pruned"
+            ev.error = f"trained for its budget of {c.budget} steps (a rung below the top)"
+        return ev
 
     def _stopped(
         self, c: Candidate, ran: list[FoldResult], n_tasks: int, status: str, why: str

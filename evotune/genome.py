@@ -68,6 +68,7 @@ class Genome:
     """
 
     __slots__ = (
+        "budget",
         "direction",
         "fitness",
         "generation",
@@ -108,6 +109,8 @@ class Genome:
         self.parents = tuple(parents)
         self.seed = seed
         self.score = math.nan
+        # the steps it may train for (a lower rung of strategy="hyperband"), None: all
+        self.budget: int | None = None
 
     def set_score(self, score: float) -> None:
         self.score = float(score)

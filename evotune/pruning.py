@@ -73,13 +73,25 @@ class Pruned(Exception):
         self.step, self.value, self.bound = step, value, bound
 
 
+class _BudgetSpent(Pruned):
+    """The fold reported its budget of steps: it ends there, with its last
+    value (a :class:`Pruned`, so an objective that lets those through lets it through)."""
+
+    def __init__(self, step: int, value: float) -> None:
+        Exception.__init__(self, f"stopped at its budget, step {step}")
+        self.step, self.value, self.bound = step, value, math.nan
+
+
 @dataclass(frozen=True)
 class Bounds:
     """What a fold's reports must reach: ``sign * value >= sign * bound``
-    at each step that has a bound (sign +1 when maximizing, -1 when minimizing)."""
+    at each step that has a bound (sign +1 when maximizing, -1 when minimizing);
+    with a ``budget``, the fold stops (not pruned) after that many reports,
+    its score the last value reported (a rung of ``strategy="hyperband"``)."""
 
     sign: float
     steps: Mapping[int, float]
+    budget: int | None = None
 
 
 class _Reporter:
@@ -118,6 +130,8 @@ class _Reporter:
         bound = bounds.steps.get(step)
         if bound is not None and bounds.sign * (self.best - bound) < 0:
             raise Pruned(step, self.best, bound)
+        if bounds.budget is not None and len(self.reports) >= bounds.budget:
+            raise _BudgetSpent(step, number)
 
 
 def report_step(step: int, value: float) -> None:
@@ -161,6 +175,8 @@ def run_task(
     start = time.perf_counter()
     try:
         result: FoldResult = objective.run(params, fold, seed)
+    except _BudgetSpent as spent:
+        result = FoldResult(score=spent.value, fit_time=time.perf_counter() - start)
     except Pruned as exc:
         result = FoldResult(
             score=exc.value, fit_time=time.perf_counter() - start, status="pruned", error=str(exc)

@@ -51,6 +51,9 @@ class Candidate:
     # seconds its evaluation is expected to take (NaN when unknown); only
     # the order of dispatch depends on it, never a result
     expected_cost: float = math.nan
+    # the steps (evotune.report_step calls) it may train for, or None for a
+    # full training (a lower rung of strategy="hyperband")
+    budget: int | None = None
 
 
 @dataclass(frozen=True)

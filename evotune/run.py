@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from evotune.loop import _Loop
 from evotune.result import Result
 from evotune.settings import RunSettings, settings_for
 from evotune.space import Space
+from evotune.strategies import for_objective
 
 __all__ = ["evolve"]
 
@@ -200,6 +202,7 @@ def evolve(
     search, run = settings_for(values)
     callback_list = as_callbacks(run.callbacks)
     obj, parsed = _objective_for(objective, search.objectives)
+    search = replace(search, strategy=for_objective(search.strategy, search, obj, run.prune))
     space = space if isinstance(space, Space) else Space(space)
     evo = Evolution(
         space,

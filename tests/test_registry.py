@@ -68,7 +68,7 @@ def test_the_names_are_the_registrys_keys_in_order():
 def test_the_package_exports_follow_the_registry():
     classes = [path.rpartition(":")[2] for path in REGISTRY.values()]
     assert strategies.__all__ == sorted(
-        ["STRATEGY_NAMES", "make_strategy", "strategy_class", *classes]
+        ["STRATEGY_NAMES", "for_objective", "make_strategy", "strategy_class", *classes]
     )
     for name in REGISTRY:
         cls = strategy_class(name)

@@ -8,9 +8,9 @@ import dataclasses
 
 import pytest
 
-from evotune import Categorical, Evolution, Float, Integer, evolve
+from evotune import Categorical, Evolution, Float, Integer, evolve, report_step
 from evotune.settings import SearchSettings
-from evotune.strategies import STRATEGY_NAMES, make_strategy, strategy_class
+from evotune.strategies import STRATEGY_NAMES, for_objective, make_strategy, strategy_class
 from evotune.strategies._registry import REGISTRY
 from evotune.strategies.base import Strategy
 
@@ -25,7 +25,22 @@ SINGLE = [n for n in STRATEGY_NAMES if not strategy_class(n).multi_objective]
 
 
 def score(p):
-    return -((p["x"] - 0.5) ** 2) - (p["n"] - 3) ** 2 + (p["kind"] == "b")
+    value = -((p["x"] - 0.5) ** 2) - (p["n"] - 3) ** 2 + (p["kind"] == "b")
+    # a training of four steps, so that a strategy with budgets (Hyperband) can run it
+    for step in range(4):
+        report_step(step, value - 1.0 / (step + 1))
+    return value - 0.25
+
+
+class _Steps:
+    """What a strategy may need of the objective: the steps of a full training."""
+
+    max_steps = 4
+
+
+def _strategy(name):
+    """``name``, or the object a run of ``score`` makes of it (Hyperband's budgets)."""
+    return for_objective(name, SearchSettings(), _Steps(), None)
 
 
 def _history(res):
@@ -42,6 +57,7 @@ def test_the_registry_names_every_strategy_module_once():
         "random",
         "model_based",
         "grid",
+        "hyperband",
     }
     for name in STRATEGY_NAMES:
         cls = strategy_class(name)
@@ -52,7 +68,7 @@ def test_the_registry_names_every_strategy_module_once():
 
 @pytest.mark.parametrize("name", SINGLE)
 def test_ask_tell_contract(name):
-    evo = Evolution(SPACE, population_size=6, strategy=name, random_state=0)
+    evo = Evolution(SPACE, population_size=6, strategy=_strategy(name), random_state=0)
     told_keys: set[str] = set()
     # an asynchronous strategy asks a few candidates at a time: go on until
     # four generations' worth are told
@@ -66,13 +82,17 @@ def test_ask_tell_contract(name):
         evo.tell([evo.evaluation_of(c, score(c.params)) for c in cands])
     assert evo.n_evaluations == len(told_keys) > 0
     assert evo.generation >= 3
-    assert evo.best is not None and evo.best.score == max(e.mean_score for e in evo.evaluations)
+    # the best is the best complete evaluation (a lower rung's score never is)
+    complete = [e.mean_score for e in evo.evaluations if e.ok]
+    assert evo.best is not None and evo.best.score == max(complete)
 
 
 @pytest.mark.parametrize("name", SINGLE)
 def test_same_seed_same_history_and_budget(name):
     runs = [
-        evolve(score, SPACE, population_size=6, generations=4, strategy=name, random_state=3)
+        evolve(
+            score, SPACE, population_size=6, generations=4, strategy=_strategy(name), random_state=3
+        )
         for _ in range(2)
     ]
     assert _history(runs[0]) == _history(runs[1])
@@ -81,8 +101,9 @@ def test_same_seed_same_history_and_budget(name):
 
 @pytest.mark.parametrize("name", SINGLE)
 def test_a_strategy_object_gives_the_named_strategy_s_history(name):
-    by_name = evolve(score, SPACE, population_size=6, generations=3, strategy=name, random_state=1)
-    obj = make_strategy(name, SearchSettings())
+    named = _strategy(name)
+    by_name = evolve(score, SPACE, population_size=6, generations=3, strategy=named, random_state=1)
+    obj = make_strategy(named, SearchSettings())
     before = copy.deepcopy(obj)
     by_obj = evolve(score, SPACE, population_size=6, generations=3, strategy=obj, random_state=1)
     assert _history(by_obj) == _history(by_name)

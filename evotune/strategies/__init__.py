@@ -21,7 +21,7 @@ _CLASSES = {path.rpartition(":")[2]: path for path in REGISTRY.values()}
 
 # a new strategy is its module and its line in the registry: the names
 # exported here follow the registry
-__all__ = sorted(["STRATEGY_NAMES", "make_strategy", "strategy_class", *_CLASSES])
+__all__ = sorted(["STRATEGY_NAMES", "for_objective", "make_strategy", "strategy_class", *_CLASSES])
 
 
 def strategy_class(name: str) -> Any:
@@ -65,6 +65,29 @@ def make_strategy(strategy: Any, settings: Any) -> Any:
             f"strategy does: leave 'strategy' at 'ga' (or unset), got {strategy!r}"
         )
     return obj
+
+
+def for_objective(strategy: Any, settings: Any, objective: Any, prune: Any) -> Any:
+    """``strategy`` as a run of ``objective`` uses it: a strategy that needs
+    something of the objective (Hyperband, the steps of a full training) gets
+    it here, as an object; a strategy that stops candidates itself refuses a
+    pruning rule. Others come back unchanged.
+
+    Examples
+    --------
+    >>> from evotune.settings import SearchSettings
+    >>> for_objective("ga", SearchSettings(), None, None)
+    'ga'
+    """
+    cls = strategy_class(strategy) if isinstance(strategy, str) else type(strategy)
+    if prune is not None and getattr(cls, "stops_candidates", False):
+        raise InvalidParameterError(
+            f"strategy={getattr(cls, 'name', strategy)!r} stops candidates at its own rungs: "
+            f"leave 'prune' at None, got {prune!r}"
+        )
+    if not hasattr(cls, "for_objective"):
+        return strategy
+    return make_strategy(strategy, settings).for_objective(objective)
 
 
 def _default_strategy() -> str:

@@ -16,6 +16,7 @@ REGISTRY: dict[str, str] = {
     "random": "evotune.strategies.random_search:RandomSearch",
     "grid": "evotune.strategies.grid:GridSearch",
     "model_based": "evotune.strategies.model_based:ModelBased",
+    "hyperband": "evotune.strategies.hyperband:Hyperband",
 }
 
 #: the names ``strategy=`` takes
