@@ -60,6 +60,8 @@ _EXPORTS = {
     "Space": "evotune.space",
     "SuccessiveHalvingPruner": "evotune.pruning",
     "TimeBudget": "evotune.callbacks",
+    "Trainable": "evotune.trainable",
+    "TrainableObjective": "evotune.trainable",
     "evolve": "evotune.run",
     "report_step": "evotune.pruning",
 }
@@ -87,6 +89,7 @@ if TYPE_CHECKING:
     from evotune.run import evolve
     from evotune.settings import RunSettings, SearchSettings
     from evotune.sklearn import EvolutionarySearchCV
+    from evotune.trainable import Trainable, TrainableObjective
     from evotune.space import (
         Categorical,
         Distribution,

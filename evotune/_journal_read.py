@@ -379,4 +379,11 @@ def _fold_from_json(data: Mapping[str, Any]) -> FoldResult:
         started=_num(data.get("started")),
         finished=_num(data.get("finished")),
         reports=[(int(step), float(value)) for step, value in data.get("reports") or []],
+        checkpoint=_checkpoint(data.get("checkpoint")),
     )
+
+
+def _checkpoint(value: Any) -> str | None:
+    if value is not None and not (isinstance(value, str) and value.isalnum()):
+        raise TypeError("'checkpoint' must be a content hash (letters and digits)")
+    return value

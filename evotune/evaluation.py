@@ -80,6 +80,7 @@ def assemble(candidate: Candidate, folds: Sequence[FoldResult]) -> Evaluation:
         fold_fit_times=[float(f.fit_time) for f in folds],
         fold_score_times=[float(f.score_time) for f in folds],
         reports=[list(f.reports) for f in folds],
+        checkpoint=next((f.checkpoint for f in folds if f.checkpoint is not None), None),
     )
 
 
@@ -99,6 +100,8 @@ class _Open:
         bounds = self.bounds[k] if self.bounds is not None else None
         if c.budget is not None:
             bounds = replace(bounds or Bounds(1.0, {}), budget=c.budget)
+        if c.checkpoint is not None:
+            bounds = replace(bounds or Bounds(1.0, {}), resume_from=c.checkpoint)
         return Task(f"{c.id}:{k}", c.id, dict(c.params), k, c.seed, bounds)
 
 

@@ -69,6 +69,7 @@ class Genome:
 
     __slots__ = (
         "budget",
+        "checkpoint",
         "direction",
         "fitness",
         "generation",
@@ -111,6 +112,8 @@ class Genome:
         self.score = math.nan
         # the steps it may train for (a lower rung of strategy="hyperband"), None: all
         self.budget: int | None = None
+        # the checkpoint its training continues from (strategy="pbt"), None: the start
+        self.checkpoint: str | None = None
 
     def set_score(self, score: float) -> None:
         self.score = float(score)

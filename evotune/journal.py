@@ -121,6 +121,7 @@ def _fold_to_json(result: FoldResult) -> dict[str, Any]:
         "started": result.started,
         "finished": result.finished,
         "reports": [[step, value] for step, value in result.reports],
+        **({"checkpoint": result.checkpoint} if result.checkpoint is not None else {}),
     }
 
 

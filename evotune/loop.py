@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from evotune._checkpoints import InUse
 from evotune._figures._memory import FigureData
 from evotune._racing import Race, reference_for, resolve_top
 from evotune._signals import exit_on_second_signal, sigterm_interrupts, with_result
@@ -30,6 +31,7 @@ from evotune.pruning import Bounds, PruningRule, bounds_for
 from evotune.records import FAILED_STATUSES, Candidate, Evaluation
 from evotune.result import Result
 from evotune.stopping import StopRule, stop_rules
+from evotune.trainable import TrainableObjective
 
 logger = logging.getLogger("evotune")
 
@@ -111,9 +113,17 @@ class _Loop:
         self._wall_start = math.nan
         # every evaluation that finished, told or not: an interrupted run keeps them
         self._finished: list[Evaluation] = []
+        # the checkpoints of trainings continued across generations (strategy="pbt")
+        self._in_use = (
+            InUse(objective.directory)
+            if isinstance(objective, TrainableObjective) and objective.directory is not None
+            else None
+        )
 
     def _on_result(self, ev: Evaluation) -> None:
         self._finished.append(ev)
+        if self._in_use is not None:
+            self._in_use.finished(ev.candidate_id, ev.checkpoint)
         if self.run_dir is not None and ev.key not in self._recorded:
             self._recorded.add(ev.key)
             self.run_dir.record_evaluation(ev)
@@ -238,10 +248,14 @@ class _Loop:
                 evo.boundaries.clear()  # an empty generation is logged, never journaled
                 return "exhausted"
             self._journal_ask(evo.generation, candidates)
+            if self._in_use is not None:
+                self._in_use.asked(candidates)
             race, prune = self._race(), self._bounds()
             evo.tell(
                 evaluator.evaluate(candidates, on_result=self._on_result, race=race, prune=prune)
             )
+            if self._in_use is not None:
+                self._in_use.told(evo.strategy.checkpoints_in_use())
             stop = None
             while evo.boundaries:
                 stop = self._generation_end(evo.boundaries.pop(0)) or stop
@@ -433,6 +447,8 @@ class _Loop:
             cb.on_run_end(result)
 
     def _close(self, reason: str) -> None:
+        if self._in_use is not None and reason not in ("interrupted", "error"):
+            self._in_use.end()  # files of trainings never journaled go; a resume needs none
         if self.run_dir is not None and self._tables is not None and self._tables.pending:
             try:
                 self._tables.write(

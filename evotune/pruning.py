@@ -92,6 +92,8 @@ class Bounds:
     sign: float
     steps: Mapping[int, float]
     budget: int | None = None
+    # the checkpoint the task continues from (a Trainable under strategy="pbt")
+    resume_from: str | None = None
 
 
 class _Reporter:
@@ -158,6 +160,13 @@ def report_step(step: int, value: float) -> None:
     reporter = getattr(_LOCAL, "reporter", None)
     if reporter is not None:
         reporter.add(step, value)
+
+
+def task_checkpoint() -> str | None:
+    """The checkpoint the task running in this thread continues from, or None."""
+    reporter = getattr(_LOCAL, "reporter", None)
+    bounds = reporter.bounds if reporter is not None else None
+    return bounds.resume_from if bounds is not None else None
 
 
 def run_task(

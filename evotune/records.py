@@ -54,6 +54,8 @@ class Candidate:
     # the steps (evotune.report_step calls) it may train for, or None for a
     # full training (a lower rung of strategy="hyperband")
     budget: int | None = None
+    # the content hash of the checkpoint it continues from (strategy="pbt"), or None
+    checkpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class FoldResult:
     finished: float = math.nan
     # (step, value) pairs the objective reported with evotune.report_step
     reports: list[tuple[int, float]] = field(default_factory=list)
+    # the content hash of the checkpoint the task saved (a Trainable), or None
+    checkpoint: str | None = None
 
 
 @dataclass
@@ -128,6 +132,8 @@ class Evaluation:
     fold_score_times: list[float] = field(default_factory=list)
     # per fold, the (step, value) pairs reported (evotune.report_step)
     reports: list[list[tuple[int, float]]] = field(default_factory=list)
+    # the checkpoint its training saved (strategy="pbt"), or None
+    checkpoint: str | None = None
 
     @property
     def ok(self) -> bool:

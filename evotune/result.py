@@ -120,6 +120,10 @@ class Result:
         ``interrupted`` for the partial result of a run stopped by Ctrl-C,
         which ``evolve`` raises as ``KeyboardInterrupt`` with this result as
         its attribute ``result``.
+    best_schedule : list of dict or None
+        With ``strategy="pbt"``: the best member's parameters in each
+        generation of its training, first to last (exploits included, so a
+        learning rate that decays shows as one); None otherwise.
     """
 
     best_params: dict[str, Any] | None
@@ -133,6 +137,9 @@ class Result:
     evaluations: list[Evaluation] = field(default_factory=list, repr=False)
     pareto_front: pd.DataFrame | None = None
     figure_data: FigureData | None = field(default=None, repr=False, compare=False)
+    #: the best member's parameters over its training, one dict a generation
+    #: from the first (``strategy="pbt"``); None for other strategies
+    best_schedule: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_evolution(
@@ -169,6 +176,7 @@ class Result:
             evaluations=evaluations,
             pareto_front=_pareto_frame(evo, history),
             figure_data=figure_data,
+            best_schedule=_lineage(evo) if getattr(evo.strategy, "lineage", False) else None,
         )
 
     # ------------------------------------------------------------- figures
@@ -290,3 +298,15 @@ class Result:
             f"Result(best_score={self.best_score!r}, best_params={self.best_params!r}, "
             f"n_evaluations={self.n_evaluations}, stop_reason={self.stop_reason!r})"
         )
+
+
+def _lineage(evo: Evolution) -> list[dict[str, Any]] | None:
+    """The best genome's parameters and its ancestors', first to last."""
+    best = evo.best
+    if best is None:
+        return None
+    by_id = {g.id: g for g in evo.seen.values()}
+    chain = [best]
+    while chain[-1].parents and chain[-1].parents[0] in by_id:
+        chain.append(by_id[chain[-1].parents[0]])
+    return [dict(g.params) for g in reversed(chain)]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +33,7 @@ from evotune.result import Result
 from evotune.settings import RunSettings, settings_for
 from evotune.space import Space
 from evotune.strategies import for_objective
+from evotune.trainable import TrainableObjective, is_trainable
 
 __all__ = ["evolve"]
 
@@ -201,7 +205,7 @@ def evolve(
     del values["objective"], values["space"]
     search, run = settings_for(values)
     callback_list = as_callbacks(run.callbacks)
-    obj, parsed = _objective_for(objective, search.objectives)
+    obj, parsed = _objective_for(objective, search.objectives, run.checkpoint)
     search = replace(search, strategy=for_objective(search.strategy, search, obj, run.prune))
     space = space if isinstance(space, Space) else Space(space)
     evo = Evolution(
@@ -228,19 +232,35 @@ def evolve(
     loop = _Loop(
         evo, obj, runner, directory, callback_list, racing=run.racing, known=known, prune=run.prune
     )
-    return loop.run(
-        generations=run.generations,
-        max_evaluations=run.max_evaluations,
-        time_budget=run.time_budget,
-        patience=run.patience,
-        resumed=run.resume,
-    )
+    try:
+        return loop.run(
+            generations=run.generations,
+            max_evaluations=run.max_evaluations,
+            time_budget=run.time_budget,
+            patience=run.patience,
+            resumed=run.resume,
+        )
+    finally:
+        if isinstance(obj, TrainableObjective) and run.checkpoint is None:
+            shutil.rmtree(str(obj.directory), ignore_errors=True)  # a temporary folder
 
 
-def _objective_for(objective: Any, objectives: Any) -> tuple[Objective, Objectives | None]:
+def _objective_for(
+    objective: Any, objectives: Any, checkpoint: Any = None
+) -> tuple[Objective, Objectives | None]:
     """The run's objective and its parsed ``objectives``: a measure of the
-    fitted estimator is added to a copy of the objective, never to the user's."""
-    obj = as_objective(objective)
+    fitted estimator is added to a copy of the objective, never to the user's.
+    A Trainable class saves its checkpoints in the run directory's
+    ``checkpoints`` folder (without one, in a temporary folder removed at the end)."""
+    if is_trainable(objective):
+        folder = (
+            Path(checkpoint) / "checkpoints"
+            if checkpoint is not None
+            else Path(tempfile.gettempdir()) / f"evotune-checkpoints-{uuid.uuid4().hex}"
+        )
+        obj: Objective = TrainableObjective(objective, folder)
+    else:
+        obj = as_objective(objective)
     if objectives is None:
         return obj, None
     parsed = Objectives.parse(objectives, obj.metric_names_)

@@ -38,9 +38,38 @@ class _Steps:
     max_steps = 4
 
 
+class ScoreTraining:
+    """``score`` as a training of segments that approaches it (for PBT)."""
+
+    def setup(self, params, seed):
+        self.params, self.t = params, 0
+
+    def step(self):
+        self.t += 1
+        return score(self.params) - 1.0 / self.t
+
+    def save_checkpoint(self, path):
+        with open(path, "w") as f:
+            f.write(str(self.t))
+
+    def load_checkpoint(self, path):
+        with open(path) as f:
+            self.t = int(f.read())
+
+
+def _objective(name):
+    """What the strategy ``name`` runs: ``score``, or its training for PBT."""
+    return ScoreTraining if getattr(strategy_class(name), "continues_trainings", False) else score
+
+
 def _strategy(name):
     """``name``, or the object a run of ``score`` makes of it (Hyperband's budgets)."""
-    return for_objective(name, SearchSettings(), _Steps(), None)
+    objective = _Steps()
+    if _objective(name) is ScoreTraining:
+        from evotune.trainable import TrainableObjective
+
+        objective = TrainableObjective(ScoreTraining)
+    return for_objective(name, SearchSettings(), objective, None)
 
 
 def _history(res):
@@ -58,6 +87,7 @@ def test_the_registry_names_every_strategy_module_once():
         "model_based",
         "grid",
         "hyperband",
+        "pbt",
     }
     for name in STRATEGY_NAMES:
         cls = strategy_class(name)
@@ -91,7 +121,12 @@ def test_ask_tell_contract(name):
 def test_same_seed_same_history_and_budget(name):
     runs = [
         evolve(
-            score, SPACE, population_size=6, generations=4, strategy=_strategy(name), random_state=3
+            _objective(name),
+            SPACE,
+            population_size=6,
+            generations=4,
+            strategy=_strategy(name),
+            random_state=3,
         )
         for _ in range(2)
     ]
@@ -102,10 +137,15 @@ def test_same_seed_same_history_and_budget(name):
 @pytest.mark.parametrize("name", SINGLE)
 def test_a_strategy_object_gives_the_named_strategy_s_history(name):
     named = _strategy(name)
-    by_name = evolve(score, SPACE, population_size=6, generations=3, strategy=named, random_state=1)
+    objective = _objective(name)
+    by_name = evolve(
+        objective, SPACE, population_size=6, generations=3, strategy=named, random_state=1
+    )
     obj = make_strategy(named, SearchSettings())
     before = copy.deepcopy(obj)
-    by_obj = evolve(score, SPACE, population_size=6, generations=3, strategy=obj, random_state=1)
+    by_obj = evolve(
+        objective, SPACE, population_size=6, generations=3, strategy=obj, random_state=1
+    )
     assert _history(by_obj) == _history(by_name)
     # the run worked on its own copy: the user's object is as it was
     assert dataclasses.asdict(obj) == dataclasses.asdict(before)

@@ -85,6 +85,12 @@ def for_objective(strategy: Any, settings: Any, objective: Any, prune: Any) -> A
             f"strategy={getattr(cls, 'name', strategy)!r} stops candidates at its own rungs: "
             f"leave 'prune' at None, got {prune!r}"
         )
+    trains_on = getattr(cls, "continues_trainings", False)
+    if getattr(objective, "trainable", None) is not None and not trains_on:
+        raise InvalidParameterError(
+            "a Trainable objective trains across generations, from checkpoints: use "
+            f"strategy='pbt', got {getattr(cls, 'name', strategy)!r}"
+        )
     if not hasattr(cls, "for_objective"):
         return strategy
     return make_strategy(strategy, settings).for_objective(objective)

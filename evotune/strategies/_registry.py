@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "grid": "evotune.strategies.grid:GridSearch",
     "model_based": "evotune.strategies.model_based:ModelBased",
     "hyperband": "evotune.strategies.hyperband:Hyperband",
+    "pbt": "evotune.strategies.pbt:PBT",
 }
 
 #: the names ``strategy=`` takes

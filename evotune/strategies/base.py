@@ -92,5 +92,13 @@ class Strategy(Protocol):
 def candidate_of(g: Genome, expected_cost: float = float("nan")) -> Candidate:
     """The :class:`Candidate` record the evaluator gets for genome ``g``."""
     return Candidate(
-        g.id, g.generation, g.origin, g.key, dict(g.params), g.seed, expected_cost, g.budget
+        g.id,
+        g.generation,
+        g.origin,
+        g.key,
+        dict(g.params),
+        g.seed,
+        expected_cost,
+        g.budget,
+        g.checkpoint,
     )
