@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -32,9 +33,36 @@ def test_there_are_examples():
     assert EXAMPLES
 
 
+#: the examples that need PyTorch (its CPU wheels are too large for CI here):
+#: each has a scikit-learn twin that runs below whatever is installed
+TORCH = [p for p in EXAMPLES if "\n    import torch\n" in p.read_text(encoding="utf-8")]
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def test_the_pytorch_examples_have_scikit_learn_twins():
+    assert {p.name for p in TORCH} == {"pytorch_pruning.py", "pytorch_pbt.py"}
+    for script in TORCH:
+        twin = re.search(r"``(\w+\.py)`` is the same", script.read_text(encoding="utf-8"))
+        assert (
+            twin
+            and (ROOT / "examples" / twin.group(1)).exists()
+            and twin.group(1) not in {p.name for p in TORCH}
+        )
+
+
+@pytest.mark.skipif(HAS_TORCH, reason="PyTorch is installed: the examples run instead")
+@pytest.mark.parametrize("script", TORCH, ids=lambda p: p.name)
+def test_a_pytorch_example_without_pytorch_says_what_it_needs(script, tmp_path):
+    proc = _run(script, tmp_path, timeout=300)
+    assert proc.returncode == 1
+    assert "needs PyTorch: pip install torch" in proc.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(script, tmp_path):
+    if script in TORCH and not HAS_TORCH:
+        pytest.skip("needs PyTorch, not installed (its scikit-learn twin runs)")
     # the slowest example takes about 90 s on an idle 2-core machine; the limit
     # is a generous multiple so a loaded machine never races it
     proc = _run(script, tmp_path, timeout=1200)
