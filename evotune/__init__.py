@@ -89,7 +89,6 @@ if TYPE_CHECKING:
     from evotune.run import evolve
     from evotune.settings import RunSettings, SearchSettings
     from evotune.sklearn import EvolutionarySearchCV
-    from evotune.trainable import Trainable, TrainableObjective
     from evotune.space import (
         Categorical,
         Distribution,
@@ -99,6 +98,7 @@ if TYPE_CHECKING:
         Parameter,
         Space,
     )
+    from evotune.trainable import Trainable, TrainableObjective
 
 
 def __getattr__(name: str) -> Any:

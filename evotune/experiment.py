@@ -55,6 +55,7 @@ from evotune._experiment_errors import (
     unknown,
 )
 from evotune._validation import InvalidParameterError
+from evotune.pruning import pruner_from_table
 from evotune.settings import TOML, check, declared, settings_for
 from evotune.space import Categorical, Float, Integer, Parameter, Space
 from evotune.strategies import make_strategy
@@ -81,6 +82,7 @@ _OBJECTIVE_KEYS: dict[str, tuple[type, ...]] = {
     "shuffle": (bool,),
     "scheduler": (str,),
     "connect_timeout": (float, int),
+    "max_steps": (int,),
 }
 # seconds to reach an existing Dask scheduler (``connect_timeout``): short, a
 # scheduler that answers does so at once
@@ -228,6 +230,14 @@ def _check_search(data: Any) -> dict[str, Any]:
             if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
                 names = " or ".join(t.__name__ for t in types)
                 raise fail(f"search.{k}", f"must be {names}, got {type(v).__name__} {v!r}")
+    if "prune" in table:
+        # a table naming a rule and its parameters becomes the rule object
+        spec = as_table(table["prune"], "search.prune")
+        try:
+            table["prune"] = pruner_from_table(spec)
+        except ValueError as exc:
+            where, _, why = str(exc).partition(": ")
+            raise fail(f"search.{where}", why) from None
     given = {k: v for k, v in table.items() if k in toml}
     try:
         for k, v in given.items():
@@ -330,6 +340,7 @@ class Experiment:
             cv=cv,
             scoring=self.search.get("scoring"),
             error_score=self.search.get("error_score", float("nan")),
+            max_steps=self.search.get("max_steps"),
         )
 
     def check_objective(self, X: Any, y: Any) -> None:
@@ -345,7 +356,15 @@ class Experiment:
         ``scheduler`` becomes ``backend=DaskBackend(scheduler, timeout=timeout)``
         (nothing is contacted until the run starts).
         """
-        skip = {"cv", "scoring", "error_score", "shuffle", "scheduler", "connect_timeout"}
+        skip = {
+            "cv",
+            "scoring",
+            "error_score",
+            "shuffle",
+            "scheduler",
+            "connect_timeout",
+            "max_steps",
+        }
         kwargs = {k: v for k, v in self.search.items() if k not in skip}
         if "scheduler" in self.search:
             from evotune.backends.dask import DaskBackend
@@ -394,6 +413,13 @@ def load_experiment(path: str | Path, *, data_dir: str | Path | None = None) -> 
     data_spec = check_data(data["data"], base.absolute())
     space = _build_space(data["space"], p)
     search = _check_search(data.get("search"))
+    if "max_steps" in search:
+        from evotune._stepwise import check_stepwise
+
+        try:
+            check_stepwise(estimator, search["max_steps"])
+        except ValueError as exc:
+            raise fail("search.max_steps", str(exc).removeprefix("CrossValScore: ")) from None
     choice = choice_name(data["space"])
     for name in space.public_names:
         if choice is not None and name.startswith(f"{choice}__"):

@@ -52,7 +52,15 @@ import numpy as np
 from evotune._validation import check_int
 from evotune.records import FoldResult
 
-__all__ = ["MedianPruner", "Pruned", "PruningRule", "SuccessiveHalvingPruner", "report_step"]
+__all__ = [
+    "PRUNERS",
+    "MedianPruner",
+    "Pruned",
+    "PruningRule",
+    "SuccessiveHalvingPruner",
+    "pruner_from_table",
+    "report_step",
+]
 
 _LOCAL = threading.local()
 
@@ -312,6 +320,39 @@ class SuccessiveHalvingPruner(PruningRule):
             f"reduction_factor={self.reduction_factor}, "
             f"min_early_stopping_rate={self.min_early_stopping_rate})"
         )
+
+
+#: the rules an experiment file names (``[search.prune] rule = "median"``)
+PRUNERS: dict[str, type[PruningRule]] = {
+    "median": MedianPruner,
+    "successive_halving": SuccessiveHalvingPruner,
+}
+
+
+def pruner_from_table(table: Mapping[str, Any]) -> PruningRule:
+    """The rule of an experiment file's ``prune`` table: ``rule`` names it,
+    the other keys are its parameters. Errors name the key.
+
+    Examples
+    --------
+    >>> pruner_from_table({"rule": "median", "n_warmup_steps": 2})
+    MedianPruner(n_warmup_steps=2, n_min_evaluations=4)
+    """
+    import inspect
+
+    rule = table.get("rule")
+    if rule not in PRUNERS:
+        raise ValueError(f"prune.rule: must be one of {sorted(PRUNERS)}, got {rule!r}")
+    cls = PRUNERS[rule]
+    allowed = [n for n in inspect.signature(cls).parameters]
+    params = {k: v for k, v in table.items() if k != "rule"}
+    for k in params:
+        if k not in allowed:
+            raise ValueError(f"prune.{k}: unknown key for rule {rule!r}; allowed: {allowed}")
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"prune: {exc}") from None
 
 
 def bounds_for(

@@ -363,7 +363,7 @@ class RunSettings:
         None,
         Rule(_prune, "None or a pruning rule"),
         "Stop candidates whose reported steps fall behind (evotune.pruning).",
-        faces=frozenset({EVOLVE, ESTIMATORS}),
+        faces=_RUN,
         to_json=repr,
     )
     timeout: float | None = setting(

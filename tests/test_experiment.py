@@ -488,3 +488,67 @@ def test_every_example_experiment_seeds_its_estimators():
                 for choice in param.choices:
                     if hasattr(choice, "get_params"):
                         assert _unseeded(choice) == [], (path.name, name, choice)
+
+
+# ------------------------------------------------ pruning and Hyperband (issue 16)
+STEPPED = """
+[estimator]
+class = "sklearn.linear_model.SGDClassifier"
+params = { random_state = 0 }
+[data]
+loader = "sklearn.datasets.load_digits"
+[space]
+alpha = { type = "float", low = 1e-6, high = 10.0, log = true }
+[search]
+population_size = 6
+generations = 3
+cv = 3
+random_state = 0
+max_steps = 5
+"""
+
+
+def test_max_steps_and_a_pruning_rule_reach_the_run(tmp_path):
+    from evotune import MedianPruner, evolve
+
+    text = STEPPED + 'prune = { rule = "median", n_min_evaluations = 3 }\n'
+    exp = load_experiment(_write(tmp_path, text))
+    kwargs = exp.evolve_kwargs()
+    assert repr(kwargs["prune"]) == repr(MedianPruner(n_min_evaluations=3))
+    X, y = exp.data.load()
+    objective = exp.objective(X[:300], y[:300])
+    assert objective.max_steps == 5
+    result = evolve(objective, exp.space, **kwargs)
+    assert "pruned" in set(result.history["status"])
+    assert {len(r) for e in result.evaluations if e.status == "ok" for r in e.reports} == {5}
+
+
+def test_hyperband_takes_its_budget_from_max_steps(tmp_path):
+    from evotune import evolve
+
+    text = STEPPED.replace("random_state = 0\n", 'random_state = 0\nstrategy = "hyperband"\n', 1)
+    exp = load_experiment(_write(tmp_path, text))
+    X, y = exp.data.load()
+    result = evolve(exp.objective(X[:300], y[:300]), exp.space, **exp.evolve_kwargs())
+    assert list(result.logbook["budget"]) == [2, 5, 5]  # 5 / 3 rounded, then all 5
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ('prune = { rule = "mean" }', r"^search\.prune\.rule: must be one of \['median'"),
+        ('prune = { rule = "median", warmup = 2 }', r"^search\.prune\.warmup: unknown key"),
+        ('prune = { rule = "median", n_warmup_steps = -1 }', r"^search\.prune: .*n_warmup_steps"),
+        ('prune = "median"', r"^search\.prune: must be a table"),
+    ],
+)
+def test_a_bad_pruning_rule_names_its_key(tmp_path, line, match):
+    with pytest.raises(ExperimentError, match=match):
+        load_experiment(_write(tmp_path, STEPPED + line + "\n"))
+
+
+def test_max_steps_needs_an_estimator_that_trains_step_by_step(tmp_path):
+    text = STEPPED.replace("sklearn.linear_model.SGDClassifier", "sklearn.svm.SVC")
+    text = text.replace("alpha = {", "C = {").replace("params = { random_state = 0 }", "")
+    with pytest.raises(ExperimentError, match=r"^search\.max_steps: 'max_steps' needs an est"):
+        load_experiment(_write(tmp_path, text))

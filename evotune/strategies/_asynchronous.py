@@ -29,7 +29,7 @@ import numpy as np
 
 from evotune._validation import check_int
 from evotune.genome import Genome
-from evotune.records import Evaluation
+from evotune.records import FAILED_STATUSES, Evaluation
 from evotune.strategies._breeder import novel
 from evotune.strategies.base import SearchState
 
@@ -172,7 +172,7 @@ class Asynchronous:
 
     def _close(self, state: SearchState) -> None:
         block = state.evaluations[-state.population_size :]
-        failed = sum(1 for e in block if e.status != "ok" or not math.isfinite(e.mean_score))
+        failed = sum(1 for e in block if e.status in FAILED_STATUSES)
         state.close_generation(len(block), failed, {})
 
     def finish(self, state: SearchState) -> None:

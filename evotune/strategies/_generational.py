@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evotune.genome import Genome
-from evotune.records import Evaluation
+from evotune.records import FAILED_STATUSES, Evaluation
 from evotune.settings import check, declared
 from evotune.strategies._breeder import Offspring, novel
 from evotune.strategies.base import SearchState
@@ -149,7 +149,8 @@ class Generational:
             state.population = self.survive(state, members)
         self._carried = []
         state.hall_of_fame.update([g for g in offspring if math.isfinite(g.score)])
-        failed = sum(1 for g in offspring if not math.isfinite(g.score))
+        # failed fits only: a raced or pruned candidate was stopped on purpose
+        failed = sum(1 for g in offspring if by_id[g.id].status in FAILED_STATUSES)
         state.close_generation(len(offspring), failed, self.log_extra(state, offspring))
 
     def finish(self, state: SearchState) -> None:

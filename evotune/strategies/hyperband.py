@@ -43,7 +43,7 @@ import numpy as np
 
 from evotune._validation import InvalidParameterError, check_int
 from evotune.genome import Genome
-from evotune.records import Evaluation
+from evotune.records import FAILED_STATUSES, Evaluation
 from evotune.strategies._breeder import Offspring, breed_ga, novel
 from evotune.strategies._generational import default
 from evotune.strategies.base import SearchState
@@ -231,7 +231,7 @@ class Hyperband:
         state.population = rung
         self._last = self._ranked(rung)
         state.hall_of_fame.update([g for g in told if math.isfinite(g.score)])
-        failed = sum(1 for g in told if not math.isfinite(self._value[g.key]))
+        failed = sum(1 for g in told if by_id[g.id].status in FAILED_STATUSES)
         budget = self._brackets[self._bracket][self._rung][1]
         extra = {"bracket": len(self._brackets) - 1 - self._bracket, "budget": budget}
         self._advance()

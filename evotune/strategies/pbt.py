@@ -26,7 +26,7 @@ import numpy as np
 
 from evotune._validation import InvalidParameterError, check_int
 from evotune.genome import Genome
-from evotune.records import Evaluation
+from evotune.records import FAILED_STATUSES, Evaluation
 from evotune.space import Space
 from evotune.strategies.base import SearchState
 
@@ -175,7 +175,7 @@ class PBT:
         state.population = [g for g, _ in told]
         state.hall_of_fame.update([g for g, _ in told if math.isfinite(g.score)])
         self._next, exploited = self._exploit_and_explore(state, told)
-        failed = sum(1 for g, _ in told if not math.isfinite(g.score))
+        failed = sum(1 for _, e in told if e.status in FAILED_STATUSES)
         state.close_generation(len(told), failed, {"exploited": exploited})
 
     def finish(self, state: SearchState) -> None:
