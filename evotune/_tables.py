@@ -56,18 +56,20 @@ class TableWriter:
         self.interval = float(interval)
         self._last = -math.inf
         self.pending = False
-        self._n_splits = -1
+        self._layout: tuple[int, bool] = (-1, False)  # fold count, reports or not
         self._rows: list[str] = []  # history rows, with the error column
         self._short: dict[int, str] = {}  # candidate id -> row without the error column
         self._done = 0
 
-    def _header(self, n_splits: int) -> list[str]:
+    def _header(self, n_splits: int, stepped: bool) -> list[str]:
         return (
             ["id", "generation", "origin"]
             + [f"param_{n}" for n in self.space.public_names]
             + ["mean_score", "std_score"]
             + [f"split{k}_score" for k in range(n_splits)]
-            + ["fit_time", "score_time", "status", "error"]
+            + ["fit_time", "score_time"]
+            + (["last_step"] if stepped else [])
+            + ["status", "error"]
         )
 
     @staticmethod
@@ -76,14 +78,17 @@ class TableWriter:
         csv.writer(buf, lineterminator="\n").writerow([_cell(f) for f in fields])
         return buf.getvalue()
 
-    def _render(self, e: Evaluation, n_splits: int) -> None:
+    def _render(self, e: Evaluation, n_splits: int, stepped: bool) -> None:
         scores = list(e.fold_scores) + [math.nan] * (n_splits - len(e.fold_scores))
+        last = max((r[-1][0] for r in e.reports if r), default=None)
         fields = (
             [e.candidate_id, e.generation, e.origin]
             + [e.params.get(n) for n in self.space.public_names]
             + [e.mean_score, e.std_score]
             + scores[:n_splits]
-            + [e.fit_time, e.score_time, e.status]
+            + [e.fit_time, e.score_time]
+            + ([last] if stepped else [])
+            + [e.status]
         )
         self._rows.append(self._line([*fields, e.error]))
         self._short[e.candidate_id] = self._line(fields)
@@ -106,12 +111,13 @@ class TableWriter:
             return
         self._last, self.pending = now, False
         n_splits = max((len(e.fold_scores) for e in evaluations), default=0)
-        if n_splits != self._n_splits:  # a new fold count: render everything again
-            self._n_splits, self._rows, self._short, self._done = n_splits, [], {}, 0
+        stepped = any(r for e in evaluations for r in e.reports)
+        if (n_splits, stepped) != self._layout:  # new columns: render everything again
+            self._layout, self._rows, self._short, self._done = (n_splits, stepped), [], {}, 0
         for e in evaluations[self._done :]:
-            self._render(e, n_splits)
+            self._render(e, n_splits, stepped)
         self._done = len(evaluations)
-        header = self._header(n_splits)
+        header = self._header(n_splits, stepped)
         _write_atomic(directory / HISTORY, self._line(header) + "".join(self._rows))
         hof = [self._line(["rank", *header[:-1]]).rstrip("\n") + "\n"]
         for rank, cid in enumerate(best_ids, start=1):

@@ -32,7 +32,9 @@ def history_frame(evaluations: Sequence[Evaluation], space: Space) -> pd.DataFra
     Columns: ``id``, ``generation``, ``origin``, one ``param_<name>`` per
     parameter (None where the parameter was inactive), ``mean_score``,
     ``std_score``, ``split<k>_score``, ``fit_time`` and ``score_time`` (seconds,
-    summed over folds), ``status`` and ``error``.
+    summed over folds), ``last_step`` (only when the objective reported steps
+    with ``evotune.report_step``: the last one any fold reached), ``status``
+    and ``error``.
     """
     n_splits = max((len(e.fold_scores) for e in evaluations), default=0)
     rows = []
@@ -57,6 +59,10 @@ def history_frame(evaluations: Sequence[Evaluation], space: Space) -> pd.DataFra
         + ["fit_time", "score_time", "status", "error"]
     )
     frame = pd.DataFrame(rows, columns=columns)
+    if any(r for e in evaluations for r in e.reports):
+        # the last step each training reached (evotune.report_step), for a run that reports
+        last = [max((r[-1][0] for r in e.reports if r), default=None) for e in evaluations]
+        frame.insert(columns.index("status"), "last_step", pd.array(last, dtype="Int64"))
     for name in space.public_names:
         # keep parameter values as the model got them (no int -> float upcast)
         frame[f"param_{name}"] = pd.Series(

@@ -429,3 +429,32 @@ def test_the_report_counts_pruned_rows_as_stopped_early_not_failed(tmp_path):
     assert "failures:" not in text
     data = leaderboard_json(run)
     assert (data["n_failed"], data["n_stopped_early"]) == (0, n_pruned)
+
+
+def test_the_last_step_is_a_history_column_and_the_report_draws_the_curves(tmp_path):
+    import csv
+
+    from PIL import Image
+
+    from evotune.report import load_run, write_plots
+
+    r = evolve(
+        train, SPACE, prune=MedianPruner(n_min_evaluations=3), checkpoint=tmp_path / "r", **KW
+    )
+    last = r.history["last_step"]
+    assert str(last.dtype) == "Int64"
+    ok = r.history["status"] == "ok"
+    assert (last[ok] == EPOCHS - 1).all() and (last[~ok] < EPOCHS - 1).all()
+    with open(tmp_path / "r" / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["last_step"]) for row in rows] == list(last)
+    written = write_plots(load_run(tmp_path / "r"))
+    png = tmp_path / "r" / "report" / "intermediate.png"
+    assert png in written
+    pixels = np.asarray(Image.open(png).convert("L"))
+    assert pixels.std() > 5  # drawn, not blank
+    # a run whose objective reports nothing has neither
+    plain = evolve(lambda p: p["q"], SPACE, checkpoint=tmp_path / "plain", **KW)
+    assert "last_step" not in plain.history
+    assert "last_step" not in (tmp_path / "plain" / "history.csv").read_text().splitlines()[0]
+    assert not any(p.name == "intermediate.png" for p in write_plots(load_run(tmp_path / "plain")))

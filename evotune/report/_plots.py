@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 from evotune._atomic import atomic_open
+from evotune._figures._intermediate import has_reports, plot_intermediate
 from evotune._figures._parameter_plot import _plot_parameters
 from evotune._figures._plots import _plot_front, _plot_progress, _plot_timeline, objectives_of
 from evotune._figures._run import Run
@@ -20,7 +21,8 @@ _DPI = 110
 
 def write_plots(run: Run, out_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     """Write ``progress.png``, ``parameters.png`` and ``timeline.png`` (and
-    ``pareto.png`` for a run with several objectives).
+    ``pareto.png`` for a run with several objectives, ``intermediate.png``, the
+    learning curves, for one whose objective reported steps).
 
     Drawn with matplotlib's Agg canvas directly (no pyplot), so the global
     backend of the calling program is left as it was.
@@ -56,6 +58,8 @@ def write_plots(run: Run, out_dir: str | os.PathLike[str] | None = None) -> list
     ]
     if len(objectives_of(run)) >= 2:
         plots.append(("pareto.png", _plot_front))
+    if has_reports(run):
+        plots.append(("intermediate.png", plot_intermediate))
     for name, draw in plots:
         fig = draw(run)
         path = out / name
