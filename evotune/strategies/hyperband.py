@@ -10,9 +10,10 @@ rung is one generation of the run.
 As in DEHB (Awad et al., 2021), the candidates are bred, not sampled at
 random, once there is something to breed from: a bracket's first rung is
 bred (tournament selection, SBX crossover, Gaussian mutation, as the GA
-does) from the best evaluations so far at the highest budget that has at
-least ``reduction_factor`` of them, and a promoted candidate keeps its
-parameters, so each rung judges what the rung below found. The very first
+does) from the best ``1 / reduction_factor`` of the evaluations so far at
+the highest budget that has at least ``reduction_factor`` of them, and a
+promoted candidate keeps its parameters, so each rung judges what the rung
+below found. The very first
 rung is sampled as generation 0 of every strategy is (seeds first).
 
 A candidate trains for its rung's budget: the worker stops it after that many
@@ -329,11 +330,14 @@ class Hyperband:
         return new, []
 
     def _parents(self) -> list[Genome]:
-        """The evaluations at the highest budget with at least η scored ones."""
+        """The best ``1 / η`` (at least η) of the evaluations at the highest
+        budget with at least η scored ones: what successive halving would let
+        through there is what breeds."""
+        eta = self.reduction_factor
         for budget in sorted(self._by_budget, reverse=True):
             ranked = self._ranked(self._by_budget[budget])
-            if len(ranked) >= self.reduction_factor:
-                return ranked
+            if len(ranked) >= eta:
+                return ranked[: max(eta, -(-len(ranked) // eta))]
         return []
 
     def _breed(self, state: SearchState, pool: list[Genome], size: int) -> Offspring:
