@@ -220,7 +220,9 @@ def run_optuna(seed: int) -> dict[str, Any] | None:
     }
 
 
-def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summary(rows: list[dict[str, Any]], seeds: set[int] | None = None) -> list[dict[str, Any]]:
+    """Median epochs and best per tool, over ``seeds`` (all by default)."""
+    rows = [r for r in rows if seeds is None or r["seed"] in seeds]
     tools = list(dict.fromkeys(r["tool"] for r in rows))
     base = [r for r in rows if r["tool"] == "evotune none"]
     base_epochs = statistics.median(r["epochs"] for r in base) if base else float("nan")
@@ -249,9 +251,12 @@ def write(out: Path, rows: list[dict[str, Any]], info: dict[str, str]) -> None:
     from benchmarks.machine import machine_lines
 
     out.mkdir(parents=True, exist_ok=True)
-    table = summary(rows)
     (out / "pruning.json").write_text(json.dumps({"machine": info, "runs": rows}, indent=1))
-    head = list(table[0])
+    # the table of the seeds every tool ran; then every seed, for the tools that ran more
+    by_tool: dict[str, set[int]] = {}
+    for r in rows:
+        by_tool.setdefault(r["tool"], set()).add(r["seed"])
+    common = set.intersection(*by_tool.values())
     lines = [
         "# Pruning: epochs trained and the best kept (MLPClassifier on digits)",
         "",
@@ -259,12 +264,14 @@ def write(out: Path, rows: list[dict[str, Any]], info: dict[str, str]) -> None:
         "",
         *machine_lines(info),
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
+        f"Seeds {sorted(common)}, every tool:",
+        "",
+        *_table(summary(rows, common)),
     ]
-    for row in table:
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()]
-        lines.append("| " + " | ".join(cells) + " |")
+    more = {t for t, s in by_tool.items() if s != common}
+    if more:
+        extra = [r for r in rows if r["tool"] in more]
+        lines += ["", f"Every seed, for {', '.join(sorted(more))}:", "", *_table(summary(extra))]
     lines += [
         "",
         "Per seed:",
@@ -278,6 +285,21 @@ def write(out: Path, rows: list[dict[str, Any]], info: dict[str, str]) -> None:
             f"| {r['wall']:.0f} |"
         )
     (out / "pruning.md").write_text("\n".join(lines) + "\n")
+
+
+def _table(table: list[dict[str, Any]]) -> list[str]:
+    head = list(table[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in table:
+        cells = [_cell(v) for v in row.values()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if value == value else "n/a"  # NaN: no baseline on those seeds
+    return str(value)
 
 
 def main(argv: list[str] | None = None) -> None:

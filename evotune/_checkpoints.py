@@ -22,7 +22,8 @@ from typing import Any
 
 __all__ = ["InUse", "Keeper", "save_checkpoint"]
 
-_TMP = ".tmp-"
+# no leading dot: torch.save names its archive after the file and refuses one
+_TMP = "tmp-"
 
 
 def save_checkpoint(directory: str | os.PathLike[str], write: Callable[[str], None]) -> str:

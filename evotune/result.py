@@ -62,7 +62,7 @@ def history_frame(evaluations: Sequence[Evaluation], space: Space) -> pd.DataFra
     if any(r for e in evaluations for r in e.reports):
         # the last step each training reached (evotune.report_step), for a run that reports
         last = [max((r[-1][0] for r in e.reports if r), default=None) for e in evaluations]
-        frame.insert(columns.index("status"), "last_step", pd.array(last, dtype="Int64"))
+        frame.insert(columns.index("status"), "last_step", pd.Series(last, dtype="Int64"))
     for name in space.public_names:
         # keep parameter values as the model got them (no int -> float upcast)
         frame[f"param_{name}"] = pd.Series(

@@ -152,7 +152,7 @@ def test_at_most_population_plus_two_checkpoints_are_on_disk(tmp_path):
     assert SEEN and max(SEEN) <= POPULATION + 2
     # at the end: the checkpoints the next generation would continue from
     left = os.listdir(run / "checkpoints")
-    assert 1 <= len(left) <= POPULATION and not any(n.startswith(".tmp") for n in left)
+    assert 1 <= len(left) <= POPULATION and not any(n.startswith("tmp-") for n in left)
 
 
 def test_without_a_run_directory_the_checkpoints_go_at_the_end():

@@ -24,13 +24,50 @@ from evotune.settings import check, declared
 from evotune.strategies._breeder import Offspring, novel
 from evotune.strategies.base import SearchState
 
-__all__ = ["Bred", "Generational", "default"]
+__all__ = ["Bred", "Generational", "default", "enlist", "matched", "refuse_if_pending"]
 
 
 def default(name: str) -> Any:
     """The declared default of search setting ``name`` (declared once, in
     :mod:`evotune.settings`)."""
     return declared()[name][0]
+
+
+def refuse_if_pending(pending: dict[int, Genome], generation: int) -> None:
+    """A generation asked and not told may not be asked again."""
+    if pending:
+        raise RuntimeError(
+            f"generation {generation} was asked and not told: call tell() with its "
+            "evaluations before asking again"
+        )
+
+
+def enlist(
+    state: SearchState, new: list[Genome], pending: dict[int, Genome], limit: int | None
+) -> list[Genome]:
+    """The first ``limit`` of ``new``, numbered and kept in ``pending``."""
+    if limit is not None:
+        new = new[:limit]
+    for g in new:
+        state.number(g)
+        pending[g.id] = g
+    return new
+
+
+def matched(
+    pending: dict[int, Genome], evaluations: Sequence[Evaluation], generation: int
+) -> list[tuple[Genome, Evaluation]]:
+    """The asked genomes that were told, in the order they were asked, each
+    with its evaluation; an evaluation of a genome not asked is an error."""
+    by_id: dict[int, Evaluation] = {}
+    for e in evaluations:
+        if e.candidate_id not in pending:
+            raise ValueError(
+                f"tell() got an evaluation for candidate {e.candidate_id}, which was not "
+                f"asked in generation {generation}"
+            )
+        by_id[e.candidate_id] = e
+    return [(g, by_id[cid]) for cid, g in pending.items() if cid in by_id]
 
 
 class Generational:
@@ -78,11 +115,7 @@ class Generational:
         )
 
     def ask(self, state: SearchState, limit: int | None) -> list[Genome]:
-        if self._pending:
-            raise RuntimeError(
-                f"generation {state.generation} was asked and not told: call tell() with its "
-                "evaluations before asking again"
-            )
+        refuse_if_pending(self._pending, state.generation)
         # no population to breed from (the start, or every candidate was left
         # out of tell): sample afresh
         fresh = state.generation == 0 or not state.population
@@ -117,30 +150,14 @@ class Generational:
                     row, key, origin, off.parents[i], float(off.sigmas[i]), state.generation
                 )
             )
-        if limit is not None:
-            new = new[:limit]
-        for g in new:
-            state.number(g)
-            self._pending[g.id] = g
         self._carried = carried
-        return new
+        return enlist(state, new, self._pending, limit)
 
     def tell(self, state: SearchState, evaluations: Sequence[Evaluation]) -> None:
-        by_id: dict[int, Evaluation] = {}
-        for e in evaluations:
-            if e.candidate_id not in self._pending:
-                raise ValueError(
-                    f"tell() got an evaluation for candidate {e.candidate_id}, which was not "
-                    f"asked in generation {state.generation}"
-                )
-            by_id[e.candidate_id] = e
-        offspring: list[Genome] = []
-        for cid, g in self._pending.items():
-            told = by_id.get(cid)
-            if told is None:
-                continue
-            state.record(g, told)
-            offspring.append(g)
+        told = matched(self._pending, evaluations, state.generation)
+        for g, ev in told:
+            state.record(g, ev)
+        offspring = [g for g, _ in told]
         self._pending = {}
         members = offspring + self._carried
         if state.generation == 0 or not state.population:
@@ -150,7 +167,7 @@ class Generational:
         self._carried = []
         state.hall_of_fame.update([g for g in offspring if math.isfinite(g.score)])
         # failed fits only: a raced or pruned candidate was stopped on purpose
-        failed = sum(1 for g in offspring if by_id[g.id].status in FAILED_STATUSES)
+        failed = sum(1 for _, ev in told if ev.status in FAILED_STATUSES)
         state.close_generation(len(offspring), failed, self.log_extra(state, offspring))
 
     def finish(self, state: SearchState) -> None:

@@ -46,7 +46,7 @@ from evotune._validation import InvalidParameterError, check_int
 from evotune.genome import Genome
 from evotune.records import FAILED_STATUSES, Evaluation
 from evotune.strategies._breeder import Offspring, breed_ga, novel
-from evotune.strategies._generational import default
+from evotune.strategies._generational import default, enlist, matched, refuse_if_pending
 from evotune.strategies.base import SearchState
 
 __all__ = ["Hyperband", "schedule"]
@@ -178,11 +178,7 @@ class Hyperband:
         self._by_budget: dict[int, list[Genome]] = {}
 
     def ask(self, state: SearchState, limit: int | None) -> list[Genome]:
-        if self._pending:
-            raise RuntimeError(
-                f"generation {state.generation} was asked and not told: call tell() with its "
-                "evaluations before asking again"
-            )
+        refuse_if_pending(self._pending, state.generation)
         for _ in range(sum(len(b) for b in self._brackets) + 1):
             size, budget = self._brackets[self._bracket][self._rung]
             if self._rung == 0:
@@ -195,27 +191,13 @@ class Hyperband:
             self._last = self._ranked(self._carried)
             self._carried = []
             self._advance()
-        if limit is not None:
-            new = new[:limit]
-        for g in new:
-            state.number(g)
-            self._pending[g.id] = g
-        return new
+        return enlist(state, new, self._pending, limit)
 
     def tell(self, state: SearchState, evaluations: Sequence[Evaluation]) -> None:
-        by_id = {}
-        for e in evaluations:
-            if e.candidate_id not in self._pending:
-                raise ValueError(
-                    f"tell() got an evaluation for candidate {e.candidate_id}, which was not "
-                    f"asked in generation {state.generation}"
-                )
-            by_id[e.candidate_id] = e
+        pairs = matched(self._pending, evaluations, state.generation)
+        by_id = {g.id: ev for g, ev in pairs}
         told: list[Genome] = []
-        for cid, g in self._pending.items():
-            ev = by_id.get(cid)
-            if ev is None:
-                continue
+        for g, ev in pairs:
             self._check_reported(g, ev)
             if g.budget is not None and ev.status == "ok" and not ev.reports:
                 # a score told by ask/tell for a candidate with a budget: a rung's score

@@ -28,6 +28,7 @@ from evotune._validation import InvalidParameterError, check_int
 from evotune.genome import Genome
 from evotune.records import FAILED_STATUSES, Evaluation
 from evotune.space import Space
+from evotune.strategies._generational import enlist, matched, refuse_if_pending
 from evotune.strategies.base import SearchState
 
 __all__ = ["PBT"]
@@ -133,11 +134,7 @@ class PBT:
         self._next: list[_Next] = []
 
     def ask(self, state: SearchState, limit: int | None) -> list[Genome]:
-        if self._pending:
-            raise RuntimeError(
-                f"generation {state.generation} was asked and not told: call tell() with its "
-                "evaluations before asking again"
-            )
+        refuse_if_pending(self._pending, state.generation)
         if state.generation == 0 or not self._next:
             self._next = self._initial(state)
         new: list[Genome] = []
@@ -149,28 +146,12 @@ class PBT:
             g = state.new_genome(nxt.row, key, nxt.origin, parents, 0.0, state.generation)
             g.checkpoint = nxt.checkpoint
             new.append(g)
-        if limit is not None:
-            new = new[:limit]
-        for g in new:
-            state.number(g)
-            self._pending[g.id] = g
-        return new
+        return enlist(state, new, self._pending, limit)
 
     def tell(self, state: SearchState, evaluations: Sequence[Evaluation]) -> None:
-        by_id: dict[int, Evaluation] = {}
-        for e in evaluations:
-            if e.candidate_id not in self._pending:
-                raise ValueError(
-                    f"tell() got an evaluation for candidate {e.candidate_id}, which was not "
-                    f"asked in generation {state.generation}"
-                )
-            by_id[e.candidate_id] = e
-        told: list[tuple[Genome, Evaluation]] = []
-        for cid, g in self._pending.items():
-            ev = by_id.get(cid)
-            if ev is not None:
-                state.record(g, ev)
-                told.append((g, ev))
+        told = matched(self._pending, evaluations, state.generation)
+        for g, ev in told:
+            state.record(g, ev)
         self._pending = {}
         state.population = [g for g, _ in told]
         state.hall_of_fame.update([g for g, _ in told if math.isfinite(g.score)])
