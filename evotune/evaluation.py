@@ -184,12 +184,10 @@ class Evaluator:
         else:
             folds = [got[k] for k in range(n_tasks)]
         ev = assemble(c, folds)
-        if (
-            c.budget is not None
-            and ev.status == "ok"
-            and any(len(r) >= c.budget for r in ev.reports)
-        ):
-            # a lower rung: a score at that budget, never a complete evaluation
+        # a lower rung that trained to its budget (or a Trainable's, which reports
+        # no steps): a score at that budget, never a complete evaluation
+        reached = not any(ev.reports) or any(len(r) >= (c.budget or 0) for r in ev.reports)
+        if c.partial and ev.status == "ok" and reached:
             ev.status = "pruned"
             ev.error = f"trained for its budget of {c.budget} steps (a rung below the top)"
         return ev

@@ -79,6 +79,7 @@ class Genome:
         "origin",
         "params",
         "parents",
+        "partial",
         "score",
         "seed",
         "sigma",
@@ -114,6 +115,8 @@ class Genome:
         self.budget: int | None = None
         # the checkpoint its training continues from (strategy="pbt"), None: the start
         self.checkpoint: str | None = None
+        # it trains short of a full training (a lower rung of strategy="hyperband")
+        self.partial = False
 
     def set_score(self, score: float) -> None:
         self.score = float(score)

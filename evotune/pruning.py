@@ -172,9 +172,19 @@ def report_step(step: int, value: float) -> None:
 
 def task_checkpoint() -> str | None:
     """The checkpoint the task running in this thread continues from, or None."""
-    reporter = getattr(_LOCAL, "reporter", None)
-    bounds = reporter.bounds if reporter is not None else None
+    bounds = _task_bounds()
     return bounds.resume_from if bounds is not None else None
+
+
+def task_budget() -> int | None:
+    """The steps the task running in this thread may train for, or None."""
+    bounds = _task_bounds()
+    return bounds.budget if bounds is not None else None
+
+
+def _task_bounds() -> Bounds | None:
+    reporter = getattr(_LOCAL, "reporter", None)
+    return reporter.bounds if reporter is not None else None
 
 
 def run_task(

@@ -51,11 +51,14 @@ class Candidate:
     # seconds its evaluation is expected to take (NaN when unknown); only
     # the order of dispatch depends on it, never a result
     expected_cost: float = math.nan
-    # the steps (evotune.report_step calls) it may train for, or None for a
-    # full training (a lower rung of strategy="hyperband")
+    # the steps it may train for in this evaluation (report_step calls, or a
+    # Trainable's step() calls), or None: until the objective ends
     budget: int | None = None
     # the content hash of the checkpoint it continues from (strategy="pbt"), or None
     checkpoint: str | None = None
+    # its training stops short of the full one (a lower rung of strategy="hyperband"):
+    # its score is that of a partial training, never a complete evaluation
+    partial: bool = False
 
 
 @dataclass(frozen=True)

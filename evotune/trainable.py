@@ -2,12 +2,13 @@
 of population-based training (``strategy="pbt"``).
 
 A Trainable is a class (as Ray Tune's are): evotune makes one in a worker
-for each segment of training, calls ``setup(params, seed)``, loads the
-checkpoint the segment continues from (none for the first), calls
-``reset_config(params)`` when it has one (so that parameters a checkpoint
-also stores, such as an optimizer's learning rate, take the new values),
-trains one segment with ``step()`` and saves a checkpoint. The score of the
-segment is what ``step()`` returns.
+for each task, calls ``setup(params, seed)``, loads the checkpoint the task
+continues from (none for the first), calls ``reset_config(params)`` when it
+has one (so that parameters a checkpoint also stores, such as an optimizer's
+learning rate, take the new values), trains with ``step()`` (one segment a
+task under ``strategy="pbt"``; under ``strategy="hyperband"``, the segments
+up to the candidate's rung) and saves a checkpoint. The score is what the
+last ``step()`` returned.
 
 Examples
 --------
@@ -31,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from evotune._checkpoints import save_checkpoint
 from evotune._objective import BaseObjective, error_text
-from evotune.pruning import task_checkpoint
+from evotune.pruning import task_budget, task_checkpoint
 from evotune.records import FoldResult
 
 __all__ = ["Trainable", "TrainableObjective", "is_trainable"]
@@ -120,7 +121,10 @@ class TrainableObjective(BaseObjective):
             reset = getattr(t, "reset_config", None)
             if callable(reset):
                 reset(dict(params))
-        value = t.step()
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"step() must return a real number, got {value!r}")
+        # one segment a task (PBT), or a budget of them (a rung of Hyperband)
+        value: Any = math.nan
+        for _ in range(task_budget() or 1):
+            value = t.step()
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"step() must return a real number, got {value!r}")
         return float(value), save_checkpoint(self.directory, t.save_checkpoint)

@@ -58,8 +58,15 @@ class ScoreTraining:
 
 
 def _objective(name):
-    """What the strategy ``name`` runs: ``score``, or its training for PBT."""
-    return ScoreTraining if getattr(strategy_class(name), "continues_trainings", False) else score
+    """What the strategy ``name`` runs: ``score``, or its training for a
+    strategy that takes trainings only (PBT)."""
+    from evotune import InvalidParameterError
+
+    try:
+        for_objective(name, SearchSettings(), _Steps(), None)
+    except InvalidParameterError:
+        return ScoreTraining
+    return score
 
 
 def _strategy(name):

@@ -329,3 +329,77 @@ def test_ask_and_tell_give_each_candidate_its_budget():
     assert {c.budget for c in promoted} == {3} and len(promoted) == 3
     best = max(asked, key=lambda c: c.params["q"])
     assert best.params in [c.params for c in promoted]
+
+
+# ---------------------------------------------------- a Trainable's checkpoints
+#: step() calls made in this process (the serial backend)
+CALLS: list[int] = []
+
+
+class Segments:
+    """A Trainable: each step() trains one more epoch of the toy curve."""
+
+    def setup(self, params, seed):
+        self.params, self.t = params, 0
+
+    def step(self):
+        self.t += 1
+        CALLS.append(1)
+        return _curve(self.params)[self.t - 1]
+
+    def save_checkpoint(self, path):
+        with open(path, "w") as f:
+            f.write(str(self.t))
+
+    def load_checkpoint(self, path):
+        with open(path) as f:
+            self.t = int(f.read())
+
+
+def test_a_trainable_s_promoted_candidates_continue_from_their_checkpoints(tmp_path):
+    CALLS.clear()
+    hb = Hyperband(max_resource=EPOCHS)
+    r = evolve(Segments, SPACE, strategy=hb, checkpoint=tmp_path / "run", **KW)
+    budgets = list(r.logbook["budget"])
+    expected_calls = 0
+    for e in r.evaluations:
+        budget = budgets[e.generation]
+        # the score of a training continued to its budget is that of one trained to it
+        assert e.mean_score == pytest.approx(_curve(e.params)[budget - 1])
+        assert e.status == ("ok" if budget == EPOCHS else "pruned")
+        start = budgets[e.generation - 1] if e.origin == "promoted" else 0
+        expected_calls += budget - start
+    assert len(CALLS) == expected_calls
+    assert expected_calls < sum(budgets[e.generation] for e in r.evaluations)  # no retraining
+    left = list((tmp_path / "run" / "checkpoints").iterdir())
+    assert len(left) <= KW["population_size"]
+    # without checkpoints the same search retrains its promoted candidates: same history
+    again = evolve(train, SPACE, strategy=hb, **KW)
+    pd.testing.assert_frame_equal(_frame(r), _frame(again))
+
+
+def test_a_trainable_needs_max_resource_with_hyperband():
+    with pytest.raises(InvalidParameterError, match=r"Hyperband\(max_resource=N\)"):
+        evolve(Segments, SPACE, strategy="hyperband", **KW)
+
+
+@pytest.mark.slow
+def test_a_trainable_s_history_is_the_same_at_n_jobs_2_and_after_a_resume(tmp_path):
+    hb = Hyperband(max_resource=EPOCHS)
+    one = evolve(Segments, SPACE, strategy=hb, **KW)
+    two = evolve(Segments, SPACE, strategy=hb, n_jobs=2, **KW)
+    pd.testing.assert_frame_equal(_frame(one), _frame(two))
+
+    class Stop:
+        n = 0
+
+        def on_evaluation(self, evaluation):
+            Stop.n += 1
+            if Stop.n == 14:
+                raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        evolve(Segments, SPACE, strategy=hb, checkpoint=run, callbacks=[Stop()], **KW)
+    resumed = evolve(Segments, SPACE, strategy=hb, checkpoint=run, resume=True, n_jobs=2, **KW)
+    pd.testing.assert_frame_equal(_frame(resumed), _frame(one))

@@ -101,4 +101,5 @@ def candidate_of(g: Genome, expected_cost: float = float("nan")) -> Candidate:
         expected_cost,
         g.budget,
         g.checkpoint,
+        g.partial,
     )

@@ -18,8 +18,10 @@ rung is sampled as generation 0 of every strategy is (seeds first).
 
 A candidate trains for its rung's budget: the worker stops it after that many
 :func:`evotune.report_step` calls, its score the last value reported; a
-promoted candidate is trained again from its start (the objective has no
-checkpoint to continue from). Its row says ``pruned`` ("trained for its
+promoted candidate is trained again from its start. With a
+:class:`~evotune.Trainable` the budget counts ``step()`` calls, and a promoted
+candidate continues from the checkpoint of its rung below, training only the
+steps it lacks. Its row says ``pruned`` ("trained for its
 budget of N steps"), ranks below every complete evaluation and is never the
 best; a full training is a plain ``ok`` row. Decisions depend only on the
 scores told, so the history is the same at any ``n_jobs``, on any backend and
@@ -34,6 +36,7 @@ the size of the widest rung.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -122,6 +125,8 @@ class Hyperband:
     multi_objective: ClassVar[bool] = False
     #: it stops candidates itself: a pruning rule would fight its rungs
     stops_candidates: ClassVar[bool] = True
+    #: a Trainable's promoted candidates continue from their checkpoints
+    continues_trainings: ClassVar[bool] = True
     max_resource: int | None = None
     min_resource: int = 1
     reduction_factor: int = 3
@@ -138,12 +143,24 @@ class Hyperband:
         check_int("reduction_factor", self.reduction_factor, low=2)
         for name in ("crossover_prob", "mutation_prob", "mutation_sigma", "max_novelty_tries"):
             setattr(self, name, check(name, getattr(self, name)))
+        # set by for_objective for a Trainable: promoted candidates continue from checkpoints
+        self._trainable = False
 
     def params(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def for_objective(self, objective: Any) -> Hyperband:
-        """This strategy with ``max_resource`` taken from ``objective`` when not given."""
+        """This strategy with ``max_resource`` taken from ``objective`` when not
+        given; for a Trainable, promoted candidates continue from checkpoints."""
+        if getattr(objective, "trainable", None) is not None:
+            if self.max_resource is None:
+                raise InvalidParameterError(
+                    "strategy='hyperband' with a Trainable needs the step() calls of a full "
+                    "training: pass strategy=Hyperband(max_resource=N)"
+                )
+            out = copy.deepcopy(self)
+            out._trainable = True
+            return out
         if self.max_resource is not None:
             return self
         steps = getattr(objective, "max_steps", None)
@@ -175,6 +192,9 @@ class Hyperband:
         # the rung just told, best first, and every score at each budget
         self._last: list[Genome] = []
         self._value: dict[str, float] = {}
+        # each genome's budget (steps of training it reaches), each key's checkpoint
+        self._level: dict[str, int] = {}
+        self._ckpt: dict[str, str | None] = {}
         self._by_budget: dict[int, list[Genome]] = {}
 
     def ask(self, state: SearchState, limit: int | None) -> list[Genome]:
@@ -199,13 +219,14 @@ class Hyperband:
         told: list[Genome] = []
         for g, ev in pairs:
             self._check_reported(g, ev)
-            if g.budget is not None and ev.status == "ok" and not ev.reports:
+            if g.partial and ev.status == "ok" and not ev.reports:
                 # a score told by ask/tell for a candidate with a budget: a rung's score
                 ev = replace(
                     ev, status="pruned", error=f"trained for its budget of {g.budget} steps"
                 )
             state.record(g, ev)
             self._value[g.key] = ev.mean_score if ev.status in ("ok", "pruned") else math.nan
+            self._ckpt[g.key] = ev.checkpoint
             self._by_budget.setdefault(self._budget_of(g), []).append(g)
             told.append(g)
         self._pending = {}
@@ -232,8 +253,11 @@ class Hyperband:
 
     # ----------------------------------------------------------------- helpers
     def _budget_of(self, g: Genome) -> int:
-        assert self.max_resource is not None
-        return self.max_resource if g.budget is None else g.budget
+        return self._level[g.key]
+
+    def checkpoints_in_use(self) -> set[str]:
+        """The checkpoints of the rung just told: the next rung continues from its best."""
+        return {c for g in self._last if (c := self._ckpt.get(g.key)) is not None}
 
     def _key(self, key: str, budget: int) -> str:
         # a full training keeps the plain key (what any strategy evaluates)
@@ -254,9 +278,19 @@ class Hyperband:
         parents: tuple[int, ...],
         sigma: float,
         budget: int,
+        source: Genome | None = None,
     ) -> Genome:
+        """A genome trained to ``budget`` steps; a Trainable's continues from
+        the checkpoint of ``source`` (the same genes, trained less)."""
         g = state.new_genome(row, key, origin, parents, sigma, state.generation)
-        g.budget = None if budget == self.max_resource else budget
+        self._level[key] = budget
+        g.partial = budget < (self.max_resource or 0)
+        g.budget = None if not g.partial else budget
+        if self._trainable:
+            start = 0
+            if source is not None and self._ckpt.get(source.key) is not None:
+                g.checkpoint, start = self._ckpt[source.key], self._level[source.key]
+            g.budget = budget - start  # the step() calls of this task
         return g
 
     def _promote(
@@ -270,7 +304,9 @@ class Hyperband:
             if key in state.seen:
                 carried.append(state.seen[key])  # already known at that budget
                 continue
-            new.append(self._make(state, g.genes, key, "promoted", (g.id,), g.sigma, budget))
+            new.append(
+                self._make(state, g.genes, key, "promoted", (g.id,), g.sigma, budget, source=g)
+            )
         return new, carried
 
     def _first_rung(
@@ -335,8 +371,11 @@ class Hyperband:
             state.population = kept
 
     def _check_reported(self, g: Genome, e: Evaluation) -> None:
-        # folds that ran and reported nothing (a told score of ask/tell has no folds)
-        if g.budget is not None and e.status == "ok" and e.reports and not any(e.reports):
+        # folds that ran and reported nothing (a told score of ask/tell has no
+        # folds; a Trainable counts its step() calls, not reports)
+        if self._trainable:
+            return
+        if g.partial and e.status in ("ok", "pruned") and e.reports and not any(e.reports):
             raise InvalidParameterError(
                 "strategy='hyperband' trains each candidate for a budget of steps, counted "
                 "by evotune.report_step calls, and this objective reported none: call "
