@@ -74,8 +74,10 @@ def evolve(
 
     Parameters
     ----------
-    objective : CrossValScore or callable
-        A :class:`~evotune.CrossValScore`, or any ``callable(params) -> float``.
+    objective : CrossValScore, callable or Trainable class
+        A :class:`~evotune.CrossValScore`, any ``callable(params) -> float``,
+        or a :class:`~evotune.Trainable` class (``strategy="pbt"`` or
+        ``"hyperband"``: trainings continued from checkpoints).
     space : Space or dict
         The search space, or a scikit-learn ``param_distributions`` dict.
     population_size : int, default=20
@@ -93,7 +95,10 @@ def evolve(
         offspring, or of offspring alone), ``"steady_state"`` (asynchronous: a
         child bred per told result, applied in birth order), ``"nsga2"``,
         ``"random"`` (the space sampled with ``initial_sampling`` every
-        generation) or ``"grid"`` (every grid point, shuffled); or a strategy
+        generation), ``"grid"`` (every grid point, shuffled), ``"hyperband"``
+        (successive-halving brackets over the steps an objective reports,
+        each rung a generation) or ``"pbt"`` (population-based training of a
+        Trainable, one segment a generation); or a strategy
         object such as ``evotune.strategies.GA(tournament_size=3)``, whose
         own parameters then apply.
     crossover_prob : float, default=0.7
