@@ -26,6 +26,9 @@ __all__ = ["EXTENSIBLE", "build_meta", "check_resumable", "differences", "packag
 # the settings a resume may change (they extend or steer a run, not redefine
 # it), as declared in evotune.settings
 EXTENSIBLE = resumable()
+# settings recorded since a later version: a run directory written before
+# has none, and resumes as it did
+_RECORDED_SINCE = ("strategy_params",)
 
 _VERSION_MODULES = {
     "evotune": "evotune",
@@ -143,7 +146,7 @@ the run's: scoring (run: 'accuracy'; now: 'f1')
     # an asynchronous strategy's in_flight defaults to population_size, and
     # a generational one records None: a change of either is named, not it
     for name in sorted(set(old_s) | set(new_s), key=lambda n: (n == "in_flight", n)):
-        if name in EXTENSIBLE:
+        if name in EXTENSIBLE or (name in _RECORDED_SINCE and name not in old_s):
             continue
         if _canon(old_s.get(name)) != _canon(new_s.get(name)):
             raise JournalError(

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from evotune.engine import Evolution
 from evotune.journal import RunDirectory, build_meta, peek_meta
 from evotune.loop import _Loop
 from evotune.result import Result
-from evotune.settings import RunSettings, settings_for
+from evotune.settings import RunSettings, SearchSettings, settings_for
 from evotune.space import Space
 from evotune.strategies import for_objective
 from evotune.trainable import TrainableObjective, is_trainable
@@ -289,8 +289,18 @@ def _run_directory(
         return None
     settings = {**evo.settings.to_json(), **run.to_json()}
     settings["initial_population"] = seeds_fingerprint(initial_population)
+    own = _strategy_params(evo)
+    if own:
+        settings["strategy_params"] = own
     meta = build_meta(evo.space.to_dict(), settings, obj.fingerprint())
     return RunDirectory.open(run.checkpoint, meta, resume=run.resume)
+
+
+def _strategy_params(evo: Evolution) -> dict[str, str]:
+    """The strategy's own parameters that are not search settings (Hyperband's
+    budgets, PBT's quantile), as text: a resume must not change them."""
+    names = {f.name for f in fields(SearchSettings)}
+    return {k: repr(v) for k, v in sorted(evo.strategy.params().items()) if k not in names}
 
 
 def _seed(random_state: Any, checkpoint: Any, resume: bool) -> Any:

@@ -403,3 +403,14 @@ def test_a_trainable_s_history_is_the_same_at_n_jobs_2_and_after_a_resume(tmp_pa
         evolve(Segments, SPACE, strategy=hb, checkpoint=run, callbacks=[Stop()], **KW)
     resumed = evolve(Segments, SPACE, strategy=hb, checkpoint=run, resume=True, n_jobs=2, **KW)
     pd.testing.assert_frame_equal(_frame(resumed), _frame(one))
+
+
+def test_a_resume_with_other_budgets_is_refused_before_any_work(tmp_path):
+    from evotune import JournalError
+
+    evolve(train, SPACE, strategy=Hyperband(max_resource=EPOCHS), checkpoint=tmp_path / "r", **KW)
+    before = (tmp_path / "r" / "journal.jsonl").read_bytes()
+    other = Hyperband(max_resource=EPOCHS, reduction_factor=2)
+    with pytest.raises(JournalError, match=r"setting 'strategy_params' differs.*reduction_factor"):
+        evolve(train, SPACE, strategy=other, checkpoint=tmp_path / "r", resume=True, **KW)
+    assert (tmp_path / "r" / "journal.jsonl").read_bytes() == before

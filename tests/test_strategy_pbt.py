@@ -299,3 +299,29 @@ def test_pbt_needs_a_trainable_and_a_trainable_needs_pbt(tmp_path):
     with pytest.raises(InvalidParameterError, match="use strategy='pbt'"):
         evolve(Descent, SPACE, strategy="ga", checkpoint=tmp_path / "r", **KW)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_resume_with_another_quantile_is_refused(tmp_path):
+    from evotune import JournalError
+
+    run = tmp_path / "r"
+    evolve(
+        Descent,
+        SPACE,
+        strategy=PBT(),
+        random_state=0,
+        checkpoint=run,
+        population_size=4,
+        generations=2,
+    )
+    with pytest.raises(JournalError, match=r"'strategy_params' differs.*quantile_fraction"):
+        evolve(
+            Descent,
+            SPACE,
+            strategy=PBT(quantile_fraction=0.5),
+            random_state=0,
+            checkpoint=run,
+            resume=True,
+            population_size=4,
+            generations=3,
+        )
