@@ -40,6 +40,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,11 +231,11 @@ def _check_search(data: Any) -> dict[str, Any]:
             if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
                 names = " or ".join(t.__name__ for t in types)
                 raise fail(f"search.{k}", f"must be {names}, got {type(v).__name__} {v!r}")
-    if "prune" in table:
+    if isinstance(table.get("prune"), Mapping):
         # a table naming a rule and its parameters becomes the rule object
-        spec = as_table(table["prune"], "search.prune")
+        # (any other value meets the setting's own check below, as in Python)
         try:
-            table["prune"] = pruner_from_table(spec)
+            table["prune"] = pruner_from_table(table["prune"])
         except ValueError as exc:
             where, _, why = str(exc).partition(": ")
             raise fail(f"search.{where}", why) from None

@@ -329,6 +329,8 @@ def test_ctrl_c_in_a_script_leaves_the_partial_result_on_the_exception(tmp_path)
     # generation the signal cut included (an objective call may have ended
     # just after its last fold was stopped: at most one is not kept)
     assert n_calls - 1 <= int(kept) <= n_calls
-    assert int(kept) >= 10
+    # the signal came after 10 calls had written their line; the 10th may not
+    # have returned yet (CI saw kept 9 of 10 under load)
+    assert n_calls >= 10 and int(kept) >= 9
     assert reason == "interrupted"
     assert -1.0 <= float(lines[1].split()[1]) <= 0.0
