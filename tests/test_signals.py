@@ -314,7 +314,9 @@ def test_ctrl_c_in_a_script_exits_130_with_one_line_of_what_was_kept(tmp_path):
     last = err.strip().splitlines()[-1]
     assert last.startswith("KeyboardInterrupt: run interrupted: "), err
     kept = int(last.split("run interrupted: ")[1].split()[0])
-    assert 10 <= kept <= n_calls
+    # the signal came after 10 calls had written their line; the last of them
+    # may not have returned yet (CI saw 9 of 10 kept under load)
+    assert n_calls >= 10 and n_calls - 1 <= kept <= n_calls
     assert "; best " in last and "'x':" in last
     assert "evotune._signals.Interrupted" not in err
 
