@@ -24,7 +24,15 @@ from evotune.settings import check, declared
 from evotune.strategies._breeder import Offspring, novel
 from evotune.strategies.base import SearchState
 
-__all__ = ["Bred", "Generational", "default", "enlist", "matched", "refuse_if_pending"]
+__all__ = [
+    "Bred",
+    "Generational",
+    "default",
+    "enlist",
+    "matched",
+    "refuse_if_pending",
+    "sampled",
+]
 
 
 def default(name: str) -> Any:
@@ -70,6 +78,16 @@ def matched(
     return [(g, by_id[cid]) for cid, g in pending.items() if cid in by_id]
 
 
+def sampled(state: SearchState, size: int, sigma: float) -> Offspring:
+    """``size`` rows to start from: the seeds (in generation 0 only), then the
+    run's sampling, each with the mutation step ``sigma``."""
+    seeds = state.seeds[:size] if state.generation == 0 else state.seeds[:0]
+    rest = state.space.sample(size - len(seeds), state.rng, state.initial_sampling)
+    genes = np.vstack([seeds, rest])
+    origins = ["seeded"] * len(seeds) + ["initial"] * len(rest)
+    return Offspring(genes, origins, [()] * len(genes), np.full(len(genes), sigma))
+
+
 class Generational:
     """The ask/tell of a generational strategy (see the module's docstring)."""
 
@@ -104,15 +122,7 @@ class Generational:
     # ask / tell -------------------------------------------------------------
     def initial(self, state: SearchState) -> Offspring:
         """Generation 0 (or a restart): the seeds, then the run's sampling."""
-        seeds = state.seeds[: state.population_size] if state.generation == 0 else state.seeds[:0]
-        rest = state.space.sample(
-            state.population_size - len(seeds), state.rng, state.initial_sampling
-        )
-        genes = np.vstack([seeds, rest])
-        origins = ["seeded"] * len(seeds) + ["initial"] * len(rest)
-        return Offspring(
-            genes, origins, [()] * len(genes), np.full(len(genes), self.mutation_sigma)
-        )
+        return sampled(state, state.population_size, self.mutation_sigma)
 
     def ask(self, state: SearchState, limit: int | None) -> list[Genome]:
         refuse_if_pending(self._pending, state.generation)

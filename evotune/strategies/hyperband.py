@@ -49,7 +49,13 @@ from evotune._validation import InvalidParameterError, check_int
 from evotune.genome import Genome
 from evotune.records import FAILED_STATUSES, Evaluation
 from evotune.strategies._breeder import Offspring, breed_ga, novel
-from evotune.strategies._generational import default, enlist, matched, refuse_if_pending
+from evotune.strategies._generational import (
+    default,
+    enlist,
+    matched,
+    refuse_if_pending,
+    sampled,
+)
 from evotune.strategies.base import SearchState
 
 __all__ = ["Hyperband", "schedule"]
@@ -318,14 +324,7 @@ class Hyperband:
             off = self._breed(state, pool, size)
             fresh = False
         else:
-            n_seeds = size if state.generation == 0 else 0
-            seeds = state.seeds[:n_seeds]
-            rest = state.space.sample(size - len(seeds), state.rng, state.initial_sampling)
-            genes = np.vstack([seeds, rest])
-            origins = ["seeded"] * len(seeds) + ["initial"] * len(rest)
-            off = Offspring(
-                genes, origins, [()] * len(genes), np.full(len(genes), self.mutation_sigma)
-            )
+            off = sampled(state, size, self.mutation_sigma)
             fresh = True
         batch: set[str] = set()
         new: list[Genome] = []
