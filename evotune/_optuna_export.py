@@ -196,7 +196,16 @@ class OptunaExport:
             if stop is not None and stop.is_set():
                 break
             maker = maker or TrialMaker(self.optuna, run)
-            self.study.add_trial(maker.trial(ev))
+            try:  # add_trial checks the trial before it writes anything
+                self.study.add_trial(maker.trial(ev))
+            except (ValueError, TypeError, OverflowError) as exc:
+                # one record Optuna cannot take costs its trial, not the export
+                warnings.warn(
+                    f"evaluation {ev.get('candidate')} is not exported: {exc}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                continue
             self.done.add(key)
             added += 1
         return added
@@ -248,6 +257,15 @@ def follow(
     -------
     int
         0 when the run finished, else 128 + the signal's number.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> export = OptunaExport(example_run, tempfile.mkdtemp() + "/optuna.log")
+    >>> follow(export, interval=1.0, stop=_Stop(), echo=print)   # a finished run: one pass
+    +11 trials (11 in study 'run')
+    the run has finished (generations): 11 trials
+    0
     """
     name = printable(export.study_name)
     while not stop.is_set():

@@ -134,14 +134,16 @@ class TrialMaker:
         dists = optuna.distributions
         self.space = run.space
         self.distributions = {n: _distribution(dists, s) for n, s in self.space.items()}
-        self._folds: dict[str, list[Mapping[str, Any]]] = {}
+        # key -> fold -> result: the last record of a task, as the reader keeps it
+        self._tasks: dict[str, dict[Any, Mapping[str, Any]]] = {}
         for record in run.folds:
             result = record.get("result")
             if isinstance(result, Mapping):
-                self._folds.setdefault(str(record.get("key")), []).append(
-                    {**result, "fold": record.get("fold", 0)}
-                )
+                self._tasks.setdefault(str(record.get("key")), {})[record.get("fold")] = result
         self._spans = self._all_spans()
+
+    def _folds(self, ev: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        return list(self._tasks.get(str(ev.get("key")), {}).values())
 
     def trial(self, ev: Mapping[str, Any]) -> Any:
         """The frozen trial of one ``evaluation`` record."""
@@ -224,7 +226,7 @@ class TrialMaker:
         spans = {}
         for ev in self.run.evaluations:
             began, ended = [], []
-            for result in self._folds.get(str(ev.get("key")), []):
+            for result in self._folds(ev):
                 a, b = _as_float(result.get("started")), _as_float(result.get("finished"))
                 # NaN and 0.0 (a backend's "unknown") are not times of day
                 if math.isfinite(a) and math.isfinite(b) and 0 < a <= b:
@@ -239,7 +241,7 @@ class TrialMaker:
         """The reported values (``report_step``) at each step, mean over the
         folds that reached it, as the report's ``intermediate.png`` draws them."""
         by_step: dict[int, list[float]] = {}
-        for result in self._folds.get(str(ev.get("key")), []):
+        for result in self._folds(ev):
             for step, value in result.get("reports") or []:
                 by_step.setdefault(int(step), []).append(float(value))
         return {step: sum(v) / len(v) for step, v in sorted(by_step.items())}

@@ -261,6 +261,24 @@ def test_several_objectives_give_directions_names_and_values(multi_run, tmp_path
     assert front == set(points) - dominated
 
 
+def test_a_parameter_optuna_cannot_hold_is_kept_as_a_user_attribute(multi_run, tmp_path):
+    run = tmp_path / "odd"
+    run.mkdir()
+    meta = json.loads((multi_run / META).read_text())
+    meta["space"]["x"] = {"type": "a type of a later evotune", "when": {}}
+    (run / META).write_text(json.dumps(meta))
+    (run / JOURNAL).write_bytes((multi_run / JOURNAL).read_bytes())
+    storage = tmp_path / "optuna.log"
+    assert export(run, storage) == 0
+    evaluations, _ = journal_of(run)
+    trials = by_key(study_of(storage, "odd"))
+    for ev in evaluations:
+        trial = trials[ev["key"]]
+        assert trial.params == {"n": ev["params"]["n"]}
+        assert set(trial.distributions) == {"n"}
+        assert trial.user_attrs["param.x"] == ev["params"]["x"]
+
+
 def test_exporting_twice_adds_nothing(single_run, tmp_path, capsys):
     storage = tmp_path / "optuna.log"
     assert export(single_run, storage) == 0
@@ -292,6 +310,7 @@ def test_a_torn_last_line_is_dropped_and_exported_later(single_run, tmp_path, ca
     assert len(study_of(storage, "run").trials) == n_all
 
 
+@pytest.mark.slow  # Optuna's SQLAlchemy schema takes seconds to create
 def test_an_sqlite_url_works_too(multi_run, tmp_path):
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
     assert export(multi_run, url) == 0
