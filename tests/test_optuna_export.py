@@ -430,13 +430,21 @@ def test_the_dashboard_shows_every_evaluation(dashboard, single_run, multi_run):
     studies = {s["study_name"]: s for s in get_json(f"{dashboard}/api/studies")["study_summaries"]}
     assert set(studies) == {"curves", "goals"}
     for name, run in (("curves", single_run), ("goals", multi_run)):
-        evaluations, _ = journal_of(run)
+        evaluations, folds = journal_of(run)
         detail = get_json(f"{dashboard}/api/studies/{studies[name]['study_id']}")
         keys = []
         for trial in detail["trials"]:
             attrs = {a["key"]: a["value"] for a in trial["user_attrs"]}
-            keys.append(attrs["evotune_key"])
+            key = attrs["evotune_key"]
+            keys.append(key)
             assert trial["state"] == STATES[attrs["status"]].name.capitalize()
+            # the timeline page's bars: from the first fold's start to the last one's end
+            started = min(f["started"] for f in folds[key])
+            finished = max(f["finished"] for f in folds[key])
+            assert trial["datetime_start"] == datetime.fromtimestamp(started).isoformat()
+            assert trial["datetime_complete"] == datetime.fromtimestamp(finished).isoformat()
+            steps = {s for f in folds[key] for s, _ in f["reports"]}
+            assert sorted(v["step"] for v in trial["intermediate_values"]) == sorted(steps)
         assert sorted(keys) == sorted(ev["key"] for ev in evaluations)
         if name == "curves":
             assert detail["directions"] == ["maximize"]
