@@ -358,6 +358,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--random-state", type=int, default=0, help="default: 0")
     demo.set_defaults(func=_cmd_demo)
+
+    from evotune._optuna_export import add_command  # export-optuna: its parser and handler
+
+    add_command(sub, common)
     return parser
 
 

@@ -87,6 +87,7 @@ FACES = (
     "evotune.report",
     "evotune.mlflow",
     "evotune._mlflow_log",  # the MLflow face's helpers (its artifacts are the report's PNGs)
+    "evotune._optuna_export",  # `evotune export-optuna`: reads a run with the report's loader
     "evotune.objective",
     "evotune.__main__",
 )
