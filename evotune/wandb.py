@@ -80,14 +80,16 @@ class WandbCallback(Callback):
       ``mean_score``, ``std_score``, ``split<k>_score``, ``fit_time``,
       ``score_time``, ``mean_<metric>``, ``status`` and ``error``; it ends
       with exit code 1 when the candidate failed, timed out or crashed. A W&B
-      run takes about 2 s to start online, so this is off by default.
+      run takes seconds to start online, so this is off by default.
 
     A logging call that fails after the run started (a full disk, a run
     finished by someone else) is reported once as a warning, and the run
     goes on. At the end the callback finishes its runs and, unless another
     W&B run is still active in this process, shuts W&B's service process and
     threads down (``wandb.teardown``), so that evotune's process pool can
-    fork its workers again.
+    fork its workers again. Online, W&B's usage telemetry keeps two threads
+    of its own after the run (the pool then spawns its workers);
+    ``WANDB_ERROR_REPORTING=false`` avoids them.
 
     Parameters
     ----------
@@ -128,11 +130,12 @@ class WandbCallback(Callback):
     >>> import tempfile
     >>> from evotune import Float, evolve
     >>> from evotune.wandb import WandbCallback
-    >>> tracker = WandbCallback(project="doc", mode="offline", dir=tempfile.mkdtemp())
+    >>> tracker = WandbCallback(project="doc", mode="offline", dir=tempfile.mkdtemp(),
+    ...                         log_report=False)
     >>> res = evolve(lambda p: -(p["x"] - 1) ** 2, {"x": Float(-3, 3)},
     ...              population_size=4, generations=2, random_state=0, callbacks=[tracker])
-    ... # doctest: +SKIP
-    >>> tracker.run_id is not None  # doctest: +SKIP
+    >>> sorted(p.name for p in Path(tracker.sync_dir).glob("*.wandb")) == [
+    ...     f"run-{tracker.run_id}.wandb"]
     True
     """
 
@@ -241,9 +244,11 @@ class WandbCallback(Callback):
             kwargs["id"] = secrets.token_hex(4)  # also the group of its evaluations' runs
         self._group = self.group if self.group is not None else kwargs.get("id")
         try:
-            if self.mode in ("offline", "disabled"):
+            if self.mode in ("offline", "disabled") and wandb.run is None:
                 # W&B's own telemetry follows the global settings, not the run's
-                # mode: without this it would start threads that reach for its server
+                # mode: without this it would start threads that reach for its
+                # server. Left alone while a run of someone else is active: they
+                # are its settings, and the teardown at the end resets them.
                 wandb.setup(settings=wandb.Settings(mode=self.mode))
             run = wandb.init(
                 name=self.name,
@@ -381,4 +386,3 @@ class WandbCallback(Callback):
             f"name={self.name!r}, mode={self.mode!r}, log_evaluations={self.log_evaluations}, "
             f"log_report={self.log_report}, log_artifact={self.log_artifact})"
         )
-
