@@ -254,8 +254,10 @@ def _picky(p):
 
 
 @pytest.mark.slow  # W&B's service process, a run per evaluation
-def test_one_run_per_evaluation_only_when_asked(offline):
-    tracker = WandbCallback(project="picky", log_evaluations=True, log_report=False)
+def test_one_run_per_evaluation_only_when_asked(offline, tmp_path):
+    tracker = WandbCallback(
+        project="picky", log_evaluations=True, log_report=False, log_artifact=False
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # evolve's "N evaluations failed"
         res = evolve(
@@ -265,6 +267,7 @@ def test_one_run_per_evaluation_only_when_asked(offline):
             generations=2,
             random_state=0,
             callbacks=[tracker],
+            checkpoint=tmp_path / "run",
         )
     failed = [e for e in res.evaluations if e.status == "failed"]
     assert failed and len(failed) < res.n_evaluations
@@ -273,6 +276,7 @@ def test_one_run_per_evaluation_only_when_asked(offline):
     assert sorted(tracker.evaluation_run_ids) == [e.candidate_id for e in res.evaluations]
     parent = _Offline(runs[tracker.run_id])
     assert parent.run.run_group == tracker.run_id  # the group of its evaluations
+    assert parent.artifacts == []  # log_artifact=False: no run directory, even with one
     for ev in res.evaluations:
         run = _Offline(runs[tracker.evaluation_run_ids[ev.candidate_id]])
         assert run.run.display_name == f"candidate-{ev.candidate_id}"
@@ -346,6 +350,29 @@ def test_a_run_without_run_directory_logs_the_pngs_from_memory(offline, tmp_path
     assert {k.split("/", 1)[1] for k in run.history[1] if k.startswith("report/")} == PNGS
     assert [a.type for a in run.artifacts] == ["run_table"]  # the table's; no run directory
     assert "wandb-files" in {p.name for p in tmp_path.iterdir()}
+
+
+@pytest.mark.slow  # W&B's service process
+def test_a_run_of_the_users_own_is_left_running(offline):
+    own = wandb.init(project="mine")  # the global wandb.run, as a user script makes it
+    try:
+        tracker = WandbCallback(project="peak", log_report=False)
+        _small_run(tracker)
+        assert wandb.run is own
+        own.log({"after": 1.0})  # still running: not finished, not torn down
+    finally:
+        own.finish()
+        wandb.teardown()  # W&B's writer has closed every file after this
+    assert _Offline(own.settings.sync_dir).history[0]["after"] == 1.0
+    assert _Offline(tracker.sync_dir).exit_code == 0
+
+
+def test_mode_disabled_writes_nothing(tmp_path):
+    tracker = WandbCallback(mode="disabled", dir=tmp_path / "w")
+    res = _small_run(tracker, checkpoint=tmp_path / "run")
+    assert res.n_evaluations == 8 and tracker.sync_dir is None
+    assert not (tmp_path / "w" / "wandb").exists()
+    assert threading.active_count() == 1
 
 
 def test_a_run_that_cannot_start_is_an_error_before_any_work(offline, tmp_path):
