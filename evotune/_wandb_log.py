@@ -83,6 +83,22 @@ def check_arguments(**values: Any) -> dict[str, Any]:
     return out
 
 
+def check_with_wandb(wandb: Any, project: str | None, tags: list[str] | None) -> None:
+    """``project`` and ``tags`` checked by W&B's own rules (``wandb.Settings``
+    checks them: no ``/`` in a project name, tags of 1 to 64 characters, ...),
+    so that a value ``wandb.init`` would refuse is an error now, naming it."""
+    for name, key, value in (("project", "project", project), ("tags", "run_tags", tags)):
+        if value is None:
+            continue
+        try:
+            wandb.Settings(**{key: tuple(value) if key == "run_tags" else value})
+        except Exception as exc:
+            errors = getattr(exc, "errors", None)  # pydantic's, with one message each
+            reason = errors()[0]["msg"] if callable(errors) else str(exc)
+            reason = reason.removeprefix("Value error, ").splitlines()[0]
+            raise ValueError(f"WandbCallback: {name!r} is refused by W&B: {reason}") from None
+
+
 def _plain(value: Any) -> Any:
     """``value`` as W&B's config and tables store it: JSON numbers, strings,
     booleans and None as they are, anything else by its ``repr``."""

@@ -27,6 +27,7 @@ from evotune._wandb_log import (
     FAILED,
     artifact_name,
     check_arguments,
+    check_with_wandb,
     evaluation_config,
     evaluation_summary,
     logbook_row,
@@ -169,7 +170,8 @@ class WandbCallback(Callback):
             log_artifact=log_artifact,
             run_dir=run_dir,
         )
-        _import_wandb()  # a missing W&B is an error here, before any work
+        wandb = _import_wandb()  # a missing W&B is an error here, before any work
+        check_with_wandb(wandb, checked["project"], checked["tags"])
         self.project: str | None = checked["project"]
         self.entity: str | None = checked["entity"]
         self.name: str | None = checked["name"]
@@ -190,6 +192,7 @@ class WandbCallback(Callback):
         self._active_dir: Path | None = None
         self._eval_settings: Any = None
         self._warned = False
+        self._step = 0  # the last generation logged
 
     # ------------------------------------------------------------- helpers
     def _guard(self, what: str, action: Any, *args: Any, **kwargs: Any) -> Any:
@@ -225,7 +228,7 @@ class WandbCallback(Callback):
         wandb = _import_wandb()
         self.run_id = self.sync_dir = None
         self.evaluation_run_ids = {}
-        self._warned = False
+        self._warned, self._step = False, 0
         run_dir = self.run_dir if self.run_dir is not None else evolution.run_dir
         self._active_dir = Path(run_dir) if run_dir is not None else None
         config = run_config(evolution, self._active_dir)
@@ -261,6 +264,7 @@ class WandbCallback(Callback):
                 **kwargs,
             )
         except Exception as exc:
+            self._teardown()  # the service it may have started, and its threads
             raise RuntimeError(
                 f"WandbCallback: cannot start a W&B run (project {self.project!r}, "
                 f"mode {self.mode!r}): {type(exc).__name__}: {exc}"
@@ -298,7 +302,8 @@ class WandbCallback(Callback):
         """Log the generation's logbook row, ``step`` = generation."""
         if self._run is not None:
             row = logbook_row(dict(state.record), state.n_evaluations)
-            self._guard("the logbook", self._run.log, row, step=int(state.generation))
+            self._step = int(state.generation)
+            self._guard("the logbook", self._run.log, row, step=self._step)
         return None
 
     def on_run_end(self, result: Any) -> None:
@@ -336,7 +341,7 @@ class WandbCallback(Callback):
         if len(hof) and "id" in hof:
             summary["best_candidate_id"] = int(hof["id"].iloc[0])
         self._guard("the best candidate", run.summary.update, summary)
-        step = max(0, len(result.logbook) - 1)
+        step = self._step  # W&B drops what is logged to a step before its last
         if self.log_report:
             columns, rows = table_rows(result.history)
             table = self._guard(

@@ -401,21 +401,29 @@ def test_mode_disabled_writes_nothing(tmp_path):
     assert _threads() <= before  # W&B's threads are gone
 
 
-def test_a_run_that_cannot_start_is_an_error_before_any_work(offline, tmp_path):
-    calls = []
+@pytest.mark.parametrize("cause", ["dir", "project"])
+def test_a_run_that_cannot_start_is_an_error_before_any_work(offline, tmp_path, cause):
+    before, calls = _threads(), []
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where W&B's folder would go")
-    tracker = WandbCallback(project="p", dir=tmp_path)
-    tracker.dir = blocked / "below"  # a folder that cannot be made
-    message = r"WandbCallback: cannot start a W&B run\b.*blocked/below"
+    tracker = WandbCallback(project="p", dir=tmp_path)  # both were fine when it was made
+    if cause == "dir":
+        tracker.dir = blocked / "below"  # a folder that cannot be made
+        message = r"WandbCallback: cannot start a W&B run\b.*blocked/below"
+    else:
+        tracker.project = "a/b"  # a name wandb.init refuses
+        message = r"cannot start a W&B run \(project 'a/b'.*Invalid project name"
     with pytest.raises(RuntimeError, match=message):
         evolve(
             lambda p: calls.append(p) or 0.0,
             {"x": Float(0, 1)},
             population_size=4,
             callbacks=[tracker],
+            checkpoint=tmp_path / "run",
         )
-    assert calls == []
+    assert calls == [] and tracker.run_id is None
+    assert not list((tmp_path / "wandb-files").iterdir())  # no W&B file either
+    assert _threads() <= before
 
 
 @pytest.mark.parametrize(
@@ -428,6 +436,8 @@ def test_a_run_that_cannot_start_is_an_error_before_any_work(offline, tmp_path):
         ({"notes": 1}, r"'notes' must be a non-empty string or None, got 1"),
         ({"tags": "a"}, r"'tags' must be a list of non-empty strings or None, got 'a'"),
         ({"tags": ["a", ""]}, r"'tags' must be a list of non-empty strings"),
+        ({"project": "a/b"}, r"'project' is refused by W&B: Invalid project name 'a/b'"),
+        ({"tags": ["t" * 65]}, r"'tags' is refused by W&B: Tag 'tt.*' is 65 characters"),
         ({"mode": "cloud"}, r"'mode' must be one of 'online', 'offline', .* got 'cloud'"),
         ({"log_evaluations": 1}, r"'log_evaluations' must be True or False, got 1"),
         ({"log_report": "yes"}, r"'log_report' must be True or False, got 'yes'"),
