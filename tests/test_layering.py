@@ -87,6 +87,8 @@ FACES = (
     "evotune.report",
     "evotune.mlflow",
     "evotune._mlflow_log",  # the MLflow face's helpers (its artifacts are the report's PNGs)
+    "evotune.wandb",
+    "evotune._wandb_log",  # the W&B face's helpers (its images are the report's PNGs)
     "evotune.objective",
     "evotune.__main__",
 )
