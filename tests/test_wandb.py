@@ -31,6 +31,19 @@ def _threads() -> set[int]:
     return {t.ident for t in threading.enumerate() if t.ident is not None}
 
 
+def _children() -> set[int]:
+    """The live child processes of this one (Linux: read from /proc)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            out.add(int(stat.parent.name))
+    return out
+
+
 # ---- reading an offline run back ---------------------------------------------------
 # The .wandb file: a 7-byte header (":W&B", a 2-byte magic, a version byte), then
 # LevelDB-log framing in 32 KiB blocks: each chunk a 7-byte header (CRC, length,
@@ -137,7 +150,7 @@ def _small_run(*callbacks, generations=2, **kwargs):
 
 @pytest.mark.slow  # W&B's service process
 def test_evolve_logs_config_logbook_summary_table_images_and_run_dir(offline, tmp_path):
-    before = _threads()
+    before, children = _threads(), _children()
     run_dir = tmp_path / "run"
     tracker = WandbCallback(project="peak", name="first", tags=["tuning"], notes="a try")
     space = {"x": Float(-3, 3), "n": Integer(0, 6)}
@@ -204,6 +217,7 @@ def test_evolve_logs_config_logbook_summary_table_images_and_run_dir(offline, tm
     assert {"journal.jsonl", "meta.json", "history.csv"} <= logged <= on_disk
     assert not (run_dir / "report").exists()  # the run directory is left as it was
     assert _threads() <= before  # W&B's threads are gone
+    assert _children() <= children  # and so is its service process
 
 
 def _probe(p):
