@@ -30,9 +30,8 @@ def _text(name: str, value: Any, *, empty: bool = False) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or (not empty and not value.strip()):
-        raise TypeError(
-            f"WandbCallback: {name!r} must be a non-empty string or None, got {value!r}"
-        )
+        what = "a string" if empty else "a non-empty string"
+        raise TypeError(f"WandbCallback: {name!r} must be {what} or None, got {value!r}")
     return value
 
 
