@@ -62,6 +62,7 @@ _EXPORTS = {
     "TimeBudget": "evotune.callbacks",
     "Trainable": "evotune.trainable",
     "TrainableObjective": "evotune.trainable",
+    "WandbCallback": "evotune.wandb",
     "evolve": "evotune.run",
     "report_step": "evotune.pruning",
 }
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
         Space,
     )
     from evotune.trainable import Trainable, TrainableObjective
+    from evotune.wandb import WandbCallback
 
 
 def __getattr__(name: str) -> Any:

@@ -88,6 +88,8 @@ FACES = (
     "evotune.mlflow",
     "evotune._mlflow_log",  # the MLflow face's helpers (its artifacts are the report's PNGs)
     "evotune._optuna_export",  # `evotune export-optuna`: reads a run with the report's loader
+    "evotune.wandb",
+    "evotune._wandb_log",  # the W&B face's helpers (its images are the report's PNGs)
     "evotune.objective",
     "evotune.__main__",
 )
