@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from evotune._figures._run import Run, _as_float, _as_int, _fmt_cell, _params, _ranked
+from evotune._figures._run import (
+    Run,
+    _as_float,
+    _as_int,
+    _display,
+    _fmt_cell,
+    _params,
+    _ranked,
+)
 from evotune._figures._text import printable
 from evotune.report._leaderboard import _failure_summary, _fmt_score, _fmt_seconds, leaderboard
 
@@ -84,7 +92,8 @@ def settings_table(run: Run) -> str:
     settings = run.meta.get("settings")
     settings = settings if isinstance(settings, Mapping) else {}
     shown = [(k, v) for k, v in settings.items() if v not in (None, {}, [])]
-    parts = [_pairs_table("settings", shown)]
+    space = [(name, _describe(spec)) for name, spec in run.space.items()]
+    parts = [_pairs_table("settings", shown), "<h3>Space</h3>", _pairs_table("space", space)]
     for key, title in (("fingerprint", "objective"), ("versions", "versions")):
         block = run.meta.get(key)
         if isinstance(block, Mapping) and block:
@@ -96,6 +105,22 @@ def settings_table(run: Run) -> str:
 def _pairs_table(ident: str, pairs: list[tuple[Any, Any]]) -> str:
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(_text(v))}</td></tr>" for k, v in pairs)
     return f'<table id="{ident}">{rows}</table>' if rows else '<p class="note">(none)</p>'
+
+
+def _describe(spec: Any) -> str:
+    """A parameter as a person reads it: ``float in [0.0001, 1], log``."""
+    if not isinstance(spec, Mapping):
+        return _text(spec)
+    kind = spec.get("type")
+    if kind == "categorical":
+        text = "one of " + ", ".join(_text(_display(c)) for c in spec.get("choices") or [])
+    elif kind in ("int", "float"):
+        text = f"{kind} in [{_text(spec.get('low'))}, {_text(spec.get('high'))}]"
+        text += ", log" if spec.get("log") else ""
+    else:
+        text = _text({k: v for k, v in spec.items() if k != "when"})
+    when = spec.get("when")
+    return text + (f"; only when {_text(when)}" if when else "")
 
 
 def _text(value: Any) -> str:
