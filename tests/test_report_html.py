@@ -213,6 +213,9 @@ def test_hostile_names_values_and_errors_are_escaped(pages):
     assert NAME in text and CHOICE in text and BREAKOUT in text and AMP in text
 
 
+# parameters.png writes a name in its titles as it is (matplotlib lacks a glyph
+# for ESC); the page's own text escapes it
+@pytest.mark.filterwarnings("ignore:Glyph 27")
 def test_control_characters_are_shown_escaped(tmp_path):
     space = Space({"k\x1b[1m\u202e": Categorical(["\x1b[2Jclear", "plain"])})
     path = _quiet_evolve(lambda p: float(p["k\x1b[1m\u202e"] == "plain"), space, tmp_path / "r")
@@ -382,7 +385,8 @@ def _check_screenshot(png: bytes) -> tuple[int, int, int, float]:
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     pixels = np.asarray(image).reshape(-1, 3)
-    colours = len(np.unique(pixels, axis=0))
+    packed = (pixels[:, 0].astype(np.uint32) << 16) | (pixels[:, 1].astype(np.uint32) << 8)
+    colours = len(np.unique(packed | pixels[:, 2]))
     inked = float(np.mean(np.any(pixels < 245, axis=1)))
     return image.width, image.height, colours, inked
 
