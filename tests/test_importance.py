@@ -1,12 +1,12 @@
-"""Parameter importance among evaluated candidates (evotune/_figures/_importance.py)."""
+"""Parameter importance among evaluated candidates (evotune/report/_importance.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from evotune import Categorical, Float, Integer, evolve
-from evotune._figures._importance import LABEL, parameter_importance, plot_importance
 from evotune.report import load_run
+from evotune.report._importance import LABEL, parameter_importance, plot_importance
 
 SPACE = {
     "x": Float(-3.0, 3.0),

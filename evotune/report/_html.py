@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 from evotune._atomic import atomic_open
-from evotune._figures._importance import LABEL as IMPORTANCE_LABEL
-from evotune._figures._importance import plot_importance
 from evotune._figures._intermediate import has_reports, plot_intermediate
 from evotune._figures._parallel import plot_parallel
 from evotune._figures._parameter_plot import _plot_parameters
@@ -38,6 +36,8 @@ from evotune.report._html_parts import (
     summary_list,
     utc,
 )
+from evotune.report._importance import LABEL as IMPORTANCE_LABEL
+from evotune.report._importance import plot_importance
 from evotune.report._leaderboard import _check_top
 from evotune.report._plots import _DPI
 from evotune.report._run import load_run

@@ -1,5 +1,6 @@
 """Parameter importance among evaluated candidates: a random forest fitted to
-the scores of the successful evaluations, and its bar chart.
+the scores of the successful evaluations, and its bar chart (in the report,
+not in :mod:`evotune._figures`: the core never imports scikit-learn).
 
 An evolution samples near its optimum, so these numbers rank the parameters
 among the candidates it evaluated, not over the whole space; the figure says so.
