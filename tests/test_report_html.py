@@ -9,6 +9,8 @@ import html
 import math
 import os
 import shutil
+import subprocess
+import sys
 import warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -18,6 +20,7 @@ import pytest
 
 from evotune import Categorical, Float, Integer, MedianPruner, Space, evolve, report_step
 from evotune.cli import main
+from evotune.loop import AllFailedError
 from evotune.report import ReportError, load_run, write_html
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -222,6 +225,45 @@ def test_control_characters_are_shown_escaped(tmp_path):
     page = write_html(path, tmp_path).read_text(encoding="utf-8")
     assert "\x1b" not in page and "\u202e" not in page
     assert "k\\x1b[1m\\u202e" in page and "\\x1b[2Jclear" in page
+
+
+def test_a_run_without_a_successful_evaluation(runs, tmp_path):
+    """All failed, or not started: every section is there, with a message."""
+    failed = tmp_path / "failed"
+
+    def boom(p):
+        raise RuntimeError("always fails")
+
+    with pytest.raises(AllFailedError):
+        _quiet_evolve(boom, SPACE, failed, population_size=4, generations=2)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(runs["single"] / "meta.json", fresh / "meta.json")
+    (fresh / "journal.jsonl").write_text("")
+    for path, note in ((failed, "no successful evaluation"), (fresh, "no evaluation in the")):
+        tags = _parse(write_html(path, tmp_path / path.name))
+        _check_self_contained(tags)
+        assert _section_ids(tags) == ALWAYS
+        assert note in "".join(tags.text)
+
+
+def test_write_html_leaves_pyplot_alone_and_unpickles_nothing(runs, tmp_path):
+    script = (
+        "import pickle, sys\n"
+        "def refuse(*a, **k):\n    raise AssertionError('the report unpickled something')\n"
+        "pickle.loads = pickle.load = pickle.Unpickler = refuse\n"
+        "from evotune.report import write_html\n"
+        "write_html(sys.argv[1], sys.argv[2])\n"
+        "assert 'matplotlib.pyplot' not in sys.modules\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(runs["hostile"]), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "report.html").is_file()
 
 
 # ------------------------------------------------------------------ errors
