@@ -247,6 +247,7 @@ def test_a_run_without_a_successful_evaluation(runs, tmp_path):
         assert note in "".join(tags.text)
 
 
+@pytest.mark.slow
 def test_write_html_leaves_pyplot_alone_and_unpickles_nothing(runs, tmp_path):
     script = (
         "import pickle, sys\n"
@@ -301,6 +302,7 @@ def test_top_none_shows_every_evaluation(runs, tmp_path):
 
 
 # ------------------------------------------------------------------ the CLI
+@pytest.mark.slow
 def test_cli_report_html_beside_the_pngs(runs, tmp_path, capsys):
     out = tmp_path / "run"
     shutil.copytree(runs["single"], out)
