@@ -60,78 +60,81 @@ class _Section:
     draw: Callable[[Run], Figure]
 
 
+# the figures of every page, in order
+_ALWAYS = (
+    _Section(
+        "progress",
+        "Progress",
+        "Progress curve: the best score so far and the population's mean score per generation",
+        "The best score so far and the population mean ± standard deviation per "
+        "generation; each grey dot is one successful evaluation.",
+        _plot_progress,
+    ),
+    _Section(
+        "parameters",
+        "Score against each parameter",
+        "Scatter plots of the score against each parameter, coloured by generation",
+        "One panel per parameter: the score of each successful evaluation against its "
+        "value, coloured by generation; the star is the best evaluation.",
+        _plot_parameters,
+    ),
+    _Section(
+        "importance",
+        "Parameter importance",
+        f"Bar chart of each parameter's {IMPORTANCE_LABEL}",
+        f"The {IMPORTANCE_LABEL}: a random forest (scikit-learn) fitted to the scores of "
+        "the successful evaluations, its impurity-based importances. An evolution samples "
+        "near its optimum, so this ranks the parameters among the candidates it "
+        "evaluated, not over the whole space.",
+        plot_importance,
+    ),
+    _Section(
+        "parallel",
+        "Parallel coordinates",
+        "Parallel coordinates: each successful evaluation as a line through its parameters "
+        "and its score",
+        "Each successful evaluation is a line through one axis per parameter (in the "
+        "space's range; log scale where the parameter is log) and its score, coloured by "
+        "score; the best is orange.",
+        plot_parallel,
+    ),
+    _Section(
+        "timeline",
+        "Worker timeline",
+        "Worker timeline: each task as a bar on its worker's lane, coloured by status",
+        "Each (candidate, fold) task as a bar on the lane of the worker that ran it, "
+        "coloured by its status; pauses between sessions are cut out.",
+        _plot_timeline,
+    ),
+)
+# a run with several objectives
+_PARETO = _Section(
+    "pareto",
+    "Pareto front",
+    "Pareto front: every evaluation in the plane of two objectives, the non-dominated ones joined",
+    "Every evaluation in the plane of the primary objective and each other one; "
+    "the non-dominated evaluations (over all objectives) are joined as the front.",
+    _plot_front,
+)
+# an objective that called report_step
+_INTERMEDIATE = _Section(
+    "intermediate",
+    "Intermediate values",
+    "Learning curves: each evaluation's reported values against the step",
+    "The values each evaluation reported (report_step), mean over its folds; "
+    "trainings stopped early (pruned, or a lower rung) are grey.",
+    plot_intermediate,
+)
+
+
 def _sections(run: Run) -> list[_Section]:
     """The figures of the page, in order; the Pareto front only for several
     objectives, the intermediate values only when the objective reported steps."""
-    sections = [
-        _Section(
-            "progress",
-            "Progress",
-            "Progress curve: the best score so far and the population's mean score per generation",
-            "The best score so far and the population mean ± standard deviation per "
-            "generation; each grey dot is one successful evaluation.",
-            _plot_progress,
-        ),
-        _Section(
-            "parameters",
-            "Score against each parameter",
-            "Scatter plots of the score against each parameter, coloured by generation",
-            "One panel per parameter: the score of each successful evaluation against its "
-            "value, coloured by generation; the star is the best evaluation.",
-            _plot_parameters,
-        ),
-        _Section(
-            "importance",
-            "Parameter importance",
-            f"Bar chart of each parameter's {IMPORTANCE_LABEL}",
-            f"The {IMPORTANCE_LABEL}: a random forest (scikit-learn) fitted to the scores of "
-            "the successful evaluations, its impurity-based importances. An evolution samples "
-            "near its optimum, so this ranks the parameters among the candidates it "
-            "evaluated, not over the whole space.",
-            plot_importance,
-        ),
-        _Section(
-            "parallel",
-            "Parallel coordinates",
-            "Parallel coordinates: each successful evaluation as a line through its parameters "
-            "and its score",
-            "Each successful evaluation is a line through one axis per parameter (in the "
-            "space's range; log scale where the parameter is log) and its score, coloured by "
-            "score; the best is orange.",
-            plot_parallel,
-        ),
-        _Section(
-            "timeline",
-            "Worker timeline",
-            "Worker timeline: each task as a bar on its worker's lane, coloured by status",
-            "Each (candidate, fold) task as a bar on the lane of the worker that ran it, "
-            "coloured by its status; pauses between sessions are cut out.",
-            _plot_timeline,
-        ),
-    ]
+    sections = list(_ALWAYS)
     if len(objectives_of(run)) >= 2:
-        sections.append(
-            _Section(
-                "pareto",
-                "Pareto front",
-                "Pareto front: every evaluation in the plane of two objectives, the "
-                "non-dominated ones joined",
-                "Every evaluation in the plane of the primary objective and each other one; "
-                "the non-dominated evaluations (over all objectives) are joined as the front.",
-                _plot_front,
-            )
-        )
+        sections.append(_PARETO)
     if has_reports(run):
-        sections.append(
-            _Section(
-                "intermediate",
-                "Intermediate values",
-                "Learning curves: each evaluation's reported values against the step",
-                "The values each evaluation reported (report_step), mean over its folds; "
-                "trainings stopped early (pruned, or a lower rung) are grey.",
-                plot_intermediate,
-            )
-        )
+        sections.append(_INTERMEDIATE)
     return sections
 
 
