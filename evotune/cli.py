@@ -336,19 +336,14 @@ def _parser() -> argparse.ArgumentParser:
         "report",
         parents=[common],
         help="leaderboard and plots of a run",
-        description="Print the leaderboard of a run and write PNG plots into DIR/report/ "
-        "(with --html, also report.html: every figure in one page that opens offline). "
-        "Reading a run directory never runs code from it.",
+        description="Print the leaderboard of a run and write PNG plots (and with --html, "
+        "report.html) into DIR/report/. Reading a run directory never runs code from it.",
     )
     report.add_argument("directory", help="the run directory")
     report.add_argument("--top", type=int, default=10, help="rows of the leaderboard (10)")
     report.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
     report.add_argument("--no-plots", action="store_true", help="do not write the PNGs")
-    report.add_argument(
-        "--html",
-        action="store_true",
-        help="also write DIR/report/report.html: the whole report in one page that opens offline",
-    )
+    report.add_argument("--html", action="store_true", help="also write one offline report.html")
     report.set_defaults(func=_cmd_report)
 
     demo = sub.add_parser(
