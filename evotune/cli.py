@@ -206,6 +206,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         format_leaderboard,
         leaderboard_json,
         load_run,
+        write_html,
         write_plots,
     )
     from evotune.report._text import printable
@@ -220,11 +221,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(json.dumps(leaderboard_json(run, top=args.top), indent=2).replace("\x7f", "\\u007f"))
     else:
         print(format_leaderboard(run, top=args.top))
-    if not args.no_plots:
-        paths = write_plots(run)
-        if not args.json:
-            for path in paths:
-                print(printable(f"wrote {path}"))
+    paths = [] if args.no_plots else write_plots(run)
+    if args.html:
+        paths.append(write_html(run, top=args.top))
+    if not args.json:
+        for path in paths:
+            print(printable(f"wrote {path}"))
     return 0
 
 
@@ -334,13 +336,14 @@ def _parser() -> argparse.ArgumentParser:
         "report",
         parents=[common],
         help="leaderboard and plots of a run",
-        description="Print the leaderboard of a run and write PNG plots into DIR/report/. "
-        "Reading a run directory never runs code from it.",
+        description="Print the leaderboard of a run and write PNG plots (and with --html, "
+        "report.html) into DIR/report/. Reading a run directory never runs code from it.",
     )
     report.add_argument("directory", help="the run directory")
     report.add_argument("--top", type=int, default=10, help="rows of the leaderboard (10)")
     report.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
     report.add_argument("--no-plots", action="store_true", help="do not write the PNGs")
+    report.add_argument("--html", action="store_true", help="also write one offline report.html")
     report.set_defaults(func=_cmd_report)
 
     demo = sub.add_parser(
