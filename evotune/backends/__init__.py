@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from evotune.backends.dask import DaskBackend
     from evotune.backends.factory import get_backend
     from evotune.backends.process import ProcessPoolBackend
+    from evotune.backends.ray import RayBackend
     from evotune.backends.serial import SerialBackend
 
 _EXPORTS = {
@@ -28,6 +29,7 @@ _EXPORTS = {
     "BaseBackend": "evotune.backends.base",
     "DaskBackend": "evotune.backends.dask",
     "ProcessPoolBackend": "evotune.backends.process",
+    "RayBackend": "evotune.backends.ray",
     "SerialBackend": "evotune.backends.serial",
     "as_backend": "evotune.backends.base",
     "get_backend": "evotune.backends.factory",
@@ -38,6 +40,7 @@ __all__ = [
     "BaseBackend",
     "DaskBackend",
     "ProcessPoolBackend",
+    "RayBackend",
     "SerialBackend",
     "as_backend",
     "get_backend",
