@@ -10,7 +10,8 @@ as the user's process closes the pipe or is gone, even after ``kill -9``.
 The helper starts the local Ray (``address=None``: every server of it bound to
 127.0.0.1) or connects to an existing cluster, puts the objective into Ray's
 object store once, and then, one message at a time from the backend, submits
-tasks (one CPU each), cancels them (``force=True``: their worker process is
+tasks (one CPU each; Ray generator tasks, which report when they start),
+follows each in a thread while it runs, cancels them (``force=True``: their worker process is
 killed) and counts the cluster's CPUs; each task's outcome goes back as soon
 as Ray has it.
 """
@@ -91,19 +92,22 @@ def _serve(conn_in: Connection, out: _Outbox, settings: dict[str, Any], payload:
         num_cpus=1,
         max_retries=settings["max_retries"],
         retry_exceptions=False,
+        num_returns="streaming",
         name="evotune-task",
     )
     refs: dict[str, Any] = {}
     token, limit = settings["token"], settings["limit_threads"]
 
-    def finished(key: str, future: Any) -> None:
-        refs.pop(key, None)
+    def follow(key: str, stream: Any) -> None:
+        """Pass on what one task yields; in a thread of its own while it runs."""
         try:
-            value = future.result()
+            for ref in stream:
+                value = ray.get(ref)
+                out.send(("started", key, value[1]) if value[0] == "started" else ("done", key, value))
         except BaseException as exc:
             out.send(("failed", key, _kind(exc), f"{type(exc).__name__}: {exc}"))
-        else:
-            out.send(("done", key, value))
+        finally:
+            refs.pop(key, None)
 
     while True:
         try:
@@ -113,9 +117,8 @@ def _serve(conn_in: Connection, out: _Outbox, settings: dict[str, Any], payload:
         op = message[0]
         if op == "submit":
             _, key, task = message
-            ref = remote.remote(token, holder, task, limit)
-            refs[key] = ref
-            ref.future().add_done_callback(lambda f, key=key: finished(key, f))
+            refs[key] = stream = remote.remote(token, holder, task, limit)
+            threading.Thread(target=follow, args=(key, stream), daemon=True).start()
         elif op == "cancel":
             for key in message[1]:
                 ref = refs.get(key)

@@ -19,9 +19,8 @@ How it keeps the pool's guarantees:
   is ``crashed``, as on the pool and Dask.
 - **A task past** ``timeout`` seconds is cancelled with
   ``ray.cancel(force=True)``, which kills its worker process; the row says
-  ``timeout``. The clock starts when the task is handed to Ray, which holds no
-  more tasks than it has CPUs, so it starts at once (a worker process that Ray
-  must start first counts too).
+  ``timeout`` (counted from the moment it starts on a worker, which the task
+  reports: a Ray generator task yields once when it starts).
 - **A lost head** raises :class:`RayClusterLostError` (a
   :class:`~evotune.backends.base.SchedulerLostError`); every finished fold is
   already in the journal, so the run resumes on any backend.
@@ -54,7 +53,16 @@ RAY_MISSING = (
     "the Ray backend needs ray, which is not installed: "
     'pip install ".[ray]" from evotune\'s checkout'
 )
-if importlib.util.find_spec("ray") is None:  # pragma: no cover - only without the extra
+
+
+def _ray_installed() -> bool:
+    try:
+        return importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+if not _ray_installed():
     raise ImportError(RAY_MISSING)
 
 from evotune.backends._ray_link import (  # noqa: E402 - after the check for Ray
@@ -103,7 +111,7 @@ this machine with `ray start`), 'HOST:PORT' (the head's GCS, e.g. '10.0.0.5:6379
 class _Running:
     task: Task
     key: str
-    deadline: float | None  # time.monotonic() of the driver
+    deadline: float | None = None  # time.monotonic() of the driver
 
 
 def _no_score(status: str, error: str, **fields: Any) -> FoldResult:
@@ -275,8 +283,7 @@ class RayBackend(BaseBackend):
             attempt = self._attempts.get(task.task_id, 0)
             key = f"{task.task_id}#{attempt}"
             self._link.send(("submit", key, task))
-            deadline = None if self.timeout is None else time.monotonic() + self.timeout
-            self._running[key] = _Running(task, key, deadline)
+            self._running[key] = _Running(task, key)
 
     def cancel(self, task_ids: set[str]) -> list[Task]:
         """Drop queued tasks with these ids and cancel running ones (their
@@ -327,6 +334,10 @@ class RayBackend(BaseBackend):
             self.n_workers = self._link.cpus
         elif op == "lost":
             self._link.lost(message[1], self.n_pending)
+        elif op == "started":
+            r = self._running.get(message[1])
+            if r is not None and r.deadline is None and self.timeout is not None:
+                r.deadline = time.monotonic() + self.timeout
         elif op == "done":
             r = self._running.pop(message[1], None)
             if r is not None:
