@@ -64,7 +64,7 @@ def _init(settings: dict[str, Any]) -> dict[str, Any]:
     """Start or join Ray; what the backend needs to know of the cluster."""
     import ray
 
-    common = {"logging_level": logging.ERROR, "log_to_driver": True}
+    common: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": True}
     if settings["address"] is None:
         ray.init(
             address="local",  # never a cluster found on the machine
@@ -103,7 +103,9 @@ def _serve(conn_in: Connection, out: _Outbox, settings: dict[str, Any], payload:
         try:
             for ref in stream:
                 value = ray.get(ref)
-                out.send(("started", key, value[1]) if value[0] == "started" else ("done", key, value))
+                out.send(
+                    ("started", key, value[1]) if value[0] == "started" else ("done", key, value)
+                )
         except BaseException as exc:
             out.send(("failed", key, _kind(exc), f"{type(exc).__name__}: {exc}"))
         finally:

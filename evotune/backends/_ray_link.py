@@ -147,7 +147,14 @@ class RayLink:
         )
         try:
             self.helper = subprocess.Popen(
-                [sys.executable, "-c", code, str(to_helper_r), str(from_helper_w), str(os.getpid())],
+                [
+                    sys.executable,
+                    "-c",
+                    code,
+                    str(to_helper_r),
+                    str(from_helper_w),
+                    str(os.getpid()),
+                ],
                 pass_fds=(to_helper_r, from_helper_w),
                 stdin=subprocess.DEVNULL,
                 env=_helper_env(address),
@@ -250,5 +257,3 @@ def _stop(helper: subprocess.Popen[bytes], out: Connection, inbox: Connection) -
     # what the helper started and left behind (a local Ray's servers share its session)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(helper.pid, signal.SIGKILL)
-
-

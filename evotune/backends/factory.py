@@ -99,8 +99,7 @@ def _by_name(name: str, n_workers: int, timeout: float | None, recycling: Recycl
             from evotune.backends.ray import RayBackend
         except ImportError as exc:
             raise ImportError(f"backend='ray': {exc}") from None
-        backend = RayBackend(n_workers=n_workers, timeout=timeout)
-        return _with_recycling(backend, recycling)
+        return _with_recycling(RayBackend(n_workers=n_workers, timeout=timeout), recycling)
     raise ValueError(f"backend must be {_names()} or a Backend, got {name!r}")
 
 
