@@ -100,6 +100,7 @@ class RayLink:
         self._in: Connection | None = None
         self._out: Connection | None = None
         self._finalizer: Any = None
+        self._lost = False
 
     @property
     def where(self) -> str:
@@ -220,19 +221,44 @@ class RayLink:
                 self.lost(f"its head at {self.probe[0]}:{self.probe[1]}: {why}", pending)
 
     def lost(self, why: str, pending: int | None = None) -> None:
+        self._lost = True
         waiting = "" if pending is None else f"; {pending} task(s) were queued or running"
         raise RayClusterLostError(f"RayBackend lost {self.where} ({why}{waiting}). {_RESUME}")
 
     # ------------------------------------------------------------ closing
     def close(self) -> None:
         """Stop the helper: it cancels its tasks and lets go of Ray (the local
-        Ray it started is shut down, with every process of it). Can be opened again."""
+        Ray it started is shut down, with every process of it). Can be opened again.
+
+        After a lost cluster the helper is killed at once, with what it
+        started: its Ray would wait long for the lost head to answer.
+        """
+        if self._lost and self.helper is not None:
+            _kill_tree(self.helper.pid)
+        self._lost = False
         if self._finalizer is not None:
             self._finalizer()
             self._finalizer = None
         self.helper = None
         self._in = self._out = None
         self.probe = None
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill a process and every process below it."""
+    try:
+        import psutil
+
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except Exception:
+        tree = []
+    for proc in tree:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    if not tree:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _stop(helper: subprocess.Popen[bytes], out: Connection, inbox: Connection) -> None:
