@@ -461,6 +461,7 @@ def test_no_cluster_at_the_address_is_a_clear_error(tmp_path):
     assert time.monotonic() - start < 30
 
 
+@pytest.mark.slow
 def test_importing_evotune_does_not_import_ray():
     code = (
         "import sys, evotune, evotune.backends, evotune.engine, evotune.experiment; "

@@ -4,11 +4,12 @@
 the defaults (:mod:`evotune.backends.base`); :class:`SerialBackend` runs tasks
 in the calling process, :class:`ProcessPoolBackend` on a supervised pool of
 worker processes, :class:`~evotune.backends.dask.DaskBackend` on a Dask
-cluster; :func:`get_backend` (:mod:`evotune.backends.factory`) turns the
-user's ``n_jobs`` / ``backend`` / ``timeout`` arguments into a backend.
+cluster, :class:`~evotune.backends.ray.RayBackend` on a Ray cluster;
+:func:`get_backend` (:mod:`evotune.backends.factory`) turns the user's
+``n_jobs`` / ``backend`` / ``timeout`` arguments into a backend.
 
 Every name is imported on first use (PEP 562), so importing the protocol
-imports no backend, and nothing here imports Dask before it is asked for.
+imports no backend, and nothing here imports Dask or Ray before it is asked for.
 """
 
 from __future__ import annotations
