@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -182,6 +183,8 @@ class Head:
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=30)
+        if not self.pids():
+            shutil.rmtree(self.temp, ignore_errors=True)
         return pids
 
 

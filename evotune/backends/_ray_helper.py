@@ -21,8 +21,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -60,8 +62,13 @@ def _kind(exc: BaseException) -> str:
     return "lost"
 
 
-def _init(settings: dict[str, Any]) -> dict[str, Any]:
-    """Start or join Ray; what the backend needs to know of the cluster."""
+def _init(settings: dict[str, Any], temp: str | None) -> dict[str, Any]:
+    """Start or join Ray; what the backend needs to know of the cluster.
+
+    The local Ray keeps its session (sockets, logs) in ``temp``, removed after
+    it: not in /tmp/ray, where it would become the cluster that a later
+    ``ray.init()`` or ``address="auto"`` on the machine finds.
+    """
     import ray
 
     common: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": True}
@@ -71,6 +78,7 @@ def _init(settings: dict[str, Any]) -> dict[str, Any]:
             num_cpus=settings["n_workers"],
             include_dashboard=False,
             _node_ip_address="127.0.0.1",
+            _temp_dir=temp,
             **common,
         )
     else:
@@ -163,7 +171,7 @@ def _end_processes(processes: list[Any], grace: float) -> None:
     psutil.wait_procs(alive, timeout=grace)
 
 
-def _watch_driver(parent_pid: int, owned: bool) -> None:
+def _watch_driver(parent_pid: int, owned: bool, temp: str | None) -> None:
     """The backstop: once the backend's process is gone, stop the local Ray's
     processes and exit, even if Ray holds the main thread."""
 
@@ -174,6 +182,8 @@ def _watch_driver(parent_pid: int, owned: bool) -> None:
         if owned:
             with contextlib.suppress(Exception):
                 _end_processes(_descendants(), 2.0)
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
         os._exit(1)
 
     threading.Thread(target=watch, name="evotune-driver-watch", daemon=True).start()
@@ -189,12 +199,16 @@ def main(read_fd: int, write_fd: int, parent_pid: int) -> None:
     except (EOFError, OSError):
         return
     owned = settings["address"] is None
-    _watch_driver(parent_pid, owned)
+    # short: Ray's socket paths in it must stay under the system's limit
+    temp = tempfile.mkdtemp(prefix="evotune-ray-") if owned else None
+    _watch_driver(parent_pid, owned, temp)
     try:
-        info = _init(settings)
+        info = _init(settings, temp)
     except BaseException as exc:
         text = " ".join(f"{type(exc).__name__}: {exc}".split())
         out.send(("error", text[:2000]))
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
         sys.exit(1)
     out.send(("ready", info))
     try:
@@ -207,4 +221,6 @@ def main(read_fd: int, write_fd: int, parent_pid: int) -> None:
             ray.shutdown()
         if processes:
             _end_processes(processes, 5.0)
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
         out.send(("closed",))
