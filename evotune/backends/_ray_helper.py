@@ -10,10 +10,10 @@ as the user's process closes the pipe or is gone, even after ``kill -9``.
 The helper starts the local Ray (``address=None``: every server of it bound to
 127.0.0.1) or connects to an existing cluster, puts the objective into Ray's
 object store once, and then, one message at a time from the backend, submits
-tasks (one CPU each; Ray generator tasks, which report when they start),
-follows each in a thread while it runs, cancels them (``force=True``: their worker process is
-killed) and counts the cluster's CPUs; each task's outcome goes back as soon
-as Ray has it.
+tasks (one CPU each; with a timeout, Ray generator tasks that report when they
+start, each followed by a thread while it runs), cancels them (``force=True``:
+their worker process is killed) and counts the cluster's CPUs; each task's
+outcome goes back as soon as Ray has it.
 """
 
 from __future__ import annotations
@@ -92,19 +92,33 @@ def _init(settings: dict[str, Any], temp: str | None) -> dict[str, Any]:
 def _serve(conn_in: Connection, out: _Outbox, settings: dict[str, Any], payload: bytes) -> None:
     import ray
 
-    from evotune.backends._ray_worker import run_ray_task
+    from evotune.backends._ray_worker import run_ray_task, run_ray_task_reporting
 
     holder = [ray.put(payload)]  # the objective, once, in the object store
     del payload
-    remote = ray.remote(run_ray_task).options(
-        num_cpus=1,
-        max_retries=settings["max_retries"],
-        retry_exceptions=False,
-        num_returns="streaming",
-        name="evotune-task",
-    )
+    reporting = settings["timeout"] is not None
+    options: dict[str, Any] = {
+        "num_cpus": 1,
+        "max_retries": settings["max_retries"],
+        "retry_exceptions": False,
+        "name": "evotune-task",
+    }
+    if reporting:
+        remote = ray.remote(run_ray_task_reporting).options(num_returns="streaming", **options)
+    else:
+        remote = ray.remote(run_ray_task).options(**options)
     refs: dict[str, Any] = {}
     token, limit = settings["token"], settings["limit_threads"]
+
+    def finished(key: str, future: Any) -> None:
+        """Pass on a task's outcome (in Ray's thread that completes its future)."""
+        refs.pop(key, None)
+        try:
+            value = future.result()
+        except BaseException as exc:
+            out.send(("failed", key, _kind(exc), f"{type(exc).__name__}: {exc}"))
+        else:
+            out.send(("done", key, value))
 
     def follow(key: str, stream: Any) -> None:
         """Pass on what one task yields; in a thread of its own while it runs."""
@@ -127,8 +141,11 @@ def _serve(conn_in: Connection, out: _Outbox, settings: dict[str, Any], payload:
         op = message[0]
         if op == "submit":
             _, key, task = message
-            refs[key] = stream = remote.remote(token, holder, task, limit)
-            threading.Thread(target=follow, args=(key, stream), daemon=True).start()
+            refs[key] = ref = remote.remote(token, holder, task, limit)
+            if reporting:
+                threading.Thread(target=follow, args=(key, ref), daemon=True).start()
+            else:
+                ref.future().add_done_callback(lambda f, key=key: finished(key, f))
         elif op == "cancel":
             for key in message[1]:
                 ref = refs.get(key)

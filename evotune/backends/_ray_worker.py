@@ -4,8 +4,8 @@ A task gets the objective's object reference (inside a list, so that Ray hands
 over the reference, not the bytes): a worker process fetches and unpickles the
 objective once, on its first task, and keeps it for the next ones. The task
 returns when it started and ended on the worker, which process ran it, and
-the result or the exception the objective chose to raise; it first reports
-that it started, for the timeout.
+the result or the exception the objective chose to raise; with a timeout, it
+first reports that it started.
 """
 
 from __future__ import annotations
@@ -54,18 +54,12 @@ def _objective(token: str, holder: list[Any]) -> Any:
     return objective
 
 
-def run_ray_task(
-    token: str, holder: list[Any], task: Task, limit_threads: bool
-) -> Iterator[tuple[Any, ...]]:
-    """One task on a Ray worker, a Ray generator task: it yields
-    ``("started", pid)`` at once (the driver's timeout clock starts then, not
-    while the task waits for a worker process), then
-    ``("done", FoldResult, node, pid, started, ended)`` or
-    ``("raised", error text, pickled exception or None, node, pid, started)``."""
+def run_ray_task(token: str, holder: list[Any], task: Task, limit_threads: bool) -> tuple[Any, ...]:
+    """One task on a Ray worker: ``("done", FoldResult, node, pid, started, ended)``
+    or ``("raised", error text, pickled exception or None, node, pid, started)``."""
     import ray
 
     started = time.time()
-    yield ("started", os.getpid())
     node = ray.get_runtime_context().get_node_id()
     objective = _objective(token, holder)
     try:
@@ -80,6 +74,16 @@ def run_ray_task(
             blob: bytes | None = dill.dumps(exc)
         except Exception:
             blob = None
-        yield ("raised", error_text(exc), blob, node, os.getpid(), started)
-        return
-    yield ("done", result, node, os.getpid(), started, time.time())
+        return ("raised", error_text(exc), blob, node, os.getpid(), started)
+    return ("done", result, node, os.getpid(), started, time.time())
+
+
+def run_ray_task_reporting(
+    token: str, holder: list[Any], task: Task, limit_threads: bool
+) -> Iterator[tuple[Any, ...]]:
+    """:func:`run_ray_task` as a Ray generator task that first yields
+    ``("started", pid)``: the driver's timeout clock starts then, not while the
+    task waits for a worker process. Used only with a timeout (each yield costs
+    the driver about a millisecond of CPU)."""
+    yield ("started", os.getpid())
+    yield run_ray_task(token, holder, task, limit_threads)

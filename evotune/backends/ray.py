@@ -20,7 +20,8 @@ How it keeps the pool's guarantees:
 - **A task past** ``timeout`` seconds is cancelled with
   ``ray.cancel(force=True)``, which kills its worker process; the row says
   ``timeout`` (counted from the moment it starts on a worker, which the task
-  reports: a Ray generator task yields once when it starts).
+  reports: with a timeout, tasks are Ray generator tasks that yield once when
+  they start).
 - **A lost head** raises :class:`RayClusterLostError` (a
   :class:`~evotune.backends.base.SchedulerLostError`); every finished fold is
   already in the journal, so the run resumes on any backend.
@@ -253,6 +254,7 @@ class RayBackend(BaseBackend):
             "max_retries": self.max_retries,
             "limit_threads": self.limit_threads,
             "startup_timeout": self.startup_timeout,
+            "timeout": self.timeout,
         }
         try:
             self._link.open(self.address, payload, settings)
