@@ -103,10 +103,11 @@ def _serve(conn_in: Connection, out: _Outbox, settings: dict[str, Any], payload:
         "retry_exceptions": False,
         "name": "evotune-task",
     }
-    if reporting:
-        remote = ray.remote(run_ray_task_reporting).options(num_returns="streaming", **options)
-    else:
-        remote = ray.remote(run_ray_task).options(**options)
+    remote: Any = (
+        ray.remote(run_ray_task_reporting).options(num_returns="streaming", **options)
+        if reporting
+        else ray.remote(run_ray_task).options(**options)
+    )
     refs: dict[str, Any] = {}
     token, limit = settings["token"], settings["limit_threads"]
 
