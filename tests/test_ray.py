@@ -319,6 +319,46 @@ def test_a_hung_candidate_times_out_and_its_worker_is_killed(head, serial, tmp_p
     assert len(hung) == 1 and _all_dead(hung) == []
 
 
+class HangingFolds:
+    """Three tasks (folds) per candidate; every fold of one candidate hangs."""
+
+    n_tasks = 3
+
+    def __init__(self, x: float, pids: str):
+        self.x, self.pids = x, pids
+
+    def run(self, params, task, seed):
+        from evotune.records import FoldResult
+
+        if params["x"] == self.x:
+            Path(self.pids, str(os.getpid())).touch()
+            time.sleep(HANG)
+        return FoldResult(score=mixed(params) + task)
+
+
+@pytest.mark.slow
+def test_a_hung_candidate_of_several_folds_is_given_up_whole(head, tmp_path):
+    kw = dict(population_size=6, generations=2, strategy="ga", random_state=0)
+    reference = evolve(mixed, SPACE, **kw)
+    bad_x = float(reference.history["param_x"][0])  # its folds are dispatched first
+    start = time.monotonic()
+    with pytest.warns(UserWarning, match="timeout"):
+        result = evolve(
+            HangingFolds(bad_x, str(tmp_path)),
+            SPACE,
+            **kw,
+            backend=RayBackend(head.address, timeout=5.0),
+        )
+    assert time.monotonic() - start < HANG / 2
+    history = result.history
+    bad = history["param_x"] == bad_x
+    assert history.loc[bad, "status"].tolist() == ["timeout"]
+    assert (history.loc[~bad, "status"] == "ok").all() and len(history) == 11
+    # the other hung folds were cancelled too: every worker process that hung is gone
+    hung = [int(p.name) for p in tmp_path.iterdir()]
+    assert hung and _all_dead(hung) == []
+
+
 @pytest.mark.slow
 def test_a_lost_head_is_a_one_line_error_and_the_run_resumes_serially(tmp_path):
     cluster = Head()

@@ -83,8 +83,10 @@ def _init(settings: dict[str, Any], temp: str | None) -> dict[str, Any]:
         )
     else:
         ray.init(address=settings["address"], **common)
-    context = ray.get_runtime_context()
-    gcs = getattr(context, "gcs_address", None) or ""
+    try:  # Ray Client has no GCS address here: the backend probes the client's port
+        gcs = str(ray.get_runtime_context().gcs_address or "")
+    except Exception:
+        gcs = ""
     cpus = int(ray.cluster_resources().get("CPU", 0))
     return {"gcs_address": gcs, "cpus": cpus}
 

@@ -184,7 +184,15 @@ class RayLink:
                         return tuple(self._in.recv())
                 break
         if self.helper.poll() is None:
-            return ("error", f"it did not answer within {timeout:g} s (startup_timeout)")
+            hint = (
+                ""
+                if self.address is None
+                else (
+                    "; a cluster with token authentication needs RAY_AUTH_MODE=token in the "
+                    "environment, as Ray asks of every driver"
+                )
+            )
+            return ("error", f"it did not answer within {timeout:g} s (startup_timeout){hint}")
         return ("error", f"its process exited with code {self.helper.returncode}")
 
     # -------------------------------------------------------------- tasks
