@@ -54,12 +54,14 @@ def _descendants() -> set[int]:
 
 
 def _ray_servers_since(since: float, exclude: set[int] = frozenset()) -> list[int]:
-    """Ray's node servers (raylet, gcs_server) started after ``since`` and alive."""
+    """The local Ray's node servers (raylet, gcs_server) that evotune started
+    (their session is in its own temporary directory) after ``since``, alive."""
     found = []
-    for p in psutil.process_iter(["name", "create_time"]):
+    for p in psutil.process_iter(["name", "create_time", "cmdline"]):
         if p.pid in exclude or p.info["name"] not in RAY_NAMES:
             continue
-        if (p.info["create_time"] or 0) >= since and pid_alive(p.pid):
+        ours = "/evotune-ray-" in " ".join(p.info["cmdline"] or [])
+        if ours and (p.info["create_time"] or 0) >= since and pid_alive(p.pid):
             found.append(p.pid)
     return found
 
