@@ -1,6 +1,6 @@
-"""The three backends side by side: serial, the process pool and Dask.
+"""The backends side by side: serial, the process pool, Dask and Ray.
 
-    python -m benchmarks.backends [--repeats 3] [--workers 2]
+    python -m benchmarks.backends [--repeats 3] [--workers 2] [--backends process,ray]
 
 On benchmark case C4 (LogisticRegression(max_iter=50) on
 make_classification(500, 20), 3 folds, budget 200, population 20: fits of a
@@ -16,9 +16,10 @@ keeps a core busy for a fixed time per call (where the work dominates):
   evaluation (the speedup a long run approaches);
 - **round trip**: one task at a time, submit to result, on a trivial objective,
   and the time per task when 200 of them are queued at once;
-- **per-task CPU** of the driver and of the Dask scheduler (the helper process
-  that hosts the local cluster), from which the closing note estimates how
-  the overhead scales with workers.
+- **per-task CPU** of the driver, of the Dask scheduler (the helper process
+  that hosts the local cluster), of Ray's helper (the process that is the Ray
+  driver) and of Ray's head (its raylet and GCS server), from which the closing
+  notes estimate how the overhead scales with workers.
 
 Medians over ``--repeats``. Nothing here is a test: run it on a quiet machine.
 """
@@ -38,7 +39,7 @@ from benchmarks.cases import get_case
 from benchmarks.machine import machine_info
 from benchmarks.peers import evotune_generations
 
-BACKENDS = ("serial", "process", "dask")
+BACKENDS = ("serial", "process", "dask", "ray")
 
 
 def busy(seconds: float) -> Callable[[dict[str, Any]], float]:
@@ -54,13 +55,15 @@ def busy(seconds: float) -> Callable[[dict[str, Any]], float]:
 
 
 def make_backend(name: str, workers: int) -> Any:
-    from evotune import DaskBackend, SerialBackend
+    from evotune import DaskBackend, RayBackend, SerialBackend
     from evotune.backends.process import ProcessPoolBackend
 
     if name == "serial":
         return SerialBackend()
     if name == "process":
         return ProcessPoolBackend(workers)
+    if name == "ray":
+        return RayBackend(n_workers=workers)
     return DaskBackend(n_workers=workers)
 
 
@@ -118,7 +121,8 @@ def run(
 
 def round_trip_and_cpu(name: str, workers: int, n: int = 200) -> dict[str, float]:
     """Trivial tasks: the sequential round trip, and the CPU per task of this
-    process and (Dask) of the helper process that hosts the scheduler."""
+    process, of the helper process (Dask: it hosts the scheduler; Ray: it is
+    the Ray driver) and (Ray) of the head's raylet and GCS server."""
     from evotune.evaluation import FunctionObjective, Task
 
     backend = make_backend(name, workers)
@@ -133,8 +137,9 @@ def round_trip_and_cpu(name: str, workers: int, n: int = 200) -> dict[str, float
         while not backend.wait(timeout=1.0):
             pass
     rtt = (time.perf_counter() - t0) / 50
-    helper = _dask_helper() if name == "dask" else None
-    h0 = _cpu(helper)
+    helper = _helper(name)
+    head = _ray_head(helper) if name == "ray" else []
+    h0, s0 = _cpu(helper), sum(_cpu(p) for p in head)
     c0 = time.process_time()
     t0 = time.perf_counter()
     for i in range(n):
@@ -144,13 +149,16 @@ def round_trip_and_cpu(name: str, workers: int, n: int = 200) -> dict[str, float
         got += len(backend.wait(timeout=1.0))
     wall = time.perf_counter() - t0
     driver = time.process_time() - c0
-    scheduler = _cpu(helper) - h0 if helper is not None else float("nan")
+    in_helper = _cpu(helper) - h0 if helper is not None else float("nan")
+    in_head = sum(_cpu(p) for p in head) - s0 if head else float("nan")
     backend.shutdown()
     return {
         "rtt_ms": 1000 * rtt,
         "throughput_ms": 1000 * wall / n,
         "driver_cpu_ms": 1000 * driver / n,
-        "scheduler_cpu_ms": 1000 * scheduler / n,
+        # Dask's scheduler lives in its helper; Ray's in the head's raylet and GCS
+        "scheduler_cpu_ms": 1000 * (in_head if name == "ray" else in_helper) / n,
+        "helper_cpu_ms": 1000 * in_helper / n if name == "ray" else float("nan"),
     }
 
 
@@ -158,14 +166,23 @@ def _trivial(p: dict[str, Any]) -> float:
     return float(p["x"])
 
 
-def _dask_helper() -> psutil.Process | None:
-    for child in psutil.Process().children():
+def _helper(name: str) -> psutil.Process | None:
+    """The helper process of the Dask or Ray backend (None for the others)."""
+    mark = {"dask": "_dask_cluster", "ray": "_ray_helper"}.get(name)
+    for child in psutil.Process().children() if mark else []:
         try:
-            if "_dask_cluster" in " ".join(child.cmdline()):
+            if mark in " ".join(child.cmdline()):
                 return child
         except psutil.Error:
             continue
     return None
+
+
+def _ray_head(helper: psutil.Process | None) -> list[psutil.Process]:
+    """The local Ray's raylet and GCS server (children of its helper)."""
+    if helper is None:
+        return []
+    return [p for p in helper.children(recursive=True) if p.name() in ("raylet", "gcs_server")]
 
 
 def _cpu(proc: psutil.Process | None) -> float:
@@ -185,14 +202,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--busy-ms", type=float, default=150.0, help="CPU per busy call")
+    parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="comma-separated backends to measure (serial always runs: it is the reference)",
+    )
     args = parser.parse_args()
+    names = ["serial", *[b for b in args.backends.split(",") if b and b != "serial"]]
+    unknown = [b for b in names if b not in BACKENDS]
+    if unknown:
+        parser.error(f"--backends: unknown {', '.join(unknown)}; choose from {BACKENDS}")
     info = machine_info()
     from importlib import metadata
 
     print(
         f"backends benchmark, {info['date']}: {info['cores']} cores, {info['cpu']}, "
         f"{info['platform']}; Python {info['python']}, evotune {info['evotune']}, "
-        f"dask {metadata.version('distributed')}, scikit-learn {info['scikit-learn']}; "
+        f"dask {_version(metadata, 'distributed')}, ray {_version(metadata, 'ray')}, "
+        f"scikit-learn {info['scikit-learn']}; "
         f"load average at start {info['load average at start']}",
         flush=True,
     )
@@ -211,7 +238,7 @@ def main() -> None:
     busy_space = {"x": Float(-1.0, 1.0)}
     rows: dict[str, dict[str, float]] = {}
     reference: dict[str, Any] = {}
-    for name in BACKENDS:
+    for name in names:
         print(f"  {name} ...", flush=True)
         starts, stops, walls, overheads, busy_walls, busy_rest = [], [], [], [], [], []
         for rep in range(args.repeats):
@@ -261,35 +288,60 @@ def main() -> None:
     head = (
         "| backend | first result s | shutdown s | C4 wall s | C4 overhead ms/eval "
         "| C4 speedup | busy wall s | busy speedup | busy speedup after start-up "
-        "| round trip ms | ms/task, all queued | driver CPU ms/task | scheduler CPU ms/task |"
+        "| round trip ms | ms/task, all queued | driver CPU ms/task | scheduler CPU ms/task "
+        "| Ray helper CPU ms/task |"
     )
     print(head)
     print("|" + "---|" * head.count(" | ") + "---|")
     for name, r in rows.items():
-        cpu = r["scheduler_cpu_ms"]
-        sched = "—" if math.isnan(cpu) else f"{cpu:.2f}"
+        sched, helper = (
+            "—" if math.isnan(r[k]) else f"{r[k]:.2f}"
+            for k in ("scheduler_cpu_ms", "helper_cpu_ms")
+        )
         print(
             f"| {name} | {r['start']:.2f} | {r['stop']:.2f} | {r['wall']:.2f} "
             f"| {r['overhead']:.2f} | {serial['wall'] / r['wall']:.2f}x | {r['busy']:.2f} "
             f"| {serial['busy'] / r['busy']:.2f}x "
             f"| {serial['busy_rest'] / r['busy_rest']:.2f}x "
             f"| {r['rtt_ms']:.2f} | {r['throughput_ms']:.2f} | {r['driver_cpu_ms']:.2f} "
-            f"| {sched} |"
+            f"| {sched} | {helper} |"
         )
-    d = rows["dask"]
+    if "dask" in rows:
+        scaling_note(rows["dask"], "Dask", "the scheduler's")
+    if "ray" in rows:
+        r = rows["ray"]
+        scaling_note(r, "Ray", "the head's (raylet and GCS)")
+        print(
+            f"- Ray's helper (the process that is the Ray driver) adds {r['helper_cpu_ms']:.2f} "
+            "ms of CPU per task on the driver's machine: the driver's side saturates at "
+            f"about {1000 / max(r['driver_cpu_ms'] + r['helper_cpu_ms'], 1e-9):,.0f} tasks/s."
+        )
+
+
+def _version(metadata: Any, name: str) -> str:
+    try:
+        return str(metadata.version(name))
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def scaling_note(d: dict[str, float], label: str, scheduler: str) -> None:
+    """How one cluster backend's overhead scales with workers, on paper."""
     rtt = d["rtt_ms"] / 1000
-    per_task = max(d["driver_cpu_ms"], d["scheduler_cpu_ms"]) / 1000
+    costs = (d["driver_cpu_ms"], d["scheduler_cpu_ms"], d.get("helper_cpu_ms", math.nan))
+    per_task = max(c for c in costs if not math.isnan(c)) / 1000
     print()
-    print("How the Dask overhead scales with workers (on paper, from the figures above):")
+    print(f"How the {label} overhead scales with workers (on paper, from the figures above):")
     print(
         f"- each task costs about {d['driver_cpu_ms']:.2f} ms of the driver's CPU and "
-        f"{d['scheduler_cpu_ms']:.2f} ms of the scheduler's, whatever the number of workers; "
+        f"{d['scheduler_cpu_ms']:.2f} ms of {scheduler}, whatever the number of workers; "
         f"each worker waits one round trip (~{d['rtt_ms']:.0f} ms) between two tasks, since "
         "evotune keeps one task in flight per worker thread."
     )
     print(
         "- a task of T seconds keeps a worker busy T / (T + round trip) of the time; the "
-        "driver or scheduler saturates at W = (T + round trip) / (CPU per task) workers:"
+        "busiest process of the driver or scheduler saturates at "
+        "W = (T + round trip) / (its CPU per task) workers:"
     )
     for t in (0.01, 0.1, 1.0, 10.0):
         eff = t / (t + rtt)

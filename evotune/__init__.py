@@ -52,6 +52,7 @@ _EXPORTS = {
     "ProgressBar": "evotune.callbacks",
     "Pruned": "evotune.pruning",
     "ProcessPoolBackend": "evotune.backends.process",
+    "RayBackend": "evotune.backends.ray",
     "Result": "evotune.result",
     "RunLockedError": "evotune.journal",
     "RunSettings": "evotune.settings",
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
     from evotune.backends.base import Backend, BaseBackend
     from evotune.backends.dask import DaskBackend
     from evotune.backends.process import ProcessPoolBackend
+    from evotune.backends.ray import RayBackend
     from evotune.backends.serial import SerialBackend
     from evotune.callbacks import Callback, EarlyStopping, ProgressBar, TimeBudget
     from evotune.engine import Evolution

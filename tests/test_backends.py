@@ -451,7 +451,7 @@ def test_the_protocol_module_imports_no_backend():
 def test_the_factory_lives_apart_from_the_protocol():
     from evotune.backends import base, factory
 
-    assert factory.BACKEND_NAMES == ("serial", "process", "dask")
+    assert factory.BACKEND_NAMES == ("serial", "process", "dask", "ray")
     for name in ("get_backend", "resolve_n_jobs", "BACKEND_NAMES"):
         assert not hasattr(base, name)
     assert get_backend is factory.get_backend

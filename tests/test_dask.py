@@ -600,7 +600,7 @@ def test_get_backend_and_arguments():
     backend = get_backend("dask", 2, timeout=3.0)
     assert isinstance(backend, DaskBackend) and backend.owns_cluster
     assert (backend.n_workers, backend.timeout) == (2, 3.0)
-    with pytest.raises(ValueError, match="'serial', 'process' or 'dask'"):
+    with pytest.raises(ValueError, match="'serial', 'process', 'dask' or 'ray'"):
         get_backend("threads", 1)
     with pytest.raises(ValueError, match="client_or_address must be a Dask scheduler address"):
         DaskBackend("localhost:8786")

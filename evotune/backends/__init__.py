@@ -4,11 +4,12 @@
 the defaults (:mod:`evotune.backends.base`); :class:`SerialBackend` runs tasks
 in the calling process, :class:`ProcessPoolBackend` on a supervised pool of
 worker processes, :class:`~evotune.backends.dask.DaskBackend` on a Dask
-cluster; :func:`get_backend` (:mod:`evotune.backends.factory`) turns the
-user's ``n_jobs`` / ``backend`` / ``timeout`` arguments into a backend.
+cluster, :class:`~evotune.backends.ray.RayBackend` on a Ray cluster;
+:func:`get_backend` (:mod:`evotune.backends.factory`) turns the user's
+``n_jobs`` / ``backend`` / ``timeout`` arguments into a backend.
 
 Every name is imported on first use (PEP 562), so importing the protocol
-imports no backend, and nothing here imports Dask before it is asked for.
+imports no backend, and nothing here imports Dask or Ray before it is asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from evotune.backends.dask import DaskBackend
     from evotune.backends.factory import get_backend
     from evotune.backends.process import ProcessPoolBackend
+    from evotune.backends.ray import RayBackend
     from evotune.backends.serial import SerialBackend
 
 _EXPORTS = {
@@ -28,6 +30,7 @@ _EXPORTS = {
     "BaseBackend": "evotune.backends.base",
     "DaskBackend": "evotune.backends.dask",
     "ProcessPoolBackend": "evotune.backends.process",
+    "RayBackend": "evotune.backends.ray",
     "SerialBackend": "evotune.backends.serial",
     "as_backend": "evotune.backends.base",
     "get_backend": "evotune.backends.factory",
@@ -38,6 +41,7 @@ __all__ = [
     "BaseBackend",
     "DaskBackend",
     "ProcessPoolBackend",
+    "RayBackend",
     "SerialBackend",
     "as_backend",
     "get_backend",

@@ -17,7 +17,7 @@ from evotune.backends.base import DASK_MISSING, Backend, as_backend
 
 __all__ = ["BACKEND_NAMES", "get_backend", "resolve_n_jobs"]
 
-BACKEND_NAMES = ("serial", "process", "dask")
+BACKEND_NAMES = ("serial", "process", "dask", "ray")
 
 
 def resolve_n_jobs(n_jobs: Any) -> int:
@@ -63,7 +63,7 @@ class Recycling:
 
 def _by_name(name: str, n_workers: int, timeout: float | None, recycling: Recycling) -> Backend:
     """A new backend of the kind ``name``; its module is imported only now
-    (Dask only for ``"dask"``)."""
+    (Dask only for ``"dask"``, Ray only for ``"ray"``)."""
     if name == "serial":
         from evotune.backends.serial import SerialBackend
 
@@ -94,6 +94,12 @@ def _by_name(name: str, n_workers: int, timeout: float | None, recycling: Recycl
             raise ImportError(f"backend='dask': {DASK_MISSING} ({exc})") from exc
         backend = DaskBackend(n_workers=n_workers, timeout=timeout)
         return _with_recycling(backend, recycling)
+    if name == "ray":
+        try:
+            from evotune.backends.ray import RayBackend
+        except ImportError as exc:
+            raise ImportError(f"backend='ray': {exc}") from None
+        return _with_recycling(RayBackend(n_workers=n_workers, timeout=timeout), recycling)
     raise ValueError(f"backend must be {_names()} or a Backend, got {name!r}")
 
 
@@ -153,7 +159,8 @@ def get_backend(
     ``worker_memory_limit`` a process to replace, so each selects the process
     pool even for ``n_jobs=1``. ``"dask"`` starts a local Dask cluster of
     ``n_jobs`` workers (:class:`~evotune.backends.dask.DaskBackend`), whose
-    nannies take ``worker_memory_limit`` as their ``memory_limit``.
+    nannies take ``worker_memory_limit`` as their ``memory_limit``; ``"ray"``
+    starts a local Ray of ``n_jobs`` CPUs (:class:`~evotune.backends.ray.RayBackend`).
 
     A backend instance is never changed, as scikit-learn never changes an
     estimator it is given: without ``timeout``, or with the backend's own
