@@ -21,6 +21,7 @@ from typing import Any
 __all__ = [
     "EXIT_UNREACHABLE",
     "RUN_FILE",
+    "UNREACHABLE_ERRORS",
     "SchedulerUnreachable",
     "clear_unstarted",
     "generations_done",
@@ -32,15 +33,23 @@ __all__ = [
 
 RUN_FILE = "run.json"
 EXIT_UNREACHABLE = 69  # sysexits.h EX_UNAVAILABLE: a service is not there
+# the backends' errors for a cluster that never answered, as (module, name):
+# looked up in sys.modules, so that the CLI imports neither Dask nor Ray for them
+UNREACHABLE_ERRORS = (
+    ("evotune.backends._dask_client", "SchedulerUnreachableError"),
+    ("evotune.backends._ray_link", "RayUnreachableError"),
+)
 
 
 class SchedulerUnreachable(RuntimeError):
-    """The Dask scheduler named by ``scheduler`` does not answer."""
+    """The Dask scheduler or Ray head named by ``scheduler`` does not answer."""
 
 
-def probe_scheduler(address: str, wait: float) -> None:
+def probe_scheduler(address: str, wait: float, backend: str = "dask") -> None:
     """Check that a Dask scheduler answers at ``address`` within ``wait``
-    seconds (see :func:`evotune.backends._dask_client.check_scheduler`).
+    seconds (see :func:`evotune.backends._dask_client.check_scheduler`), or
+    with ``backend="ray"`` that a Ray head's port takes a connection (``"auto"``
+    is found by Ray itself when the run starts).
 
     Raises
     ------
@@ -55,6 +64,17 @@ def probe_scheduler(address: str, wait: float) -> None:
     ...     print(str(exc)[:56])
     cannot reach the Dask scheduler at tcp://127.0.0.1:1 (Co
     """
+    if backend == "ray":
+        from evotune.backends._ray_link import host_port, refused
+
+        target = host_port(address)
+        why = None if target is None else refused(target, wait)
+        if why is not None:
+            raise SchedulerUnreachable(
+                f"cannot reach the Ray head at {address} ({why} within {wait:g} s, "
+                "search.connect_timeout); is `ray start --head` running there?"
+            )
+        return
     from evotune.backends._dask_client import SchedulerUnreachableError, check_scheduler
 
     try:

@@ -1,9 +1,9 @@
-"""The ``evotune`` command line: run, resume, report, demo.
+"""The ``evotune`` command line: run, resume, report, demo, export-optuna.
 
 Exit status: 0 success, 2 bad input (a one-line error; ``--debug`` shows the
-traceback), 1 a lost Dask scheduler (the run can be resumed), 69 a Dask
-scheduler that cannot be reached (sysexits' EX_UNAVAILABLE: nothing ran and no
-file was written), 74 a full disk (sysexits' EX_IOERR: the journal is whole,
+traceback), 1 a lost Dask scheduler or Ray head (the run can be resumed), 69
+one that cannot be reached (sysexits' EX_UNAVAILABLE: nothing ran and no file
+was written), 74 a full disk (sysexits' EX_IOERR: the journal is whole,
 resume once there is room), 130 interrupted by Ctrl-C, 143 by SIGTERM.
 """
 
@@ -74,7 +74,8 @@ def _prepare(experiment: Any) -> tuple[Any, Any]:
     experiment.check_objective(X, y)
     if "scheduler" in experiment.search:
         wait = float(experiment.search.get("connect_timeout", CONNECT_TIMEOUT))
-        probe_scheduler(experiment.search["scheduler"], wait)
+        backend = experiment.search.get("backend", "dask")
+        probe_scheduler(experiment.search["scheduler"], wait, backend)
     return X, y
 
 
@@ -428,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="evotune: %(message)s",
     )
     warnings.showwarning = _show_warning
-    from evotune._cli_checks import EXIT_UNREACHABLE, SchedulerUnreachable
+    from evotune._cli_checks import EXIT_UNREACHABLE, UNREACHABLE_ERRORS, SchedulerUnreachable
     from evotune._signals import Interrupted
     from evotune.backends.base import SchedulerLostError
     from evotune.experiment import ExperimentError
@@ -481,9 +482,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"evotune: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
-        dask_client = sys.modules.get("evotune.backends._dask_client")
-        unreachable = getattr(dask_client, "SchedulerUnreachableError", None)
-        if unreachable is None or not isinstance(exc, unreachable):
+        # looked up, not imported: a run that never loaded a backend cannot raise its error
+        unreachable = [getattr(sys.modules.get(m), n, None) for m, n in UNREACHABLE_ERRORS]
+        if not isinstance(exc, tuple(e for e in unreachable if e is not None)):
             raise
         if args.debug:
             traceback.print_exc()

@@ -28,8 +28,9 @@
     scoring = "accuracy"
     n_jobs = 2
     random_state = 0
-    # backend = "dask"                     # serial, process (n_jobs != 1) or dask
-    # scheduler = "tcp://10.0.0.5:8786"    # with backend = "dask": an existing cluster
+    # backend = "dask"                     # serial, process (n_jobs != 1), dask or ray
+    # scheduler = "tcp://10.0.0.5:8786"    # an existing cluster: a Dask scheduler, or
+    #                                      # with backend = "ray" its head ("10.0.0.5:6379")
 
 Every error names the key (``space.n_estimators.low``), says what is wrong
 and what is allowed.
@@ -85,7 +86,7 @@ _OBJECTIVE_KEYS: dict[str, tuple[type, ...]] = {
     "connect_timeout": (float, int),
     "max_steps": (int,),
 }
-# seconds to reach an existing Dask scheduler (``connect_timeout``): short, a
+# seconds to reach an existing Dask scheduler or Ray head (``connect_timeout``): short, a
 # scheduler that answers does so at once
 CONNECT_TIMEOUT = 10.0
 
@@ -260,7 +261,9 @@ _TASKS = "max_tasks_per_worker"
 
 
 def _check_backend(table: dict[str, Any]) -> None:
-    """``backend`` and ``scheduler``: their values, and that Dask is there if named."""
+    """``backend`` and ``scheduler``: their values, and that Dask or Ray is there
+    if named."""
+    from evotune.backends._ray_link import check_ray_address
     from evotune.backends.base import check_scheduler_address
     from evotune.backends.factory import BACKEND_NAMES
 
@@ -269,15 +272,19 @@ def _check_backend(table: dict[str, Any]) -> None:
         allowed = ", ".join(repr(n) for n in BACKEND_NAMES)
         raise fail("search.backend", f"must be one of {allowed}; got {backend!r}")
     if "scheduler" in table:
-        if backend != "dask":
+        if backend not in ("dask", "ray"):
             got = "not set" if backend is None else f"{backend!r}"
             raise fail(
                 "search.scheduler",
-                f'needs backend = "dask" in [search] (backend is {got}); the scheduler is '
-                "the address of an existing Dask cluster",
+                f'needs backend = "dask" or "ray" in [search] (backend is {got}); the '
+                "scheduler is the address of an existing Dask scheduler or Ray head",
             )
+        address = table["scheduler"]
         try:
-            check_scheduler_address(table["scheduler"])
+            if backend == "ray":
+                check_ray_address(address, "scheduler")
+            else:
+                check_scheduler_address(address)
         except ValueError as exc:
             raise fail("search.scheduler", str(exc).removeprefix("scheduler ")) from None
     if "connect_timeout" in table:
@@ -309,6 +316,10 @@ def _check_backend(table: dict[str, Any]) -> None:
         from evotune.backends.base import DASK_MISSING
 
         raise fail("search.backend", DASK_MISSING)
+    if backend == "ray" and importlib.util.find_spec("ray") is None:
+        from evotune.backends.base import RAY_MISSING
+
+        raise fail("search.backend", RAY_MISSING)
 
 
 @dataclass
@@ -354,8 +365,9 @@ class Experiment:
     def evolve_kwargs(self) -> dict[str, Any]:
         """The settings of :func:`evotune.evolve` the file sets.
 
-        ``scheduler`` becomes ``backend=DaskBackend(scheduler, timeout=timeout)``
-        (nothing is contacted until the run starts).
+        ``scheduler`` becomes ``backend=DaskBackend(scheduler, timeout=timeout)``,
+        or with ``backend = "ray"`` a ``RayBackend(scheduler, ...)`` (nothing
+        is contacted until the run starts).
         """
         skip = {
             "cv",
@@ -368,13 +380,20 @@ class Experiment:
         }
         kwargs = {k: v for k, v in self.search.items() if k not in skip}
         if "scheduler" in self.search:
-            from evotune.backends.dask import DaskBackend
+            wait = float(self.search.get("connect_timeout", CONNECT_TIMEOUT))
+            timeout = self.search.get("timeout")
+            if self.search.get("backend") == "ray":
+                from evotune.backends.ray import RayBackend
 
-            kwargs["backend"] = DaskBackend(
-                self.search["scheduler"],
-                timeout=self.search.get("timeout"),
-                startup_timeout=float(self.search.get("connect_timeout", CONNECT_TIMEOUT)),
-            )
+                kwargs["backend"] = RayBackend(
+                    self.search["scheduler"], timeout=timeout, startup_timeout=wait
+                )
+            else:
+                from evotune.backends.dask import DaskBackend
+
+                kwargs["backend"] = DaskBackend(
+                    self.search["scheduler"], timeout=timeout, startup_timeout=wait
+                )
         return kwargs
 
 

@@ -187,11 +187,13 @@ def evolve(
         nanny ``memory_limit`` (Dask's own rule: a worker past it is
         restarted, mid-task if need be, and its task retried); an existing
         Dask cluster keeps its workers' own ``--memory-limit``.
-    backend : Backend or {"serial", "process", "dask"}, optional
+    backend : Backend or {"serial", "process", "dask", "ray"}, optional
         Where tasks run; by default serial for ``n_jobs=1``, else a process pool.
-        ``"dask"`` starts a local Dask cluster of ``n_jobs`` workers; a
-        :class:`~evotune.DaskBackend` (``DaskBackend("tcp://host:8786")``)
-        runs on an existing cluster. The history is the same on every backend.
+        ``"dask"`` starts a local Dask cluster of ``n_jobs`` workers, ``"ray"``
+        a local Ray of ``n_jobs`` CPUs; a :class:`~evotune.DaskBackend`
+        (``DaskBackend("tcp://host:8786")``) or :class:`~evotune.RayBackend`
+        (``RayBackend("auto")``) runs on an existing cluster. The history is
+        the same on every backend.
 
     Returns
     -------

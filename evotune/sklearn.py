@@ -151,9 +151,10 @@ initial_population, screening, racing, prune, in_flight
         Worker recycling, as in :func:`evotune.evolve`: a worker process is
         replaced after this many tasks, or when its memory passes the limit
         after a task; ``cv_results_`` is the same with or without it.
-    backend : Backend or {"serial", "process", "dask"}, optional
+    backend : Backend or {"serial", "process", "dask", "ray"}, optional
         As in :func:`evotune.evolve`: ``"dask"`` starts a local Dask cluster of
-        ``n_jobs`` workers; a :class:`~evotune.DaskBackend` runs on an existing one.
+        ``n_jobs`` workers, ``"ray"`` a local Ray; a :class:`~evotune.DaskBackend`
+        or :class:`~evotune.RayBackend` runs on an existing one.
     callbacks : sequence
         As in :func:`evotune.evolve`.
 

@@ -496,6 +496,33 @@ def test_an_unreachable_scheduler_is_one_line_exit_69_and_no_directory(tmp_path)
     assert not (tmp_path / "runs").exists()
 
 
+def test_an_unreachable_ray_head_is_one_line_exit_69_and_no_directory(tmp_path):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    toml = _bad(tmp_path, "n_jobs = 1", f'backend = "ray"\nscheduler = "{address}"')
+    proc = _cli("run", toml, cwd=tmp_path)
+    assert proc.returncode == 69, proc.stderr  # before: a traceback and exit 1
+    line = _one_error_line(proc)
+    assert f"Ray head at {address}" in line and "search.connect_timeout" in line
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_ray_cluster_not_found_by_auto_is_exit_69_and_no_directory(tmp_path):
+    # "auto" is not probed before the run: the backend's own error is exit 69 too
+    pytest.importorskip("ray")
+    toml = _bad(tmp_path, "n_jobs = 1", 'backend = "ray"\nscheduler = "auto"\nconnect_timeout = 2')
+    proc = _cli("run", toml, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 69, proc.stderr  # before: a traceback and exit 1
+    assert "evotune: error: RayBackend: " in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize(
     ("reply", "why"),
     [

@@ -462,6 +462,27 @@ def test_connect_timeout_sets_the_dask_backends_wait(tmp_path):
     assert exp.evolve_kwargs()["backend"].startup_timeout == 2.5
 
 
+def test_scheduler_with_backend_ray_is_the_heads_address(tmp_path):
+    pytest.importorskip("ray")
+    from evotune.backends.ray import RayBackend
+
+    text = GOOD.replace(
+        "[search]\n", '[search]\nbackend = "ray"\nscheduler = "127.0.0.1:1"\nconnect_timeout = 3\n'
+    ).replace("n_jobs = 2\n", "")
+    backend = load_experiment(_write(tmp_path, text)).evolve_kwargs()["backend"]
+    assert isinstance(backend, RayBackend)  # nothing is contacted until the run starts
+    assert (backend.address, backend.startup_timeout) == ("127.0.0.1:1", 3.0)
+    bad = text.replace('"127.0.0.1:1"', '"tcp://127.0.0.1:1"')  # a Dask address
+    with pytest.raises(ExperimentError, match=r"^search\.scheduler: must be None .*HOST:PORT"):
+        load_experiment(_write(tmp_path, bad))
+    for other in ("process", "serial"):
+        wrong = text.replace('backend = "ray"', f'backend = "{other}"')
+        with pytest.raises(
+            ExperimentError, match=r'^search\.scheduler: needs backend = "dask" or "ray"'
+        ):
+            load_experiment(_write(tmp_path, wrong))
+
+
 def _unseeded(estimator) -> list[str]:
     return [
         name

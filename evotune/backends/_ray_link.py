@@ -52,6 +52,34 @@ def host_port(address: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
+def check_ray_address(address: Any, name: str = "address") -> str | None:
+    """``address`` if it names a Ray cluster: None (a local Ray), ``"auto"``,
+    ``"HOST:PORT"`` (the head's GCS) or ``"ray://HOST:PORT"`` (Ray Client).
+
+    Only the form is checked; nothing is contacted.
+
+    Examples
+    --------
+    >>> check_ray_address("10.0.0.5:6379"), check_ray_address("auto")
+    ('10.0.0.5:6379', 'auto')
+    >>> check_ray_address("10.0.0.5")
+    Traceback (most recent call last):
+    ...
+    ValueError: address must be None (start a local Ray), 'auto' (the cluster started on \
+this machine with `ray start`), 'HOST:PORT' (the head's GCS, e.g. '10.0.0.5:6379') or \
+'ray://HOST:PORT' (Ray Client, e.g. 'ray://10.0.0.5:10001'), got '10.0.0.5'
+    """
+    if address is None or address == "auto":
+        return address
+    if not (isinstance(address, str) and host_port(address) is not None):
+        raise ValueError(
+            f"{name} must be None (start a local Ray), 'auto' (the cluster started on this "
+            "machine with `ray start`), 'HOST:PORT' (the head's GCS, e.g. '10.0.0.5:6379') or "
+            f"'ray://HOST:PORT' (Ray Client, e.g. 'ray://10.0.0.5:10001'), got {address!r}"
+        )
+    return address
+
+
 def refused(target: tuple[str, int], timeout: float) -> str | None:
     """Why ``target`` takes no TCP connection within ``timeout`` seconds, or None."""
     try:

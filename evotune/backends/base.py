@@ -29,6 +29,10 @@ DASK_MISSING = (
     "the Dask backend needs dask.distributed, which is not installed: "
     'pip install ".[dask]" from evotune\'s checkout'
 )
+RAY_MISSING = (
+    "the Ray backend needs ray, which is not installed: "
+    'pip install ".[ray]" from evotune\'s checkout'
+)
 REQUIRED = ("start", "submit", "wait", "shutdown")
 
 

@@ -48,12 +48,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evotune.backends.base import BaseBackend
-
-RAY_MISSING = (
-    "the Ray backend needs ray, which is not installed: "
-    'pip install ".[ray]" from evotune\'s checkout'
-)
+from evotune.backends.base import RAY_MISSING, BaseBackend
 
 
 def _ray_installed() -> bool:
@@ -70,7 +65,7 @@ from evotune.backends._ray_link import (  # noqa: E402 - after the check for Ray
     RayClusterLostError,
     RayLink,
     RayUnreachableError,
-    host_port,
+    check_ray_address,
 )
 
 if TYPE_CHECKING:
@@ -78,34 +73,6 @@ if TYPE_CHECKING:
     from evotune.records import FoldResult, Task
 
 __all__ = ["RayBackend", "RayClusterLostError", "RayUnreachableError", "check_ray_address"]
-
-
-def check_ray_address(address: Any, name: str = "address") -> str | None:
-    """``address`` if it names a Ray cluster: None (a local Ray), ``"auto"``,
-    ``"HOST:PORT"`` (the head's GCS) or ``"ray://HOST:PORT"`` (Ray Client).
-
-    Only the form is checked; nothing is contacted.
-
-    Examples
-    --------
-    >>> check_ray_address("10.0.0.5:6379"), check_ray_address("auto")
-    ('10.0.0.5:6379', 'auto')
-    >>> check_ray_address("10.0.0.5")
-    Traceback (most recent call last):
-    ...
-    ValueError: address must be None (start a local Ray), 'auto' (the cluster started on \
-this machine with `ray start`), 'HOST:PORT' (the head's GCS, e.g. '10.0.0.5:6379') or \
-'ray://HOST:PORT' (Ray Client, e.g. 'ray://10.0.0.5:10001'), got '10.0.0.5'
-    """
-    if address is None or address == "auto":
-        return address
-    if not (isinstance(address, str) and host_port(address) is not None):
-        raise ValueError(
-            f"{name} must be None (start a local Ray), 'auto' (the cluster started on this "
-            "machine with `ray start`), 'HOST:PORT' (the head's GCS, e.g. '10.0.0.5:6379') or "
-            f"'ray://HOST:PORT' (Ray Client, e.g. 'ray://10.0.0.5:10001'), got {address!r}"
-        )
-    return address
 
 
 @dataclass
