@@ -197,7 +197,7 @@ def comparable(result: Any) -> Any:
     return result.history.drop(columns=["fit_time", "score_time"]).reset_index(drop=True)
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
@@ -208,81 +208,71 @@ def main() -> None:
         help="comma-separated backends to measure (serial always runs: it is the reference)",
     )
     args = parser.parse_args()
-    names = ["serial", *[b for b in args.backends.split(",") if b and b != "serial"]]
-    unknown = [b for b in names if b not in BACKENDS]
+    args.names = ["serial", *[b for b in args.backends.split(",") if b and b != "serial"]]
+    unknown = [b for b in args.names if b not in BACKENDS]
     if unknown:
         parser.error(f"--backends: unknown {', '.join(unknown)}; choose from {BACKENDS}")
-    info = machine_info()
-    from importlib import metadata
+    return args
 
-    print(
-        f"backends benchmark, {info['date']}: {info['cores']} cores, {info['cpu']}, "
-        f"{info['platform']}; Python {info['python']}, evotune {info['evotune']}, "
-        f"dask {_version(metadata, 'distributed')}, ray {_version(metadata, 'ray')}, "
-        f"scikit-learn {info['scikit-learn']}; "
-        f"load average at start {info['load average at start']}",
-        flush=True,
-    )
-    w = args.workers
-    objective, space = c4_objective()
-    case = get_case("C4")
-    c4 = {
-        "population_size": case.population,
-        "generations": evotune_generations(case.budget, case.population),
-        "max_evaluations": case.budget,
-        "random_state": 0,
-    }
-    busy_settings = {"population_size": 10, "generations": 5, "random_state": 0}
+
+def _same_as_serial(name: str, key: str, result: Any, reference: dict[str, Any]) -> None:
+    if key in reference and not comparable(result).equals(reference[key]):
+        raise SystemExit(f"{name}: the {key} history differs from the serial one")
+    reference.setdefault(key, comparable(result))
+
+
+def measure(
+    name: str, args: argparse.Namespace, c4: dict[str, Any], reference: dict[str, Any]
+) -> dict[str, float]:
+    """One backend's medians over the repeats: start-up, C4 and the busy function."""
     from evotune import Float
 
+    w = args.workers
+    objective, space = c4_objective()
+    busy_settings = {"population_size": 10, "generations": 5, "random_state": 0}
     busy_space = {"x": Float(-1.0, 1.0)}
-    rows: dict[str, dict[str, float]] = {}
-    reference: dict[str, Any] = {}
-    for name in names:
-        print(f"  {name} ...", flush=True)
-        starts, stops, walls, overheads, busy_walls, busy_rest = [], [], [], [], [], []
-        for rep in range(args.repeats):
-            first, stop = startup(name, w, objective)
-            starts.append(first)
-            stops.append(stop)
-            wall, _, result, n = run(name, w, objective, space, **c4)
-            tasks = result.history["fit_time"].sum() + result.history["score_time"].sum()
-            walls.append(wall)
-            overheads.append(1000 * (wall - tasks / n) / len(result.history))
-            key = "c4"
-            if key in reference and not comparable(result).equals(reference[key]):
-                raise SystemExit(f"{name}: the C4 history differs from the serial one")
-            reference.setdefault(key, comparable(result))
-            bwall, bfirst, bresult, _ = run(
-                name, w, busy(args.busy_ms / 1000), busy_space, **busy_settings
-            )
-            busy_walls.append(bwall)
-            busy_rest.append(bwall - bfirst)
-            if "busy" in reference and not comparable(bresult).equals(reference["busy"]):
-                raise SystemExit(f"{name}: the busy history differs from the serial one")
-            reference.setdefault("busy", comparable(bresult))
-            print(
-                f"    repeat {rep}: first result {first:.2f} s, shutdown {stop:.2f} s, "
-                f"C4 wall {wall:.2f} s, busy wall {bwall:.2f} s",
-                flush=True,
-            )
-        rows[name] = {
-            "start": statistics.median(starts),
-            "stop": statistics.median(stops),
-            "wall": statistics.median(walls),
-            "overhead": statistics.median(overheads),
-            "busy": statistics.median(busy_walls),
-            "busy_rest": statistics.median(busy_rest),
-            "evals": float(len(reference["c4"])),
-            "busy_evals": float(len(reference["busy"])),
-            **round_trip_and_cpu(name, w),
-        }
+    starts, stops, walls, overheads, busy_walls, busy_rest = [], [], [], [], [], []
+    for rep in range(args.repeats):
+        first, stop = startup(name, w, objective)
+        starts.append(first)
+        stops.append(stop)
+        wall, _, result, n = run(name, w, objective, space, **c4)
+        tasks = result.history["fit_time"].sum() + result.history["score_time"].sum()
+        walls.append(wall)
+        overheads.append(1000 * (wall - tasks / n) / len(result.history))
+        _same_as_serial(name, "c4", result, reference)
+        bwall, bfirst, bresult, _ = run(
+            name, w, busy(args.busy_ms / 1000), busy_space, **busy_settings
+        )
+        busy_walls.append(bwall)
+        busy_rest.append(bwall - bfirst)
+        _same_as_serial(name, "busy", bresult, reference)
+        print(
+            f"    repeat {rep}: first result {first:.2f} s, shutdown {stop:.2f} s, "
+            f"C4 wall {wall:.2f} s, busy wall {bwall:.2f} s",
+            flush=True,
+        )
+    return {
+        "start": statistics.median(starts),
+        "stop": statistics.median(stops),
+        "wall": statistics.median(walls),
+        "overhead": statistics.median(overheads),
+        "busy": statistics.median(busy_walls),
+        "busy_rest": statistics.median(busy_rest),
+        "evals": float(len(reference["c4"])),
+        "busy_evals": float(len(reference["busy"])),
+        **round_trip_and_cpu(name, w),
+    }
+
+
+def table(rows: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    """The markdown table of every backend measured, then the notes on scaling."""
     serial = rows["serial"]
     print()
     print(
         f"C4 ({int(serial['evals'])} evaluations x 3 folds) and a busy function "
-        f"({int(serial['busy_evals'])} calls of {args.busy_ms:g} ms CPU), {w} workers, "
-        f"medians of {args.repeats}; every backend gave the serial history"
+        f"({int(serial['busy_evals'])} calls of {args.busy_ms:g} ms CPU), {args.workers} "
+        f"workers, medians of {args.repeats}; every backend gave the serial history"
     )
     print()
     head = (
@@ -316,6 +306,34 @@ def main() -> None:
             "ms of CPU per task on the driver's machine: the driver's side saturates at "
             f"about {1000 / max(r['driver_cpu_ms'] + r['helper_cpu_ms'], 1e-9):,.0f} tasks/s."
         )
+
+
+def main() -> None:
+    args = _arguments()
+    info = machine_info()
+    from importlib import metadata
+
+    print(
+        f"backends benchmark, {info['date']}: {info['cores']} cores, {info['cpu']}, "
+        f"{info['platform']}; Python {info['python']}, evotune {info['evotune']}, "
+        f"dask {_version(metadata, 'distributed')}, ray {_version(metadata, 'ray')}, "
+        f"scikit-learn {info['scikit-learn']}; "
+        f"load average at start {info['load average at start']}",
+        flush=True,
+    )
+    case = get_case("C4")
+    c4 = {
+        "population_size": case.population,
+        "generations": evotune_generations(case.budget, case.population),
+        "max_evaluations": case.budget,
+        "random_state": 0,
+    }
+    rows: dict[str, dict[str, float]] = {}
+    reference: dict[str, Any] = {}
+    for name in args.names:
+        print(f"  {name} ...", flush=True)
+        rows[name] = measure(name, args, c4, reference)
+    table(rows, args)
 
 
 def _version(metadata: Any, name: str) -> str:
