@@ -3,6 +3,7 @@ optuna package, a real optuna-dashboard server and real runs in subprocesses."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -396,12 +398,9 @@ def get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
-@pytest.fixture(scope="module")
-def dashboard(single_run, multi_run, tmp_path_factory):
-    """A real optuna-dashboard on a journal file holding both runs."""
-    storage = tmp_path_factory.mktemp("dashboard") / "optuna.log"
-    assert export(single_run, storage) == 0
-    assert export(multi_run, storage) == 0
+@contextlib.contextmanager
+def dashboard_on(storage: Path) -> Iterator[str]:
+    """A real optuna-dashboard on ``storage``, at the URL it yields (127.0.0.1)."""
     port = free_port()
     binary = Path(sys.executable).parent / "optuna-dashboard"
     proc = subprocess.Popen(
@@ -423,6 +422,23 @@ def dashboard(single_run, multi_run, tmp_path_factory):
         yield base
     finally:
         stop_process(proc)
+
+
+@pytest.fixture(scope="module")
+def dashboard(single_run, multi_run, tmp_path_factory):
+    """A real optuna-dashboard on a journal file holding both runs."""
+    storage = tmp_path_factory.mktemp("dashboard") / "optuna.log"
+    assert export(single_run, storage) == 0
+    assert export(multi_run, storage) == 0
+    with dashboard_on(storage) as base:
+        yield base
+
+
+def dashboard_trials(base: str) -> int:
+    """How many trials the dashboard at ``base`` serves for the study "run"."""
+    studies = get_json(f"{base}/api/studies")["study_summaries"]
+    ids = [s["study_id"] for s in studies if s["study_name"] == "run"]
+    return len(get_json(f"{base}/api/studies/{ids[0]}")["trials"]) if ids else 0
 
 
 @pytest.mark.slow
@@ -516,21 +532,33 @@ def test_follow_appends_while_the_run_goes_and_ends_with_it(tmp_path, processes)
         text=True,
     )
     processes.append(follower)
-    seen_while_running = []
-    while evolution.poll() is None:
-        seen_while_running.append(count_trials(storage))
-        time.sleep(0.3)
-        assert time.monotonic() < deadline + 300, "the run took far longer than measured"
-    assert evolution.returncode == 0, evolution.stderr.read()
-    out, err = follower.communicate(timeout=120)  # ends by itself once the run stopped
-    assert follower.returncode == 0, err
+    seen_while_running, shown_while_running = [], []
+    while not storage.exists() and evolution.poll() is None:  # the first batch
+        time.sleep(0.05)
+    with dashboard_on(storage) as base:
+        while evolution.poll() is None:
+            seen_while_running.append(count_trials(storage))
+            shown_while_running.append(dashboard_trials(base))
+            time.sleep(0.3)
+            assert time.monotonic() < deadline + 300, "the run took far longer than measured"
+        assert evolution.returncode == 0, evolution.stderr.read()
+        out, err = follower.communicate(timeout=120)  # ends by itself once the run stopped
+        assert follower.returncode == 0, err
+        final = count_trials(storage)
+        # the dashboard reads the journal anew on a later request: it catches up
+        caught_up = time.monotonic() + 60
+        while (shown_at_end := dashboard_trials(base)) < final and time.monotonic() < caught_up:
+            time.sleep(0.5)
     evaluations, _ = journal_of(run)
-    final = count_trials(storage)
     assert final == len(evaluations) >= 30
     assert {k for k in by_key(study_of(storage, "run"))} == {ev["key"] for ev in evaluations}
     # the storage gained trials while the run was going, not only at its end
     growing = sorted({n for n in seen_while_running if 0 < n < final})
     assert len(growing) >= 2, seen_while_running
+    # and the live dashboard showed them as they came
+    shown = sorted({n for n in shown_while_running if 0 < n < final})
+    assert len(shown) >= 2, shown_while_running
+    assert shown_at_end == final
     lines = out.strip().splitlines()
     assert lines[0].startswith("following ") and lines[-1].startswith("the run has finished")
     assert sum(1 for line in lines if line.startswith("+")) >= 3, out
