@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from evotune._tracking import as_finite
+
 # MLflow's own limits, where the installed MLflow does not say (older
 # releases allowed 500 characters per parameter value)
 DEFAULT_PARAM_LENGTH = 500
@@ -67,22 +69,6 @@ def _key(name: Any) -> str:
 
 def _value(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
-
-
-def as_finite(value: Any) -> float | None:
-    """``value`` as a float when it is a finite real number, else None.
-
-    MLflow stores NaN and infinities unevenly across its stores (some reject
-    them), so a value without a number is not logged: a failed candidate's
-    score, the unrun folds of a raced one.
-    """
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

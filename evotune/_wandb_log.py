@@ -10,13 +10,13 @@ values over.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evotune._tracking import as_finite, evaluation_metrics
 from evotune.journal import peek_meta
 from evotune.settings import search_settings_json
 
@@ -154,16 +154,6 @@ def evaluation_config(ev: Any) -> dict[str, Any]:
     return config
 
 
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def evaluation_summary(ev: Any) -> dict[str, Any]:
     """An evaluation run's summary: scores (one per fold too), times, status
     and error. A score without a finite value (a failed candidate, a fold a
@@ -171,20 +161,9 @@ def evaluation_summary(ev: Any) -> dict[str, Any]:
     summary: dict[str, Any] = {"status": ev.status}
     if ev.error:
         summary["error"] = ev.error
-    values: dict[str, Any] = {
-        "mean_score": ev.mean_score,
-        "std_score": ev.std_score,
-        "fit_time": ev.fit_time,
-        "score_time": ev.score_time,
-    }
-    for k, score in enumerate(ev.fold_scores):
-        values[f"split{k}_score"] = score
-    for name in sorted({name for fold in ev.metrics for name in fold}):
-        finite = [v for v in (_finite(fold.get(name)) for fold in ev.metrics) if v is not None]
-        if finite:
-            values[f"mean_{name}"] = sum(finite) / len(finite)
+    values = evaluation_metrics(ev)
     for key, value in values.items():
-        number = _finite(value)
+        number = as_finite(value)
         if number is not None:
             summary[key] = number
     return summary

@@ -25,7 +25,6 @@ from evotune._mlflow_log import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_PARAM_LENGTH,
     DEFAULT_TAG_LENGTH,
-    as_finite,
     check_connect_timeout,
     check_tracking_server,
     log_artifacts,
@@ -38,6 +37,7 @@ from evotune._mlflow_log import (
     tag_dict,
     tag_entities,
 )
+from evotune._tracking import evaluation_metrics
 from evotune._version import __version__
 from evotune.callbacks import Callback
 from evotune.journal import peek_meta
@@ -362,20 +362,7 @@ class MLflowCallback(Callback):
             tags[_PARENT_RUN_ID] = self.run_id
         else:
             tags["evotune.parent_run_id"] = self.run_id
-        metrics: dict[str, Any] = {
-            "mean_score": ev.mean_score,
-            "std_score": ev.std_score,
-            "fit_time": ev.fit_time,
-            "score_time": ev.score_time,
-        }
-        for k, score in enumerate(ev.fold_scores):
-            metrics[f"split{k}_score"] = score
-        names = sorted({name for fold in ev.metrics for name in fold})
-        for name in names:
-            values = [as_finite(fold.get(name)) for fold in ev.metrics]
-            finite = [v for v in values if v is not None]
-            if finite:
-                metrics[f"mean_{name}"] = sum(finite) / len(finite)
+        metrics = evaluation_metrics(ev)
         status = "FAILED" if ev.status in _FAILED else "FINISHED"
         self._guard(
             "an evaluation", self._log_child, ev.candidate_id, tags, ev.params, metrics, status
