@@ -477,17 +477,20 @@ def test_the_dashboard_shows_every_evaluation(dashboard, single_run, multi_run):
             assert detail["best_trials"]  # the Pareto front page has its points
 
 
-def follow_command(run: Path, storage: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "evotune",
-        "export-optuna",
-        str(run),
-        str(storage),
-        "--follow",
-        *extra,
-    ]
+def start_follower(
+    run: Path, storage: Path, interval: float, processes: list[subprocess.Popen]
+) -> subprocess.Popen:
+    """``evotune export-optuna RUN STORAGE --follow`` in a subprocess, stopped
+    by the ``processes`` fixture."""
+    command = [sys.executable, "-m", "evotune", "export-optuna", str(run), str(storage)]
+    follower = subprocess.Popen(
+        [*command, "--follow", "--interval", str(interval)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    processes.append(follower)
+    return follower
 
 
 @pytest.fixture
@@ -525,13 +528,7 @@ def test_follow_appends_while_the_run_goes_and_ends_with_it(tmp_path, processes)
         if evolution.poll() is not None or time.monotonic() > deadline:
             pytest.fail(failure(evolution, "the run did not start"))
         time.sleep(0.05)
-    follower = subprocess.Popen(
-        follow_command(run, storage, "--interval", "0.3"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    processes.append(follower)
+    follower = start_follower(run, storage, 0.3, processes)
     seen_while_running, shown_while_running = [], []
     while not storage.exists() and evolution.poll() is None:  # the first batch
         time.sleep(0.05)
@@ -572,13 +569,7 @@ def test_follow_stops_cleanly_on_ctrl_c(single_run, tmp_path, processes):
     (run / META).write_bytes((single_run / META).read_bytes())
     lines = (single_run / JOURNAL).read_bytes().splitlines(keepends=True)
     (run / JOURNAL).write_bytes(b"".join(line for line in lines if b'"type":"stop"' not in line))
-    follower = subprocess.Popen(
-        follow_command(run, storage, "--interval", "0.2"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    processes.append(follower)
+    follower = start_follower(run, storage, 0.2, processes)
     deadline = time.monotonic() + 120
     while count_trials(storage) < len(journal_of(single_run)[0]):
         if follower.poll() is not None or time.monotonic() > deadline:

@@ -211,6 +211,18 @@ class _BackendAdapter(BaseBackend):
         return repr(self.wrapped)
 
 
+def no_score(status: str, error: str, **fields: Any) -> FoldResult:
+    """The result of a task that ended without a score (crashed, timed out,
+    lost), finished now: what a cluster backend reports for a task its
+    worker could not report itself."""
+    import math
+    import time
+
+    from evotune.records import FoldResult
+
+    return FoldResult(score=math.nan, status=status, error=error, finished=time.time(), **fields)
+
+
 def as_backend(backend: object) -> Backend:
     """The :class:`Backend` for a backend object the user passed.
 

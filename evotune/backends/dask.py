@@ -61,6 +61,7 @@ from evotune.backends.base import (
     SchedulerLostError,
     WorkersLostError,
     check_scheduler_address,
+    no_score,
 )
 
 try:
@@ -92,13 +93,6 @@ class _Running:
     deadline: float | None = None  # time.monotonic() of the driver
     started: float = math.nan  # time.time() of the driver when the start was reported
     ended: bool = False
-
-
-def _no_score(status: str, error: str, **fields: Any) -> FoldResult:
-    """The result of a task that ended without a score, now."""
-    from evotune.records import FoldResult
-
-    return FoldResult(score=math.nan, status=status, error=error, finished=time.time(), **fields)
 
 
 class DaskBackend(BaseBackend):
@@ -396,7 +390,7 @@ class DaskBackend(BaseBackend):
             self._done.append(
                 (
                     r.task,
-                    _no_score(
+                    no_score(
                         "timeout",
                         error,
                         fit_time=float(self.timeout or 0.0),
@@ -435,7 +429,7 @@ class DaskBackend(BaseBackend):
                     f"time(s) (the last on {last})"
                 )
                 worker = self._link.worker_number(last)
-                self._done.append((r.task, _no_score("crashed", error, worker=worker)))
+                self._done.append((r.task, no_score("crashed", error, worker=worker)))
                 continue
             # cancelled or lost, and not by us
             self._check_connection(None)
@@ -445,7 +439,7 @@ class DaskBackend(BaseBackend):
                 self._queue.appendleft(r.task)
                 continue
             error = f"crashed: the Dask scheduler dropped this task ({status}), {tries} time(s)"
-            self._done.append((r.task, _no_score("crashed", error)))
+            self._done.append((r.task, no_score("crashed", error)))
 
     def _on_value(self, r: _Running, value: tuple[Any, ...]) -> None:
         kind = value[0]

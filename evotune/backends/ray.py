@@ -48,7 +48,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evotune.backends.base import RAY_MISSING, BaseBackend
+from evotune.backends.base import RAY_MISSING, BaseBackend, no_score
 
 
 def _ray_installed() -> bool:
@@ -80,13 +80,6 @@ class _Running:
     task: Task
     key: str
     deadline: float | None = None  # time.monotonic() of the driver
-
-
-def _no_score(status: str, error: str, **fields: Any) -> FoldResult:
-    """The result of a task that ended without a score, now."""
-    from evotune.records import FoldResult
-
-    return FoldResult(score=math.nan, status=status, error=error, finished=time.time(), **fields)
 
 
 def _positive(name: str, value: Any) -> None:
@@ -352,7 +345,7 @@ class RayBackend(BaseBackend):
                 f"crashed: the Ray worker process died running this task, "
                 f"{self.max_retries + 1} time(s) ({text})"
             )
-        self._done.append((r.task, _no_score("crashed", error)))
+        self._done.append((r.task, no_score("crashed", error)))
 
     def _check_deadlines(self) -> None:
         now = time.monotonic()
@@ -366,7 +359,7 @@ class RayBackend(BaseBackend):
                 "Ray worker process was killed)"
             )
             fit = float(self.timeout or 0.0)
-            self._done.append((r.task, _no_score("timeout", error, fit_time=fit)))
+            self._done.append((r.task, no_score("timeout", error, fit_time=fit)))
         self._link.send(("cancel", [r.key for r in late]))
 
     def _worker_number(self, node: str, pid: int) -> int:
